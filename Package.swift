@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Headroom",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Headroom", targets: ["Headroom"]),
+        .executable(name: "headroom", targets: ["HeadroomCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The one C boundary: Debian's liblmdb-dev, found through pkg-config.
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // The only module that imports CLMDB; knows nothing of payments.
+        .target(name: "LMDBKit", dependencies: ["CLMDB"]),
+        // The domain, pure: amounts, time, payments, limits, rule sets, decisions.
+        .target(name: "HeadroomCore"),
+        // Rules/ YAML files -> validated, immutable RuleSet.
+        .target(name: "HeadroomRules", dependencies: ["HeadroomCore", .product(name: "Yams", package: "Yams")]),
+        // The engine users link.
+        .target(
+            name: "Headroom",
+            dependencies: [
+                "HeadroomCore", "HeadroomRules", "LMDBKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "HeadroomCLI",
+            dependencies: [
+                "Headroom", "HeadroomCore", "HeadroomRules",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "LMDBKitTests", dependencies: ["LMDBKit"]),
+        .testTarget(name: "HeadroomCoreTests", dependencies: ["HeadroomCore"]),
+        .testTarget(name: "HeadroomRulesTests", dependencies: ["HeadroomRules", "HeadroomCore"]),
+        .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "HeadroomCore", "HeadroomRules", "LMDBKit"]),
+        .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,89 @@
+import HeadroomCore
+import LMDBKit
+
+extension Engine {
+    /// Checks every applicable limit and, when all hold, reserves the amount on every counter,
+    /// in one write transaction; answers only after it is committed.
+    ///
+    /// The same id again gets the first answer and counts nothing; the same id with other
+    /// content is refused with `idConflict`.
+    ///
+    /// - Returns: the decision (approve or decline, with the limit that decided and the
+    ///   headroom left on each tier), and whether it is a replay.
+    /// - Throws: ``HeadroomError``: `idConflict`, `invalidInput` (a refund sent as a payment),
+    ///   `counterOverflow`, `storage`, `corrupted`.
+    public func authorize(_ request: PaymentRequest) throws(HeadroomError) -> AuthorizeResult {
+        guard request.business != .refund else {
+            throw HeadroomError(.invalidInput, "\(request.id): a refund is not authorized: send it as a refund of its original")
+        }
+        let payment = hashed(request)
+        let txn = try store.beginWrite()
+        if let existing = try store.record(txn, id: payment.id.text) {
+            guard existing.kind == .payment, existing.fingerprint == payment.fingerprint else {
+                throw HeadroomError(.idConflict, "\(payment.id) was already used for another \(existing.kind == .payment ? "payment" : "refund")")
+            }
+            return AuthorizeResult(decision: existing.decision, replayed: true)
+        }
+        let (plan, usage) = try evaluate(txn, payment)
+        let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
+        if decision.isApproved {
+            for update in plan.updates {
+                try store.add(txn, update.key, amountFen: payment.amount.fen, count: 1)
+            }
+        }
+        let record = PaymentRecord(
+            kind: .payment, state: decision.isApproved ? .authorized : .declined, fingerprint: payment.fingerprint,
+            time: payment.time, amountFen: payment.amount.fen, refundedFen: 0, ruleSetVersion: ruleSetVersion,
+            decision: decision, counters: decision.isApproved ? plan.updates : [], original: nil)
+        try store.put(txn, id: payment.id.text, record)
+        try store.commit(txn)
+        return AuthorizeResult(decision: decision, replayed: false)
+    }
+
+    /// The decision `request` would get now, with every limit that applied, changing nothing.
+    public func explain(_ request: PaymentRequest) throws(HeadroomError) -> Explanation {
+        let payment = hashed(request)
+        let txn = try store.beginRead()
+        let (plan, usage) = try evaluate(txn, payment)
+        let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
+        let lines = zip(plan.checks, usage).map { check, used in
+            Explanation.Line(check: check, used: check.counter == nil ? .zero : used)
+        }
+        return Explanation(decision: decision, lines: lines)
+    }
+
+    func hashed(_ r: PaymentRequest) -> Payment {
+        Payment(id: r.id, time: r.time, card: cardKey.hash(r.card), institution: r.institution, business: r.business,
+                amount: r.amount, accountClass: r.accountClass, channel: r.channel, accountType: r.accountType,
+                agreementID: r.agreementID, merchantID: r.merchantID)
+    }
+
+    /// The plan for a payment and what each checked window held before it.
+    func evaluate(_ txn: borrowing Transaction, _ payment: Payment) throws(HeadroomError) -> (Plan, [CounterValue]) {
+        let cardLimits = try store.cardLimits(txn, payment.card, nil)
+        let cardInstitutionLimits = try store.cardLimits(txn, payment.card, payment.institution)
+        let plan = ruleSet.plan(for: payment, cardLimits: cardLimits, cardInstitutionLimits: cardInstitutionLimits)
+        var usage: [CounterValue] = []
+        usage.reserveCapacity(plan.checks.count)
+        for check in plan.checks {
+            guard let key = check.counter else {
+                usage.append(.zero)
+                continue
+            }
+            usage.append(try store.usage(txn, key, buckets: check.window.bucketCount))
+        }
+        return (plan, usage)
+    }
+}
+
+/// Every limit that applied to a payment, with its window's use and the decision.
+public struct Explanation: Sendable {
+    public struct Line: Sendable, Equatable {
+        public let check: Check
+        /// What the window held before the payment (zero for a single-payment cap).
+        public let used: CounterValue
+    }
+
+    public let decision: Decision
+    public let lines: [Line]
+}

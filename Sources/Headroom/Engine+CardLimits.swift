@@ -1,0 +1,72 @@
+import HeadroomCore
+import LMDBKit
+
+extension Engine {
+    /// Sets a customer's own limits for a card, for all institutions (`institution` nil) or
+    /// for one; the fields given replace those set before, the others stay.
+    ///
+    /// - Returns: the card's limits after the change.
+    /// - Throws: `cardLimitAboveBank` when a value is above the bank's or the institution's
+    ///   limit for the same window; the message names that limit.
+    @discardableResult
+    public func setCardLimits(_ card: CardNumber, institution: Institution?, _ limits: CardLimits) throws(HeadroomError) -> CardLimits {
+        let hash = cardKey.hash(card)
+        let txn = try store.beginWrite()
+        let merged = (try store.cardLimits(txn, hash, institution) ?? CardLimits()).merged(with: limits)
+        for entry in merged.entries {
+            if let (limit, cap) = bindingLimit(entry.window, entry.measure, institution: institution), entry.value > cap {
+                let unit = entry.measure == .amount ? Amount.grouped(entry.value) : "\(entry.value) payments"
+                let capText = entry.measure == .amount ? Amount.grouped(cap) : "\(cap) payments"
+                throw HeadroomError(.cardLimitAboveBank,
+                                    "\(entry.window.phrase) \(entry.measure) \(unit) is above \(limit.tier) limit \(limit.id) (\(capText)): a customer may only lower the bank's limits")
+            }
+        }
+        do {
+            try txn.put(store.cards, key: Store.cardKey(hash, institution), value: merged.encoded)
+        } catch {
+            throw .storage(error)
+        }
+        try store.commit(txn)
+        return merged
+    }
+
+    /// The customer's own limits for a card (all institutions, or one); `nil` when none.
+    public func cardLimits(_ card: CardNumber, institution: Institution?) throws(HeadroomError) -> CardLimits? {
+        let txn = try store.beginRead()
+        return try store.cardLimits(txn, cardKey.hash(card), institution)
+    }
+
+    /// Removes the customer's own limits for a card; answers whether there were any.
+    @discardableResult
+    public func clearCardLimits(_ card: CardNumber, institution: Institution?) throws(HeadroomError) -> Bool {
+        let txn = try store.beginWrite()
+        let removed: Bool
+        do {
+            removed = try txn.delete(store.cards, key: Store.cardKey(cardKey.hash(card), institution))
+        } catch {
+            throw .storage(error)
+        }
+        try store.commit(txn)
+        return removed
+    }
+
+    /// The tightest bank (and, for one institution, institution) limit that caps the same
+    /// window and measure per card; a customer's value may not exceed it.
+    func bindingLimit(_ window: Window, _ measure: Measure, institution: Institution?) -> (Limit, Int64)? {
+        var tightest: (Limit, Int64)?
+        for limit in ruleSet.limits where limit.window == window {
+            let caps: Caps
+            switch limit.tier {
+            case .bank where window == .single || limit.grouping == .card:
+                caps = limit.caps
+            case .institution where institution != nil && (window == .single || limit.grouping == .cardInstitution):
+                caps = limit.caps(for: institution!)
+            default:
+                continue
+            }
+            guard let cap = measure == .amount ? caps.amountFenMax : caps.countMax else { continue }
+            if cap < (tightest?.1 ?? .max) { tightest = (limit, cap) }
+        }
+        return tightest
+    }
+}

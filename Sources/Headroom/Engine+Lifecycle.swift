@@ -1,0 +1,128 @@
+import HeadroomCore
+import LMDBKit
+
+extension Engine {
+    /// The core debit succeeded: the reservation stays, now confirmed.
+    ///
+    /// - Throws: `unknownPayment`, `notApproved` (declined), `alreadyConfirmed`,
+    ///   `alreadyReleased`; nothing changes then.
+    public func confirm(_ id: PaymentID) throws(HeadroomError) {
+        let txn = try store.beginWrite()
+        var record = try approvedPayment(txn, id)
+        try requireAuthorized(record, id)
+        record.state = .confirmed
+        try store.put(txn, id: id.text, record)
+        try store.commit(txn)
+    }
+
+    /// The core debit failed or timed out: the reservation is given back to the windows it
+    /// was taken from, even when they have closed since.
+    ///
+    /// - Throws: `unknownPayment`, `notApproved`, `alreadyConfirmed` (refund it instead),
+    ///   `alreadyReleased`; nothing changes then.
+    public func release(_ id: PaymentID) throws(HeadroomError) {
+        let txn = try store.beginWrite()
+        var record = try approvedPayment(txn, id)
+        try requireAuthorized(record, id)
+        let purgedBefore = try purgeHorizon(txn)
+        for update in record.counters {
+            try giveBack(txn, update.key, amountFen: record.amountFen, count: 1, purgedBefore: purgedBefore)
+        }
+        record.state = .released
+        try store.put(txn, id: id.text, record)
+        try store.commit(txn)
+    }
+
+    /// Refunds part or all of a confirmed payment. Counters whose limits say
+    /// `refund_restores` get the amount back in the original payment's window (and its count
+    /// once the payment is refunded in full); the others keep it.
+    ///
+    /// - Throws: `idConflict`, `unknownPayment`, `notAPayment`, `notApproved`,
+    ///   `notConfirmed`, `alreadyReleased`, `refundExceedsRemaining`.
+    public func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult {
+        let txn = try store.beginWrite()
+        if let existing = try store.record(txn, id: request.id.text) {
+            guard existing.kind == .refund, existing.fingerprint == request.fingerprint else {
+                throw HeadroomError(.idConflict, "\(request.id) was already used for another \(existing.kind == .payment ? "payment" : "refund")")
+            }
+            let original = try store.record(txn, id: request.original.text)
+            return RefundResult(id: request.id, original: request.original, amount: request.amount,
+                                refundedTotalFen: existing.refundedFen,
+                                remainingFen: (original?.amountFen ?? existing.refundedFen) - existing.refundedFen, replayed: true)
+        }
+        var original = try refundable(txn, request)
+        let total = original.refundedFen + request.amount.fen
+        let fullyRefunded = total == original.amountFen
+        let purgedBefore = try purgeHorizon(txn)
+        for update in original.counters where update.refundRestores {
+            try giveBack(txn, update.key, amountFen: request.amount.fen, count: fullyRefunded ? 1 : 0, purgedBefore: purgedBefore)
+        }
+        original.refundedFen = total
+        try store.put(txn, id: request.original.text, original)
+        let record = PaymentRecord(
+            kind: .refund, state: .refunded, fingerprint: request.fingerprint, time: request.time,
+            amountFen: request.amount.fen, refundedFen: total, ruleSetVersion: ruleSetVersion,
+            decision: Decision(outcome: .approve, code: .approved, failed: nil, headroom: [:], ruleSetVersion: ruleSetVersion),
+            counters: [], original: request.original.text)
+        try store.put(txn, id: request.id.text, record)
+        try store.commit(txn)
+        return RefundResult(id: request.id, original: request.original, amount: request.amount,
+                            refundedTotalFen: total, remainingFen: original.amountFen - total, replayed: false)
+    }
+
+    /// The state of a payment on record: `declined`, `authorized`, `confirmed`, `released`, or
+    /// `refunded` for a refund; `nil` when unknown.
+    public func state(of id: PaymentID) throws(HeadroomError) -> String? {
+        let txn = try store.beginRead()
+        return try store.record(txn, id: id.text)?.state.name
+    }
+
+    // MARK: Helpers
+
+    func approvedPayment(_ txn: borrowing Transaction, _ id: PaymentID) throws(HeadroomError) -> PaymentRecord {
+        guard let record = try store.record(txn, id: id.text) else {
+            throw HeadroomError(.unknownPayment, "no payment \(id) is on record")
+        }
+        guard record.kind == .payment else {
+            throw HeadroomError(.notAPayment, "\(id) is a refund, not a payment")
+        }
+        guard record.state != .declined else {
+            throw HeadroomError(.notApproved, "\(id) was declined: there is nothing to confirm, release or refund")
+        }
+        return record
+    }
+
+    func requireAuthorized(_ record: PaymentRecord, _ id: PaymentID) throws(HeadroomError) {
+        switch record.state {
+        case .authorized: return
+        case .confirmed: throw HeadroomError(.alreadyConfirmed, "\(id) is already confirmed (a confirmed payment is refunded, not released)")
+        case .released: throw HeadroomError(.alreadyReleased, "\(id) was already released")
+        default: throw HeadroomError(.corrupted, "\(id) is in state \(record.state.name)")
+        }
+    }
+
+    func refundable(_ txn: borrowing Transaction, _ request: RefundRequest) throws(HeadroomError) -> PaymentRecord {
+        let original = try approvedPayment(txn, request.original)
+        switch original.state {
+        case .confirmed: break
+        case .released: throw HeadroomError(.alreadyReleased, "\(request.original) was released: there is nothing to refund")
+        default: throw HeadroomError(.notConfirmed, "\(request.original) is not confirmed yet: release it instead of refunding")
+        }
+        let remaining = original.amountFen - original.refundedFen
+        guard request.amount.fen <= remaining else {
+            throw HeadroomError(.refundExceedsRemaining,
+                                "refund \(request.id) of \(request.amount.grouped) is above what remains of \(request.original): \(Amount.grouped(remaining))")
+        }
+        return original
+    }
+
+    /// Gives back to a cell; a cell whose window was purged is over and gets nothing back.
+    func giveBack(_ txn: borrowing Transaction, _ key: CounterKey, amountFen: Int64, count: Int64, purgedBefore: Int32) throws(HeadroomError) {
+        if key.deadFromDay <= purgedBefore { return }
+        try store.add(txn, key, amountFen: -amountFen, count: -count)
+    }
+
+    func purgeHorizon(_ txn: borrowing Transaction) throws(HeadroomError) -> Int32 {
+        Int32(try store.metaInteger(txn, "purged-before-day") ?? Int64(Int32.min))
+    }
+}

@@ -1,0 +1,132 @@
+import HeadroomCore
+import LMDBKit
+
+/// What ``Engine/check()`` found.
+public struct CheckReport: Sendable {
+    public var records = 0
+    public var liveReservations = 0
+    public var counterCells = 0
+    /// Each mismatch between the counters and the payments on record; empty when sound.
+    public var problems: [String] = []
+}
+
+/// What ``Engine/purge(today:)`` removed.
+public struct PurgeReport: Sendable {
+    /// Cells and records that closed before this natural day are gone.
+    public let horizonDay: Int32
+    public let counterCellsRemoved: Int
+    public let recordsRemoved: Int
+}
+
+extension Engine {
+    /// Verifies the store's central invariant: every counter cell equals the sum of the live
+    /// reservations on record that it holds (less what refunds gave back to it).
+    public func check() throws(HeadroomError) -> CheckReport {
+        let txn = try store.beginRead()
+        let purgedBefore = try purgeHorizon(txn)
+        var report = CheckReport()
+        var expected: [CounterKey: CounterValue] = [:]
+        try forEach(txn, store.payments) { (_, value) throws(HeadroomError) in
+            report.records += 1
+            guard let record = PaymentRecord(bytes: value) else { throw HeadroomError(.corrupted, "a payment record does not decode") }
+            guard record.holdsLimit else { return }
+            report.liveReservations += 1
+            let fully = record.refundedFen == record.amountFen
+            for update in record.counters where update.key.deadFromDay > purgedBefore {
+                let amount = record.amountFen - (update.refundRestores ? record.refundedFen : 0)
+                let count: Int64 = update.refundRestores && fully ? 0 : 1
+                let sum = (expected[update.key] ?? .zero).adding(amountFen: amount, count: count)
+                guard let sum else { throw HeadroomError(.counterOverflow, "expected counter overflows") }
+                expected[update.key] = sum
+            }
+        }
+        try forEach(txn, store.counters) { (key, value) throws(HeadroomError) in
+            report.counterCells += 1
+            guard let key = CounterKey(bytes: key), let value = CounterValue(bytes: value) else {
+                report.problems.append("a counter cell does not decode")
+                return
+            }
+            let want = expected.removeValue(forKey: key) ?? .zero
+            if want != value {
+                report.problems.append("cell \(describe(key)) holds \(Amount.plain(value.amountFen)) / \(value.count); the records say \(Amount.plain(want.amountFen)) / \(want.count)")
+            }
+        }
+        for (key, want) in expected where !want.isZero {
+            report.problems.append("cell \(describe(key)) is missing; the records say \(Amount.plain(want.amountFen)) / \(want.count)")
+        }
+        return report
+    }
+
+    /// Removes what can no longer matter: counter cells whose window closed more than
+    /// `recordRetentionDays` before `today`, and payment records all of whose cells are gone
+    /// (declined and released ones once their day is that old). Later releases and refunds
+    /// of those windows give nothing back to them.
+    public func purge(today: Int32) throws(HeadroomError) -> PurgeReport {
+        let horizon = today - Int32(options.recordRetentionDays)
+        let txn = try store.beginWrite()
+        let cells = try deleteWhere(txn, store.counters) { key, _ in
+            (CounterKey(bytes: key)?.deadFromDay ?? .max) <= horizon
+        }
+        let records = try deleteWhere(txn, store.payments) { _, value in
+            guard let record = PaymentRecord(bytes: value) else { return false }
+            return record.deadFromDay <= horizon && record.time.chinaDay < horizon
+        }
+        if horizon > (try purgeHorizon(txn)) {
+            try store.putMetaInteger(txn, "purged-before-day", Int64(horizon))
+        }
+        try store.commit(txn)
+        logger.info("purged", metadata: ["before": "\(ChinaTime.dateString(day: horizon))", "cells": "\(cells)", "records": "\(records)"])
+        return PurgeReport(horizonDay: horizon, counterCellsRemoved: cells, recordsRemoved: records)
+    }
+
+    func describe(_ key: CounterKey) -> String {
+        "kind \(key.kind) definition \(hex16(key.definition)) window \(key.window)"
+    }
+
+    func hex16(_ v: UInt64) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+
+    func forEach(_ txn: borrowing Transaction, _ db: Database,
+                 _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(HeadroomError) -> Void) throws(HeadroomError) {
+        do {
+            try txn.withCursor(db) { cursor in
+                var entry = try cursor.first()
+                while let (key, value) = entry {
+                    try body(key, value)
+                    entry = try cursor.next()
+                }
+            }
+        } catch let error as HeadroomError {
+            throw error
+        } catch let error as LMDBError {
+            throw .storage(error)
+        } catch {
+            throw HeadroomError(.storage, "\(error)")
+        }
+    }
+
+    func deleteWhere(_ txn: borrowing Transaction, _ db: Database,
+                     _ predicate: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) throws(HeadroomError) -> Int {
+        do {
+            return try txn.withCursor(db) { cursor in
+                var removed = 0
+                var entry = try cursor.first()
+                while let (key, value) = entry {
+                    if predicate(key, value) {
+                        // After mdb_cursor_del, MDB_NEXT yields the entry that followed.
+                        try cursor.deleteCurrent()
+                        removed += 1
+                    }
+                    entry = try cursor.next()
+                }
+                return removed
+            }
+        } catch let error as LMDBError {
+            throw .storage(error)
+        } catch {
+            throw HeadroomError(.storage, "\(error)")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import HeadroomCore
+import HeadroomRules
+import LMDBKit
+
+/// Why the engine could not do what was asked. A decline is never an error: it is a
+/// ``Decision``. Messages name the payment and the field, never a card number.
+public struct HeadroomError: Error, Sendable, CustomStringConvertible {
+    /// Stable codes; the JSON `code` of an `error` line.
+    public enum Code: String, Sendable {
+        /// A field of the request is missing or malformed.
+        case invalidInput
+        /// The id was seen before with other content.
+        case idConflict
+        /// No payment with this id is on record.
+        case unknownPayment
+        /// The payment was declined: there is nothing to confirm, release or refund.
+        case notApproved
+        case alreadyConfirmed
+        case alreadyReleased
+        /// A refund names a payment whose debit was never confirmed.
+        case notConfirmed
+        /// The refunds of a payment would add up to more than it.
+        case refundExceedsRemaining
+        /// A refund names a refund as its original.
+        case notAPayment
+        /// A counter would overflow `Int64`.
+        case counterOverflow
+        /// A customer's card limit would be above the bank's or the institution's.
+        case cardLimitAboveBank
+        /// The store was created with another card key.
+        case cardKeyMismatch
+        case cardKeyUnavailable
+        /// The store has no rule set and none was given.
+        case noRuleSet
+        case invalidRules
+        /// LMDB reported a condition (map full, readers full, I/O).
+        case storage
+        /// The store holds something that cannot be: a record that does not decode, a counter
+        /// that would go negative. Stop and investigate.
+        case corrupted
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    static func storage(_ error: LMDBError) -> HeadroomError {
+        HeadroomError(.storage, error.description)
+    }
+
+    static func rules(_ errors: RuleErrors) -> HeadroomError {
+        HeadroomError(.invalidRules, errors.description)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import HeadroomCore
+
+/// One line of a replay: an operation on the engine.
+public enum Event: Sendable {
+    case authorize(PaymentRequest)
+    case confirm(PaymentID)
+    case release(PaymentID)
+    case refund(RefundRequest)
+
+    public var op: String {
+        switch self {
+        case .authorize: "authorize"
+        case .confirm: "confirm"
+        case .release: "release"
+        case .refund: "refund"
+        }
+    }
+
+    public var id: PaymentID {
+        switch self {
+        case .authorize(let p): p.id
+        case .confirm(let id), .release(let id): id
+        case .refund(let r): r.id
+        }
+    }
+}
+
+/// Why a line is not an event: the field and what is wrong with it.
+public struct EventError: Error, Sendable, CustomStringConvertible {
+    public let op: String?
+    public let id: String?
+    public let field: String?
+    public let message: String
+
+    public var description: String {
+        field.map { "\($0): \(message)" } ?? message
+    }
+}
+
+/// Reads JSON Lines events. Every field is checked; unknown fields are refused (a misspelt
+/// optional field would otherwise be silently ignored); amounts must be decimal strings.
+public enum EventDecoder {
+    static let fieldsByOp: [String: Set<String>] = [
+        "authorize": ["op", "id", "time", "card", "institution", "business", "amount", "account_class",
+                      "channel", "account_type", "agreement_id", "merchant_id"],
+        "confirm": ["op", "id"],
+        "release": ["op", "id"],
+        "refund": ["op", "id", "original", "amount", "time"],
+    ]
+
+    public static func decode(_ line: String) throws(EventError) -> Event {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [])
+        } catch {
+            throw EventError(op: nil, id: nil, field: nil, message: "not a JSON object: \(describe(error))")
+        }
+        guard let fields = object as? [String: Any] else {
+            throw EventError(op: nil, id: nil, field: nil, message: "not a JSON object")
+        }
+        var reader = FieldReader(fields: fields)
+        let op = try reader.string("op")
+        guard let allowed = fieldsByOp[op] else {
+            throw EventError(op: nil, id: nil, field: "op", message: "\"\(op)\" is not one of authorize, confirm, release, refund")
+        }
+        reader.op = op
+        reader.id = fields["id"] as? String
+        if let unknown = fields.keys.filter({ !allowed.contains($0) }).sorted().first {
+            throw reader.error(unknown, "is not a field of \(op) (it has \(allowed.sorted().joined(separator: ", ")))")
+        }
+        let id = try reader.parse("id") { (s) throws(PaymentID.ParseError) in try PaymentID(s) }
+        switch op {
+        case "confirm": return .confirm(id)
+        case "release": return .release(id)
+        case "refund":
+            return .refund(RefundRequest(
+                id: id,
+                original: try reader.parse("original") { (s) throws(PaymentID.ParseError) in try PaymentID(s) },
+                amount: try reader.amount(),
+                time: try reader.time()))
+        default:
+            return .authorize(try authorize(id, &reader))
+        }
+    }
+
+    static func authorize(_ id: PaymentID, _ r: inout FieldReader) throws(EventError) -> PaymentRequest {
+        PaymentRequest(
+            id: id,
+            time: try r.time(),
+            card: try r.parse("card") { (s) throws(CardNumber.ParseError) in try CardNumber(s) },
+            institution: try r.parse("institution") { (s) throws(Institution.ParseError) in try Institution(s) },
+            business: try r.named("business", Business.init(name:), Business.allCases.map(\.name)),
+            amount: try r.amount(),
+            accountClass: try r.named("account_class", AccountClass.init(name:), ["I", "II", "III"]),
+            channel: try r.optionalNamed("channel", Channel.init(name:), Channel.allCases.map(\.name)),
+            accountType: try r.optionalNamed("account_type", AccountType.init(name:), ["personal", "corporate"]),
+            agreementID: try r.optionalText("agreement_id"),
+            merchantID: try r.optionalText("merchant_id"))
+    }
+
+    static func describe(_ error: Error) -> String {
+        let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+        return text ?? "malformed JSON"
+    }
+}
+
+/// Typed reads of one event's fields; each failure names the field.
+struct FieldReader {
+    let fields: [String: Any]
+    var op: String?
+    var id: String?
+
+    func error(_ field: String, _ message: String) -> EventError {
+        EventError(op: op, id: id, field: field, message: message)
+    }
+
+    func string(_ field: String) throws(EventError) -> String {
+        guard let value = fields[field] else { throw error(field, "is missing") }
+        guard let text = value as? String else { throw error(field, "must be a string") }
+        return text
+    }
+
+    func parse<T, E: Error & CustomStringConvertible>(_ field: String, _ make: (String) throws(E) -> T) throws(EventError) -> T {
+        let text = try string(field)
+        do {
+            return try make(text)
+        } catch {
+            throw self.error(field, error.description)
+        }
+    }
+
+    func amount() throws(EventError) -> Amount {
+        try parse("amount") { (s) throws(Amount.ParseError) in try Amount(yuan: s) }
+    }
+
+    func time() throws(EventError) -> Timestamp {
+        try parse("time") { (s) throws(Timestamp.ParseError) in try Timestamp(iso8601: s) }
+    }
+
+    func named<T>(_ field: String, _ make: (String) -> T?, _ allowed: [String]) throws(EventError) -> T {
+        let text = try string(field)
+        guard let value = make(text) else {
+            throw error(field, "\"\(text)\" is not one of \(allowed.joined(separator: ", "))")
+        }
+        return value
+    }
+
+    func optionalNamed<T>(_ field: String, _ make: (String) -> T?, _ allowed: [String]) throws(EventError) -> T? {
+        guard fields[field] != nil else { return nil }
+        return try named(field, make, allowed)
+    }
+
+    func optionalText(_ field: String) throws(EventError) -> String? {
+        guard fields[field] != nil else { return nil }
+        let text = try string(field)
+        guard (1...64).contains(text.utf8.count) else { throw error(field, "must be 1 to 64 characters") }
+        return text
+    }
+}

@@ -1,0 +1,66 @@
+import HeadroomCore
+
+/// Drives an engine with JSON Lines events and answers one JSON line for each, in order. A
+/// malformed line, or one the engine refuses, gets an `error` line and the replay goes on; a
+/// storage failure stops it (nothing after it could be trusted).
+public struct Replayer {
+    public struct Summary: Sendable, Equatable {
+        public var lines = 0
+        public var approved = 0
+        public var declined = 0
+        public var errors = 0
+        public var replayed = 0
+    }
+
+    public let engine: Engine
+    public private(set) var summary = Summary()
+
+    public init(engine: Engine) {
+        self.engine = engine
+    }
+
+    /// Handles one input line (1-based `number`); `nil` for a blank line.
+    /// - Throws: ``HeadroomError`` with `storage` or `corrupted`, after which nothing more
+    ///   should be replayed.
+    public mutating func handle(_ line: String, number: Int) throws(HeadroomError) -> String? {
+        if line.allSatisfy(\.isWhitespace) { return nil }
+        summary.lines += 1
+        let event: Event
+        do {
+            event = try EventDecoder.decode(line)
+        } catch {
+            summary.errors += 1
+            return ResultEncoder.error(line: number, id: error.id, op: error.op, code: HeadroomError.Code.invalidInput.rawValue,
+                                       field: error.field, message: error.message)
+        }
+        do {
+            return try apply(event)
+        } catch where error.code == .storage || error.code == .corrupted {
+            throw error
+        } catch {
+            summary.errors += 1
+            return ResultEncoder.error(line: number, id: event.id.text, op: event.op, code: error.code.rawValue,
+                                       field: nil, message: error.message)
+        }
+    }
+
+    mutating func apply(_ event: Event) throws(HeadroomError) -> String {
+        switch event {
+        case .authorize(let request):
+            let result = try engine.authorize(request)
+            if result.replayed { summary.replayed += 1 }
+            if result.decision.isApproved { summary.approved += 1 } else { summary.declined += 1 }
+            return ResultEncoder.authorize(request.id, result)
+        case .confirm(let id):
+            try engine.confirm(id)
+            return ResultEncoder.lifecycle(id, op: "confirm", code: "confirmed")
+        case .release(let id):
+            try engine.release(id)
+            return ResultEncoder.lifecycle(id, op: "release", code: "released")
+        case .refund(let request):
+            let result = try engine.refund(request)
+            if result.replayed { summary.replayed += 1 }
+            return ResultEncoder.refund(result)
+        }
+    }
+}

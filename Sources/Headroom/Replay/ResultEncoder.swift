@@ -1,0 +1,109 @@
+import HeadroomCore
+
+/// Writes one JSON object per line, keys in a fixed order, for decisions and errors.
+public enum ResultEncoder {
+    public static func authorize(_ id: PaymentID, _ result: AuthorizeResult) -> String {
+        let d = result.decision
+        var o = JSONObject()
+        o.string("id", id.text)
+        o.string("op", "authorize")
+        o.string("outcome", d.outcome.description)
+        o.string("code", d.code.name)
+        if let f = d.failed {
+            o.string("limit", f.limitID)
+            o.string("tier", f.tier.name)
+            o.string("reason", reason(f))
+        }
+        o.raw("headroom", headroom(d.headroom))
+        o.number("rule_set", Int64(d.ruleSetVersion))
+        if result.replayed { o.raw("replayed", "true") }
+        return o.text
+    }
+
+    public static func lifecycle(_ id: PaymentID, op: String, code: String) -> String {
+        var o = JSONObject()
+        o.string("id", id.text)
+        o.string("op", op)
+        o.string("outcome", "approve")
+        o.string("code", code)
+        return o.text
+    }
+
+    public static func refund(_ r: RefundResult) -> String {
+        var o = JSONObject()
+        o.string("id", r.id.text)
+        o.string("op", "refund")
+        o.string("outcome", "approve")
+        o.string("code", "refunded")
+        o.string("original", r.original.text)
+        o.string("amount", r.amount.plain)
+        o.string("refunded_total", Amount.plain(r.refundedTotalFen))
+        o.string("refundable", Amount.plain(r.remainingFen))
+        if r.replayed { o.raw("replayed", "true") }
+        return o.text
+    }
+
+    public static func error(line: Int, id: String?, op: String?, code: String, field: String?, message: String) -> String {
+        var o = JSONObject()
+        if let id { o.string("id", id) } else { o.raw("id", "null") }
+        if let op { o.string("op", op) }
+        o.string("outcome", "error")
+        o.string("code", code)
+        if let field { o.string("field", field) }
+        o.string("message", message)
+        o.number("line", Int64(line))
+        return o.text
+    }
+
+    /// `bank daily amount cap 200,000.00: 199,000.00 used before this payment`
+    public static func reason(_ f: FailedLimit) -> String {
+        let value: (Int64) -> String = { f.measure == .amount ? Amount.grouped($0) : "\($0)" }
+        let head = "\(f.tier.name) \(f.window.phrase) \(f.measure) cap \(value(f.max))"
+        return f.window == .single ? head : "\(head): \(value(f.used)) used before this payment"
+    }
+
+    static func headroom(_ byTier: [Tier: TierHeadroom]) -> String {
+        var o = JSONObject()
+        for tier in Tier.allCases {
+            guard let h = byTier[tier] else {
+                o.raw(tier.name, "null")
+                continue
+            }
+            var inner = JSONObject()
+            if let a = h.amountFen { inner.string("amount", Amount.plain(a)) } else { inner.raw("amount", "null") }
+            if let c = h.count { inner.number("count", c) } else { inner.raw("count", "null") }
+            o.raw(tier.name, inner.text)
+        }
+        return o.text
+    }
+}
+
+/// A JSON object built in order.
+struct JSONObject {
+    private var parts: [String] = []
+
+    mutating func string(_ key: String, _ value: String) { parts.append("\(quote(key)):\(quote(value))") }
+    mutating func number(_ key: String, _ value: Int64) { parts.append("\(quote(key)):\(value)") }
+    mutating func raw(_ key: String, _ json: String) { parts.append("\(quote(key)):\(json)") }
+
+    var text: String { "{" + parts.joined(separator: ",") + "}" }
+}
+
+/// A JSON string literal, escaped per RFC 8259.
+func quote(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Headroom
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drive the engine with payment events (JSON Lines on standard input); one JSON decision per line out.",
+        discussion: """
+        Input lines:
+          {"op":"authorize","id":"T1","time":"2026-11-25T10:00:00+08:00","card":"6222020200112233446",
+           "institution":"Z2007933000010","business":"agreement","amount":"1234.56","account_class":"I"}
+          {"op":"confirm","id":"T1"}   {"op":"release","id":"T1"}
+          {"op":"refund","id":"R1","original":"T1","amount":"100.00","time":"2026-11-26T09:00:00+08:00"}
+        Output lines carry id, op, outcome (approve, decline, error), code, and for a decline limit,
+        tier and reason, plus the headroom left per tier. A malformed line gets an error line and
+        the replay goes on. A summary goes to standard error.
+
+        Exit status: 0 when every line was answered (error lines included), 2 for bad options or
+        rules, 3 when the store failed (the replay stops at that line).
+        """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(name: .long, help: ArgumentHelp("Rule files to put in force (a new version when they differ).", valueName: "dir"))
+    var rules: String?
+
+    func run() throws {
+        let engine: Engine
+        do {
+            engine = try storeOptions.openEngine(rules: rules)
+        } catch {
+            throw fail(error)
+        }
+        var replayer = Replayer(engine: engine)
+        var number = 0
+        while let line = readLine(strippingNewline: true) {
+            number += 1
+            do {
+                if let answer = try replayer.handle(line, number: number) { print(answer) }
+            } catch {
+                warn("stopped at line \(number)")
+                throw fail(error)
+            }
+        }
+        let s = replayer.summary
+        warn("replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.errors) errors, \(s.replayed) retries answered again (rule set v\(engine.ruleSetVersion))")
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import HeadroomRules
+import Logging
+
+/// Options every command that opens a store shares.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The store directory (created when missing).", valueName: "dir"))
+    var store: String
+
+    @Option(name: .long, help: ArgumentHelp("The card key file, when $HEADROOM_CARD_KEY is not set.", valueName: "path"))
+    var cardKeyFile: String?
+
+    func validate() throws {
+        if store.isEmpty { throw ValidationError("--store needs a directory") }
+    }
+
+    /// Opens the engine. `rules` names rule files to put in force; without it the store's rule
+    /// set is used, or, for a new store, `Rules/` in the current directory.
+    func openEngine(rules: String?) throws -> Engine {
+        let (key, origin) = try CardKey.load(file: cardKeyFile, createIfMissing: true)
+        if case .created(let path) = origin {
+            warn("created a new card key in \(path) (mode 0600); keep it safe and outside the store: without it the store's card counters cannot be used")
+        }
+        let logger = Logger(label: "headroom")
+        let directory: String?
+        if let rules {
+            directory = rules
+        } else if Self.storeHasRules(store) || !FileManager.default.fileExists(atPath: "Rules") {
+            directory = nil
+        } else {
+            warn("new store: putting the rules in Rules/ in force")
+            directory = "Rules"
+        }
+        let sources = try directory.map { (dir) throws(RuleErrors) in try RuleSource.read(directory: dir) }
+        return try Engine(path: store, cardKey: key, rules: sources, logger: logger)
+    }
+
+    /// Whether the store directory already holds a store (which then has its rule set).
+    static func storeHasRules(_ store: String) -> Bool {
+        FileManager.default.fileExists(atPath: store + "/data.mdb")
+    }
+}
+
+/// Writes a line to standard error.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data(("headroom: " + message + "\n").utf8))
+}
+
+/// Turns the engine's and the rules' errors into a message and an exit code.
+func fail(_ error: Error) -> ExitCode {
+    switch error {
+    case let e as HeadroomError:
+        warn(e.description)
+        return e.code == .storage || e.code == .corrupted ? ExitCode(3) : ExitCode(2)
+    case let e as RuleErrors:
+        warn(e.description)
+        return ExitCode(2)
+    default:
+        warn("\(error)")
+        return ExitCode(1)
+    }
+}

@@ -1,0 +1,140 @@
+/// The key of one counter cell in the store: which counter, for which card and institution,
+/// in which window. 45 bytes, big-endian, fixed width, so that a cell's buckets sort together:
+///
+///     kind(1) definition(8) card(16) institution(16) window(4)
+///
+/// Bytes that a counter's grouping does not use are zero.
+public struct CounterKey: Hashable, Sendable {
+    public enum Kind: UInt8, Sendable {
+        case day = 1
+        case month = 2
+        case year = 3
+        case minuteBucket = 4
+        case hourBucket = 5
+    }
+
+    public static let byteCount = 45
+
+    public var kind: Kind
+    public var definition: UInt64
+    public var card: CardHash
+    public var institution: Institution
+    public var window: UInt32
+
+    public init(kind: Kind, definition: UInt64, card: CardHash, institution: Institution, window: UInt32) {
+        self.kind = kind
+        self.definition = definition
+        self.card = card
+        self.institution = institution
+        self.window = window
+    }
+
+    /// Writes the 45 key bytes into `buffer`, which must hold at least that many.
+    public func write(to buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count >= CounterKey.byteCount)
+        buffer[0] = kind.rawValue
+        buffer.storeBytes(of: definition.bigEndian, toByteOffset: 1, as: UInt64.self)
+        buffer.storeBytes(of: card.high.bigEndian, toByteOffset: 9, as: UInt64.self)
+        buffer.storeBytes(of: card.low.bigEndian, toByteOffset: 17, as: UInt64.self)
+        buffer.storeBytes(of: institution.high.bigEndian, toByteOffset: 25, as: UInt64.self)
+        buffer.storeBytes(of: institution.low.bigEndian, toByteOffset: 33, as: UInt64.self)
+        buffer.storeBytes(of: window.bigEndian, toByteOffset: 41, as: UInt32.self)
+    }
+
+    /// Lends the key bytes, built on the stack, to `body`.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(byteCount: CounterKey.byteCount, alignment: 8) { buffer in
+            write(to: buffer)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+
+    /// Reads a key back; `nil` when the bytes are not a counter key.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == CounterKey.byteCount, let kind = Kind(rawValue: bytes[0]) else { return nil }
+        func word(_ at: Int) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        self.kind = kind
+        self.definition = word(1)
+        self.card = CardHash(high: word(9), low: word(17))
+        self.institution = Institution(high: word(25), low: word(33))
+        self.window = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 41, as: UInt32.self))
+    }
+
+    /// The first natural day (UTC+8) on which this cell can no longer matter to any decision:
+    /// the day after its window ends (for rolling buckets, after the longest rolling window).
+    public var deadFromDay: Int32 {
+        switch kind {
+        case .day:
+            return Int32(window) + 1
+        case .month:
+            let year = Int(window) / 12
+            let month = Int(window) % 12 + 1
+            return month == 12 ? ChinaTime.day(year: year + 1, month: 1, day: 1)
+                : ChinaTime.day(year: year, month: month + 1, day: 1)
+        case .year:
+            return ChinaTime.day(year: Int(window) + 1, month: 1, day: 1)
+        case .minuteBucket:
+            return Int32((Int64(window) + 1) * 60 / 86_400) + 1 + Int32(Window.rollingMinutesMax / 1440)
+        case .hourBucket:
+            return Int32((Int64(window) + 1) * 3600 / 86_400) + 1 + Int32(Window.rollingHoursMax / 24)
+        }
+    }
+}
+
+extension CounterKey.Kind {
+    /// The window index holding the instant: a day, a month (`year * 12 + month - 1`), a year,
+    /// a minute or an hour, all in China Standard Time.
+    public func window(at time: Timestamp) -> UInt32 {
+        switch self {
+        case .day:
+            return UInt32(time.chinaDay)
+        case .month:
+            let c = ChinaTime.civil(day: time.chinaDay)
+            return UInt32(c.year * 12 + c.month - 1)
+        case .year:
+            return UInt32(ChinaTime.civil(day: time.chinaDay).year)
+        case .minuteBucket:
+            return UInt32(ChinaTime.minute(time.unixSeconds))
+        case .hourBucket:
+            return UInt32(ChinaTime.hour(time.unixSeconds))
+        }
+    }
+}
+
+/// What one counter cell holds: the amount and number of payments reserved or confirmed in it.
+/// Stored as 16 bytes in host order (a store is never moved across architectures).
+public struct CounterValue: Equatable, Sendable {
+    public var amountFen: Int64
+    public var count: Int64
+
+    public static let zero = CounterValue(amountFen: 0, count: 0)
+    public static let byteCount = 16
+
+    public init(amountFen: Int64, count: Int64) {
+        self.amountFen = amountFen
+        self.count = count
+    }
+
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == CounterValue.byteCount else { return nil }
+        self.amountFen = bytes.loadUnaligned(fromByteOffset: 0, as: Int64.self)
+        self.count = bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self)
+    }
+
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(byteCount: CounterValue.byteCount, alignment: 8) { buffer in
+            buffer.storeBytes(of: amountFen, toByteOffset: 0, as: Int64.self)
+            buffer.storeBytes(of: count, toByteOffset: 8, as: Int64.self)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+
+    /// Adds, reporting overflow instead of wrapping; `nil` on overflow.
+    public func adding(amountFen: Int64, count: Int64) -> CounterValue? {
+        let (a, ao) = self.amountFen.addingReportingOverflow(amountFen)
+        let (c, co) = self.count.addingReportingOverflow(count)
+        return ao || co ? nil : CounterValue(amountFen: a, count: c)
+    }
+
+    public var isZero: Bool { amountFen == 0 && count == 0 }
+}

@@ -1,0 +1,145 @@
+/// A stable reason code. Never renumbered: a decline's number is
+/// `tier * 100 + window * 10 + measure` (tier 1 regulatory .. 4 card; window 1 single,
+/// 2 rolling, 3 day, 4 month, 5 year; measure 1 amount, 2 count), and 0 is approval.
+public struct ReasonCode: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt16
+
+    public init?(rawValue: UInt16) {
+        if rawValue == 0 {
+            self.rawValue = 0
+            return
+        }
+        let tier = rawValue / 100, window = rawValue / 10 % 10, measure = rawValue % 10
+        guard Tier(rawValue: UInt8(tier)) != nil, (1...5).contains(window), (1...2).contains(measure),
+              !(window == 1 && measure == 2) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    public static let approved = ReasonCode(rawValue: 0)!
+
+    public static func exceeds(_ tier: Tier, _ window: Window, _ measure: Measure) -> ReasonCode {
+        ReasonCode(rawValue: UInt16(tier.rawValue) * 100 + window.codeNumber * 10 + UInt16(measure.rawValue))!
+    }
+
+    /// `approved`, or a sentence-like name: `exceedsBankDailyAmount`, `exceedsCardSingleAmount`.
+    public var name: String {
+        if rawValue == 0 { return "approved" }
+        let tier = Tier(rawValue: UInt8(rawValue / 100))!.capitalizedName
+        let window = ["", "Single", "Rolling", "Daily", "Monthly", "Yearly"][Int(rawValue / 10 % 10)]
+        let measure = rawValue % 10 == 1 ? "Amount" : "Count"
+        return "exceeds\(tier)\(window)\(measure)"
+    }
+
+    public var description: String { name }
+}
+
+/// The headroom left on one tier: the largest amount and the number of payments that its
+/// tightest limits still allow, for a next payment like this one. `nil` where no limit of the
+/// tier caps that measure.
+public struct TierHeadroom: Hashable, Sendable {
+    public var amountFen: Int64?
+    public var count: Int64?
+
+    public init(amountFen: Int64? = nil, count: Int64? = nil) {
+        self.amountFen = amountFen
+        self.count = count
+    }
+
+    mutating func tighten(amountFen a: Int64?, count c: Int64?) {
+        if let a { amountFen = min(amountFen ?? a, a) }
+        if let c { count = min(count ?? c, c) }
+    }
+}
+
+/// The limit that declined a payment, with the figures that decided it.
+public struct FailedLimit: Hashable, Sendable {
+    public let limitID: String
+    public let tier: Tier
+    public let window: Window
+    public let measure: Measure
+    /// The cap (fen for amount, payments for count).
+    public let max: Int64
+    /// What the window held before this payment (0 for a single-payment cap).
+    public let used: Int64
+
+    public init(limitID: String, tier: Tier, window: Window, measure: Measure, max: Int64, used: Int64) {
+        self.limitID = limitID
+        self.tier = tier
+        self.window = window
+        self.measure = measure
+        self.max = max
+        self.used = used
+    }
+}
+
+/// The engine's answer to an authorization: a business outcome, not an error.
+public struct Decision: Hashable, Sendable {
+    public enum Outcome: UInt8, Sendable, CustomStringConvertible {
+        case approve = 1
+        case decline = 2
+
+        public var description: String { self == .approve ? "approve" : "decline" }
+    }
+
+    public var outcome: Outcome
+    public var code: ReasonCode
+    /// The limit that declined the payment; `nil` on approval.
+    public var failed: FailedLimit?
+    /// The headroom left on each tier after this decision, indexed by ``Tier``.
+    public var headroom: [Tier: TierHeadroom]
+    /// The version of the rule set that made the decision.
+    public var ruleSetVersion: UInt32
+
+    public init(outcome: Outcome, code: ReasonCode, failed: FailedLimit?, headroom: [Tier: TierHeadroom], ruleSetVersion: UInt32) {
+        self.outcome = outcome
+        self.code = code
+        self.failed = failed
+        self.headroom = headroom
+        self.ruleSetVersion = ruleSetVersion
+    }
+
+    public var isApproved: Bool { outcome == .approve }
+}
+
+/// The pure decision: no I/O, no clock. `usage[i]` is what `checks[i]`'s window held before
+/// the payment (ignored for single-payment caps).
+public func decide(amountFen: Int64, checks: [Check], usage: [CounterValue], ruleSetVersion: UInt32) -> Decision {
+    precondition(checks.count == usage.count)
+    var failed: FailedLimit?
+    for (check, used) in zip(checks, usage) {
+        failed = firstFailure(check, used: check.counter == nil ? .zero : used, amountFen: amountFen)
+        if failed != nil { break }
+    }
+    let approved = failed == nil
+    var headroom: [Tier: TierHeadroom] = [:]
+    for (check, used) in zip(checks, usage) {
+        let before = check.counter == nil ? CounterValue.zero : used
+        let after = approved ? (before.adding(amountFen: amountFen, count: 1) ?? before) : before
+        var tier = headroom[check.tier] ?? TierHeadroom()
+        tier.tighten(
+            amountFen: check.caps.amountFenMax.map { Swift.max(0, check.counter == nil ? $0 : $0 - after.amountFen) },
+            count: check.caps.countMax.map { Swift.max(0, $0 - after.count) }
+        )
+        headroom[check.tier] = tier
+    }
+    guard let failed else {
+        return Decision(outcome: .approve, code: .approved, failed: nil, headroom: headroom, ruleSetVersion: ruleSetVersion)
+    }
+    return Decision(outcome: .decline, code: .exceeds(failed.tier, failed.window, failed.measure), failed: failed,
+                    headroom: headroom, ruleSetVersion: ruleSetVersion)
+}
+
+private func firstFailure(_ check: Check, used: CounterValue, amountFen: Int64) -> FailedLimit? {
+    if let max = check.caps.amountFenMax {
+        let (total, overflow) = used.amountFen.addingReportingOverflow(amountFen)
+        if overflow || total > max {
+            return FailedLimit(limitID: check.limitID, tier: check.tier, window: check.window,
+                               measure: .amount, max: max, used: used.amountFen)
+        }
+    }
+    if let max = check.caps.countMax, used.count >= max {
+        return FailedLimit(limitID: check.limitID, tier: check.tier, window: check.window,
+                           measure: .count, max: max, used: used.count)
+    }
+    return nil
+}

@@ -1,0 +1,64 @@
+/// A payment institution's code (支付机构编码), e.g. `Z2007933000010`: 1 to 16 ASCII
+/// letters and digits, packed into 16 bytes for fixed-width keys.
+public struct Institution: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let high: UInt64
+    public let low: UInt64
+
+    public static let lengthMax = 16
+
+    /// Counters not grouped by institution use this.
+    public static let none = Institution(high: 0, low: 0)
+
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    public enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        case empty
+        case tooLong(String)
+        case badCharacter(String)
+
+        public var description: String {
+            switch self {
+            case .empty: "an institution code is empty"
+            case .tooLong(let s): "institution code \"\(s)\" is longer than 16 characters"
+            case .badCharacter(let s): "institution code \"\(s)\" has a character other than A-Z, a-z, 0-9"
+            }
+        }
+    }
+
+    public init(_ code: String) throws(ParseError) {
+        let bytes = Array(code.utf8)
+        if bytes.isEmpty { throw .empty }
+        if bytes.count > Institution.lengthMax { throw .tooLong(code) }
+        for b in bytes {
+            let alnum = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+            if !alnum { throw .badCharacter(code) }
+        }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for i in 0..<16 {
+            let b = UInt64(i < bytes.count ? bytes[i] : 0)
+            if i < 8 { high = high << 8 | b } else { low = low << 8 | b }
+        }
+        self.init(high: high, low: low)
+    }
+
+    public var code: String {
+        var bytes: [UInt8] = []
+        for i in 0..<16 {
+            let word = i < 8 ? high : low
+            let b = UInt8(truncatingIfNeeded: word >> (8 * (7 - UInt64(i % 8))))
+            if b == 0 { break }
+            bytes.append(b)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public var description: String { code }
+
+    public static func < (a: Institution, b: Institution) -> Bool {
+        (a.high, a.low) < (b.high, b.low)
+    }
+}

@@ -1,0 +1,186 @@
+/// What a counter groups payments by.
+public enum Grouping: UInt8, CaseIterable, Sendable, CustomStringConvertible {
+    /// Every payment together: a bank-wide exposure cap.
+    case bank = 0
+    /// Everything through one institution: an institution exposure cap.
+    case institution = 1
+    /// One card, across all institutions.
+    case card = 2
+    /// One card through one institution.
+    case cardInstitution = 3
+
+    public var name: String {
+        switch self {
+        case .bank: "bank"
+        case .institution: "institution"
+        case .card: "card"
+        case .cardInstitution: "card+institution"
+        }
+    }
+
+    public var description: String { name }
+
+    public init?(name: String) {
+        guard let found = Grouping.allCases.first(where: { $0.name == name }) else { return nil }
+        self = found
+    }
+
+    public var usesCard: Bool { self == .card || self == .cardInstitution }
+    public var usesInstitution: Bool { self == .institution || self == .cardInstitution }
+}
+
+/// Which payments a limit (and its counter) applies to. Each set is a bit mask of raw values;
+/// a `nil` set means every value. A payment that does not say its channel or account type
+/// does not match a filter that names some.
+public struct Filter: Hashable, Sendable {
+    public var businesses: Set<Business>
+    public var accountClasses: Set<AccountClass>?
+    public var channels: Set<Channel>?
+    public var accountTypes: Set<AccountType>?
+    public var institutions: Set<Institution>?
+
+    public init(
+        businesses: Set<Business>, accountClasses: Set<AccountClass>? = nil, channels: Set<Channel>? = nil,
+        accountTypes: Set<AccountType>? = nil, institutions: Set<Institution>? = nil
+    ) {
+        self.businesses = businesses
+        self.accountClasses = accountClasses
+        self.channels = channels
+        self.accountTypes = accountTypes
+        self.institutions = institutions
+    }
+
+    public func matches(_ p: Payment) -> Bool {
+        guard businesses.contains(p.business) else { return false }
+        if let accountClasses, !accountClasses.contains(p.accountClass) { return false }
+        if let channels {
+            guard let channel = p.channel, channels.contains(channel) else { return false }
+        }
+        if let accountTypes {
+            guard let type = p.accountType, accountTypes.contains(type) else { return false }
+        }
+        if let institutions, !institutions.contains(p.institution) { return false }
+        return true
+    }
+
+    /// A stable text form, for counter identities.
+    var canonical: String {
+        func list<T>(_ set: Set<T>?, _ raw: (T) -> UInt8) -> String {
+            guard let set else { return "*" }
+            return set.map(raw).sorted().map(String.init).joined(separator: ",")
+        }
+        let inst = institutions.map { $0.sorted().map(\.code).joined(separator: ",") } ?? "*"
+        return "business=\(list(businesses, \.rawValue))|class=\(list(accountClasses, \.rawValue))"
+            + "|channel=\(list(channels, \.rawValue))|type=\(list(accountTypes, \.rawValue))|inst=\(inst)"
+    }
+}
+
+/// The caps of a limit: an amount, a number of payments, or both.
+public struct Caps: Hashable, Sendable {
+    public var amountFenMax: Int64?
+    public var countMax: Int64?
+
+    public init(amountFenMax: Int64? = nil, countMax: Int64? = nil) {
+        self.amountFenMax = amountFenMax
+        self.countMax = countMax
+    }
+
+    /// These caps, with any field that `override` sets replaced.
+    public func overridden(by override: Caps?) -> Caps {
+        guard let override else { return self }
+        return Caps(amountFenMax: override.amountFenMax ?? amountFenMax, countMax: override.countMax ?? countMax)
+    }
+
+    public var isEmpty: Bool { amountFenMax == nil && countMax == nil }
+}
+
+/// What a counter counts. Two limits with equal definitions share one counter, across rule-set
+/// versions too: the identity is a hash of the definition, not of the limit.
+public struct CounterDefinition: Hashable, Sendable {
+    public let grouping: Grouping
+    public let window: Window
+    public let filter: Filter
+    /// Whether refunds give back what they refund (a limit policy, part of what is counted).
+    public let refundRestores: Bool
+
+    public init(grouping: Grouping, window: Window, filter: Filter, refundRestores: Bool) {
+        precondition(window != .single, "a single-payment cap has no counter")
+        self.grouping = grouping
+        self.window = window
+        self.filter = filter
+        self.refundRestores = refundRestores
+    }
+
+    /// The stable 64-bit identity stored in counter keys.
+    public var id: UInt64 {
+        var h = FNV1a()
+        h.add("counter.v1|group=\(grouping.name)|window=\(window)|\(filter.canonical)|refund=\(refundRestores)")
+        return h.value
+    }
+
+    /// The key of the bucket (or natural period) holding `payment`.
+    public func key(for payment: Payment) -> CounterKey {
+        let kind = window.keyKind!
+        return CounterKey(
+            kind: kind,
+            definition: id,
+            card: grouping.usesCard ? payment.card : .none,
+            institution: grouping.usesInstitution ? payment.institution : .none,
+            window: kind.window(at: payment.time)
+        )
+    }
+}
+
+/// Where a rule came from, for messages: file and line.
+public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+
+    public init(file: String, line: Int) {
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "\(file):\(line)" }
+}
+
+/// One limit of a rule set: caps on a counter (or on the payment alone), in a tier.
+public struct Limit: Hashable, Sendable {
+    public let id: String
+    public let tier: Tier
+    public let window: Window
+    public let grouping: Grouping
+    public let filter: Filter
+    public let refundRestores: Bool
+    /// The caps for every institution not listed in `institutionCaps`.
+    public let caps: Caps
+    /// Institution tier only: caps for listed institutions, field by field over `caps`.
+    public let institutionCaps: [Institution: Caps]
+    public let source: SourceLocation?
+
+    public init(
+        id: String, tier: Tier, window: Window, grouping: Grouping, filter: Filter, refundRestores: Bool,
+        caps: Caps, institutionCaps: [Institution: Caps] = [:], source: SourceLocation? = nil
+    ) {
+        self.id = id
+        self.tier = tier
+        self.window = window
+        self.grouping = grouping
+        self.filter = filter
+        self.refundRestores = refundRestores
+        self.caps = caps
+        self.institutionCaps = institutionCaps
+        self.source = source
+    }
+
+    /// The counter this limit reads, or `nil` for a single-payment cap.
+    public var counter: CounterDefinition? {
+        window == .single ? nil
+            : CounterDefinition(grouping: grouping, window: window, filter: filter, refundRestores: refundRestores)
+    }
+
+    /// The caps that bind a payment through `institution`.
+    public func caps(for institution: Institution) -> Caps {
+        caps.overridden(by: institutionCaps[institution])
+    }
+}

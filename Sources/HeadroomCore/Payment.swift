@@ -1,0 +1,106 @@
+/// A NetsUnion transaction id (the idempotency key): 1 to 64 printable ASCII characters.
+public struct PaymentID: Hashable, Sendable, CustomStringConvertible {
+    public let text: String
+
+    public static let lengthMax = 64
+
+    public enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        case empty
+        case tooLong(Int)
+        case badCharacter
+
+        public var description: String {
+            switch self {
+            case .empty: "the id is empty"
+            case .tooLong(let n): "the id has \(n) characters; at most 64"
+            case .badCharacter: "the id has a character outside printable ASCII"
+            }
+        }
+    }
+
+    public init(_ text: String) throws(ParseError) {
+        let count = text.utf8.count
+        if count == 0 { throw .empty }
+        if count > PaymentID.lengthMax { throw .tooLong(count) }
+        for b in text.utf8 where b < 0x21 || b > 0x7E { throw .badCharacter }
+        self.text = text
+    }
+
+    public var description: String { text }
+}
+
+/// One payment to authorize, validated. The card is already a keyed hash: the clear number
+/// never reaches the domain.
+public struct Payment: Sendable, Equatable {
+    public var id: PaymentID
+    public var time: Timestamp
+    public var card: CardHash
+    public var institution: Institution
+    public var business: Business
+    public var amount: Amount
+    public var accountClass: AccountClass
+    public var channel: Channel?
+    public var accountType: AccountType?
+    public var agreementID: String?
+    public var merchantID: String?
+
+    public init(
+        id: PaymentID, time: Timestamp, card: CardHash, institution: Institution,
+        business: Business, amount: Amount, accountClass: AccountClass,
+        channel: Channel? = nil, accountType: AccountType? = nil,
+        agreementID: String? = nil, merchantID: String? = nil
+    ) {
+        self.id = id
+        self.time = time
+        self.card = card
+        self.institution = institution
+        self.business = business
+        self.amount = amount
+        self.accountClass = accountClass
+        self.channel = channel
+        self.accountType = accountType
+        self.agreementID = agreementID
+        self.merchantID = merchantID
+    }
+
+    /// A 64-bit fingerprint of everything the payment says, so that a retry with the same id
+    /// but other content is recognised as a conflict.
+    public var fingerprint: UInt64 {
+        var h = FNV1a()
+        h.add(id.text)
+        h.add(UInt64(bitPattern: time.unixSeconds))
+        h.add(card.high)
+        h.add(card.low)
+        h.add(institution.high)
+        h.add(institution.low)
+        h.add(UInt64(business.rawValue))
+        h.add(UInt64(bitPattern: amount.fen))
+        h.add(UInt64(accountClass.rawValue))
+        h.add(UInt64(channel.map { $0.rawValue + 1 } ?? 0))
+        h.add(UInt64(accountType.map { $0.rawValue + 1 } ?? 0))
+        h.add(agreementID ?? "\u{0}")
+        h.add(merchantID ?? "\u{0}")
+        return h.value
+    }
+}
+
+/// FNV-1a, 64 bits: stable across processes and releases (unlike `Hasher`), for ids that are
+/// stored. Not a cryptographic hash.
+public struct FNV1a: Sendable {
+    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    public init() {}
+
+    public mutating func add(byte: UInt8) {
+        value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+    }
+
+    public mutating func add(_ text: String) {
+        for b in text.utf8 { add(byte: b) }
+        add(byte: 0xff)  // a separator no UTF-8 text contains
+    }
+
+    public mutating func add(_ word: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { add(byte: UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+    }
+}

@@ -1,0 +1,130 @@
+import HeadroomCore
+import Yams
+
+/// Turns rule files into a validated, immutable ``RuleSet``. Every problem in every file is
+/// reported at once, each with file, line and field; nothing is defaulted silently (the only
+/// defaults are documented in docs/rules.md: `refund_restores: false`, and every value for an
+/// `applies_to` key that is left out, except `business`, which is required).
+public enum RuleLoader {
+    /// Reads and validates every rule file in `directory`.
+    public static func load(directory: String) throws(RuleErrors) -> (RuleSet, [RuleSource]) {
+        let sources = try RuleSource.read(directory: directory)
+        return (try parse(sources), sources)
+    }
+
+    /// Validates rule files already read (from disk or from the store).
+    public static func parse(_ sources: [RuleSource]) throws(RuleErrors) -> RuleSet {
+        var problems: [RuleProblem] = []
+        var limits: [Limit] = []
+        var cardTiers: [(CardTierPolicy, SourceLocation)] = []
+        for source in sources {
+            var parser = FileParser(file: source.name)
+            parser.parse(source.text)
+            problems += parser.problems
+            limits += parser.limits
+            cardTiers += parser.cardTiers
+        }
+        problems += duplicateIDs(limits)
+        let directory = sources.first.map { String($0.name.split(separator: "/").dropLast().joined(separator: "/")) } ?? ""
+        if cardTiers.isEmpty {
+            problems.append(RuleProblem(file: directory.isEmpty ? "rules" : directory, line: 0, field: "card_tier",
+                                        message: "no file has a card_tier section: say what customers' card limits count"))
+        }
+        for extra in cardTiers.dropFirst() {
+            problems.append(RuleProblem(file: extra.1.file, line: extra.1.line, field: "card_tier",
+                                        message: "a second card_tier section (the first is at \(cardTiers[0].1))"))
+        }
+        if !problems.isEmpty { throw RuleErrors(problems) }
+        return RuleSet(limits: limits, cardTier: cardTiers[0].0)
+    }
+
+    static func duplicateIDs(_ limits: [Limit]) -> [RuleProblem] {
+        var first: [String: SourceLocation] = [:]
+        var problems: [RuleProblem] = []
+        for limit in limits {
+            guard let source = limit.source else { continue }
+            if let earlier = first[limit.id] {
+                problems.append(RuleProblem(file: source.file, line: source.line, field: "id",
+                                            message: "\"\(limit.id)\" is already the id of the limit at \(earlier)"))
+            } else {
+                first[limit.id] = source
+            }
+        }
+        return problems
+    }
+}
+
+/// Parses one file; collects problems instead of stopping at the first.
+struct FileParser {
+    let file: String
+    var problems: [RuleProblem] = []
+    var limits: [Limit] = []
+    var cardTiers: [(CardTierPolicy, SourceLocation)] = []
+
+    init(file: String) {
+        self.file = file
+    }
+
+    mutating func problem(_ node: Node?, _ field: String, _ message: String) {
+        problems.append(RuleProblem(file: file, line: node?.mark?.line ?? 0, field: field, message: message))
+    }
+
+    mutating func parse(_ text: String) {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            problems.append(Self.syntaxProblem(error, file: file))
+            return
+        } catch {
+            problems.append(RuleProblem(file: file, line: 0, field: "", message: "is not YAML: \(error)"))
+            return
+        }
+        guard let root else { return }  // an empty file holds no rules
+        guard let top = mapping(root, "") else { return }
+        for (key, value) in top {
+            switch key {
+            case "limits":
+                guard let list = sequence(value, "limits") else { continue }
+                for (index, item) in list.enumerated() {
+                    if let limit = LimitParser.parse(item, field: "limits[\(index)]", into: &self) { limits.append(limit) }
+                }
+            case "card_tier":
+                if let policy = parseCardTier(value) {
+                    cardTiers.append((policy, SourceLocation(file: file, line: value.mark?.line ?? 0)))
+                }
+            default:
+                problem(value, key, "unknown section: a rule file has `limits` and `card_tier`")
+            }
+        }
+    }
+
+    mutating func parseCardTier(_ node: Node) -> CardTierPolicy? {
+        guard let fields = mapping(node, "card_tier") else { return nil }
+        var filter: Filter?
+        var refundRestores = false
+        for (key, value) in fields {
+            switch key {
+            case "applies_to": filter = parseFilter(value, "card_tier.applies_to")
+            case "refund_restores": refundRestores = bool(value, "card_tier.refund_restores") ?? false
+            default: problem(value, "card_tier.\(key)", "unknown field: card_tier has applies_to and refund_restores")
+            }
+        }
+        guard let filter else {
+            if !fields.contains(where: { $0.0 == "applies_to" }) {
+                problem(node, "card_tier.applies_to", "is required: which payments customers' card limits apply to")
+            }
+            return nil
+        }
+        return CardTierPolicy(filter: filter, refundRestores: refundRestores)
+    }
+
+    static func syntaxProblem(_ error: YamlError, file: String) -> RuleProblem {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return RuleProblem(file: file, line: mark.line, field: "", message: "YAML syntax: \(problem)")
+        default:
+            return RuleProblem(file: file, line: 0, field: "", message: "YAML: \(error)")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import HeadroomCore
+
+/// One rule file's name and text, as read from disk or from the store.
+public struct RuleSource: Hashable, Sendable {
+    /// The name shown in messages, e.g. `Rules/bank.yaml`.
+    public let name: String
+    public let text: String
+
+    public init(name: String, text: String) {
+        self.name = name
+        self.text = text
+    }
+
+    /// Reads every `*.yaml` and `*.yml` file of `directory`, sorted by name.
+    public static func read(directory: String) throws(RuleErrors) -> [RuleSource] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .sorted()
+        } catch {
+            throw RuleErrors([RuleProblem(file: directory, line: 0, field: "", message: "cannot read the directory: \(error.localizedDescription)")])
+        }
+        if names.isEmpty {
+            throw RuleErrors([RuleProblem(file: directory, line: 0, field: "", message: "holds no rule files (*.yaml)")])
+        }
+        var sources: [RuleSource] = []
+        var problems: [RuleProblem] = []
+        let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        for name in names {
+            let path = "\(base)/\(name)"
+            guard let data = FileManager.default.contents(atPath: path) else {
+                problems.append(RuleProblem(file: path, line: 0, field: "", message: "cannot be read"))
+                continue
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                problems.append(RuleProblem(file: path, line: 0, field: "", message: "is not UTF-8 text"))
+                continue
+            }
+            sources.append(RuleSource(name: path, text: text))
+        }
+        if !problems.isEmpty { throw RuleErrors(problems) }
+        return sources
+    }
+}
+
+extension Array where Element == RuleSource {
+    /// A stable fingerprint of the files' names (without directories) and texts: equal
+    /// fingerprints mean the same rules.
+    public var digest: UInt64 {
+        var h = FNV1a()
+        for source in self {
+            h.add(String(source.name.split(separator: "/").last ?? ""))
+            h.add(source.text)
+        }
+        return h.value
+    }
+}

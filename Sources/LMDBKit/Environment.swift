@@ -1,0 +1,140 @@
+import CLMDB
+
+/// An open LMDB environment: one directory holding `data.mdb` and `lock.mdb`.
+///
+/// Every option is set explicitly at open (see ``Options``). The environment is safe to share
+/// between threads; transactions are not (see ``Transaction``). Caveats from `lmdb.h` that an
+/// operator must know: do not put the store on a network filesystem, do not `fork` a process
+/// with the environment open, and size the map for the store's largest expected size.
+public final class Environment: @unchecked Sendable {
+    // @unchecked: an MDB_env is documented thread-safe for everything we call on it once opened.
+
+    /// How the environment is opened. Nothing is left to LMDB's defaults.
+    public struct Options: Sendable, Equatable {
+        /// The largest size the data file may reach.
+        public var mapSizeBytes: Int
+        /// Reader slots shared by every process that opens the store.
+        public var readersMax: UInt32
+        /// Named databases the environment may hold.
+        public var databasesMax: UInt32
+        /// The Unix permissions of the files LMDB creates.
+        public var fileMode: mode_t
+        /// When `false`, commits are not flushed to disk (`MDB_NOSYNC`): a crash of the
+        /// operating system or a power loss can lose the last commits, a crash of the process
+        /// cannot. Durable (`true`) is the default.
+        public var syncOnCommit: Bool
+
+        public init(
+            mapSizeBytes: Int = 1 << 30,
+            readersMax: UInt32 = 126,
+            databasesMax: UInt32 = 8,
+            fileMode: mode_t = 0o600,
+            syncOnCommit: Bool = true
+        ) {
+            self.mapSizeBytes = mapSizeBytes
+            self.readersMax = readersMax
+            self.databasesMax = databasesMax
+            self.fileMode = fileMode
+            self.syncOnCommit = syncOnCommit
+        }
+    }
+
+    @usableFromInline let handle: OpaquePointer
+    public let path: String
+    public let options: Options
+
+    /// Opens (creating when missing) the environment in the directory `path`, which must exist.
+    ///
+    /// - Throws: ``LMDBError`` when the directory cannot be opened or locked, or is not an
+    ///   LMDB environment of this version.
+    public init(path: String, options: Options) throws(LMDBError) {
+        var env: OpaquePointer?
+        try check(mdb_env_create(&env), "mdb_env_create")
+        guard let env else { preconditionFailure("mdb_env_create succeeded without an environment") }
+        do {
+            try check(mdb_env_set_mapsize(env, options.mapSizeBytes), "mdb_env_set_mapsize")
+            try check(mdb_env_set_maxreaders(env, options.readersMax), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_maxdbs(env, options.databasesMax), "mdb_env_set_maxdbs")
+            // MDB_NOTLS: reader slots belong to transactions, not threads, so a read transaction
+            // may be reset and renewed from any thread (needed by callers on thread pools).
+            var flags = clmdb_NOTLS
+            if !options.syncOnCommit { flags |= UInt32(MDB_NOSYNC) }
+            try check(mdb_env_open(env, path, flags, options.fileMode), "mdb_env_open(\(path))")
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        self.handle = env
+        self.path = path
+        self.options = options
+    }
+
+    deinit {
+        mdb_env_close(handle)
+    }
+
+    /// Opens, creating when missing, the named database. Call once at start-up.
+    public func openDatabase(named name: String) throws(LMDBError) -> Database {
+        let txn = try beginWrite()
+        var dbi: MDB_dbi = 0
+        try check(mdb_dbi_open(txn.handle, name, clmdb_CREATE, &dbi), "mdb_dbi_open(\(name))")
+        try txn.commit()
+        return Database(dbi: dbi, name: name)
+    }
+
+    /// Begins the one write transaction; blocks while another thread or process holds it.
+    public func beginWrite() throws(LMDBError) -> Transaction {
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(handle, nil, 0, &txn), "mdb_txn_begin(write)")
+        return Transaction(handle: txn!, isReadOnly: false)
+    }
+
+    /// Begins a read transaction: a consistent snapshot that does not wait for the writer.
+    public func beginRead() throws(LMDBError) -> Transaction {
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(handle, nil, clmdb_RDONLY, &txn), "mdb_txn_begin(read)")
+        return Transaction(handle: txn!, isReadOnly: true)
+    }
+
+    /// Clears reader slots left by processes that died; returns how many were cleared.
+    @discardableResult
+    public func clearStaleReaders() throws(LMDBError) -> Int {
+        var dead: Int32 = 0
+        try check(mdb_reader_check(handle, &dead), "mdb_reader_check")
+        return Int(dead)
+    }
+
+    /// Flushes the data to disk even when `syncOnCommit` is off.
+    public func sync() throws(LMDBError) {
+        try check(mdb_env_sync(handle, 1), "mdb_env_sync")
+    }
+
+    /// Size facts about the store, for operators.
+    public func statistics() throws(LMDBError) -> Statistics {
+        var info = MDB_envinfo()
+        try check(mdb_env_info(handle, &info), "mdb_env_info")
+        var stat = MDB_stat()
+        try check(mdb_env_stat(handle, &stat), "mdb_env_stat")
+        return Statistics(
+            mapSizeBytes: info.me_mapsize,
+            pageSizeBytes: Int(stat.ms_psize),
+            lastPageNumber: info.me_last_pgno,
+            readersUsed: Int(info.me_numreaders)
+        )
+    }
+
+    public struct Statistics: Sendable {
+        public let mapSizeBytes: Int
+        public let pageSizeBytes: Int
+        public let lastPageNumber: Int
+        public let readersUsed: Int
+        /// The bytes the data file really uses.
+        public var usedBytes: Int { (lastPageNumber + 1) * pageSizeBytes }
+    }
+}
+
+/// A named database inside an ``Environment``; a plain handle, valid while the environment is open.
+public struct Database: Sendable, Equatable {
+    @usableFromInline let dbi: MDB_dbi
+    public let name: String
+}

@@ -1,0 +1,102 @@
+import HeadroomCore
+import Testing
+
+@Suite struct IdentityTests {
+    @Test func cardNumbersAreLuhnChecked() throws {
+        _ = try CardNumber("6222020200112233446")
+        _ = try CardNumber("4111111111111111")
+        #expect(throws: CardNumber.ParseError.failsLuhnCheck) { try CardNumber("4111111111111112") }
+        #expect(throws: CardNumber.ParseError.wrongLength(15)) { try CardNumber("411111111111111") }
+        #expect(throws: CardNumber.ParseError.wrongLength(20)) { try CardNumber("41111111111111111111") }
+        #expect(throws: CardNumber.ParseError.notDigits) { try CardNumber("4111 1111 1111 1111") }
+    }
+
+    @Test func cardNumbersNeverShowInClear() throws {
+        let card = try CardNumber("6222020200112233446")
+        #expect(card.masked == "622202*********3446")
+        #expect("\(card)" == card.masked)
+        #expect(String(reflecting: card).contains("6222020200112233446") == false)
+        var dumped = ""
+        dump(card, to: &dumped)
+        #expect(dumped.contains("0200112233") == false)
+        #expect(throws: CardNumber.ParseError.failsLuhnCheck) { try CardNumber("6222020200112233445") }
+        let error = CardNumber.ParseError.failsLuhnCheck
+        #expect(!error.description.contains("622202"))
+    }
+
+    @Test func institutionsPackIntoSixteenBytes() throws {
+        let z = try Institution("Z2007933000010")
+        #expect(z.code == "Z2007933000010")
+        #expect(try Institution("A").code == "A")
+        #expect(try Institution("ABCDEFGHIJKLMNOP").code == "ABCDEFGHIJKLMNOP")
+        #expect(throws: Institution.ParseError.self) { try Institution("ABCDEFGHIJKLMNOPQ") }
+        #expect(throws: Institution.ParseError.self) { try Institution("Z-1") }
+        #expect(throws: Institution.ParseError.empty) { try Institution("") }
+    }
+
+    @Test func paymentIDs() throws {
+        #expect(try PaymentID("N2026112510000001").text == "N2026112510000001")
+        #expect(throws: PaymentID.ParseError.empty) { try PaymentID("") }
+        #expect(throws: PaymentID.ParseError.tooLong(65)) { try PaymentID(String(repeating: "x", count: 65)) }
+        #expect(throws: PaymentID.ParseError.badCharacter) { try PaymentID("a b") }
+    }
+
+    @Test func counterKeysRoundTripAndSortByCellThenWindow() throws {
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<500 {
+            let key = CounterKey(
+                kind: [.day, .month, .year, .minuteBucket, .hourBucket].randomElement(using: &rng)!,
+                definition: rng.next(), card: CardHash(high: rng.next(), low: rng.next()),
+                institution: try Institution(String(rng.next() % 1_000_000)), window: UInt32.random(in: 0...UInt32.max, using: &rng))
+            let back = key.withBytes { CounterKey(bytes: $0) }
+            #expect(back == key)
+        }
+        let a = CounterKey(kind: .minuteBucket, definition: 9, card: CardHash(high: 1, low: 2), institution: .none, window: 500)
+        var b = a
+        b.window = 501
+        let bytesA = a.withBytes { Array($0) }, bytesB = b.withBytes { Array($0) }
+        #expect(bytesA.count == 45)
+        #expect(bytesA.lexicographicallyPrecedes(bytesB))
+        #expect(bytesA[0..<41] == bytesB[0..<41])
+    }
+
+    @Test func storedLayoutsArePinned() {
+        #expect(CounterKey.byteCount == 45)
+        #expect(CounterValue.byteCount == 16)
+        #expect(MemoryLayout<CounterValue>.size == 16)
+        #expect(CardLimits(dailyAmountFenMax: 1).encoded.count == 32)
+    }
+
+    @Test func counterValuesReportOverflow() {
+        let v = CounterValue(amountFen: .max - 1, count: 1)
+        #expect(v.adding(amountFen: 2, count: 0) == nil)
+        #expect(v.adding(amountFen: 1, count: 1) == CounterValue(amountFen: .max, count: 2))
+    }
+
+    @Test func reasonCodesAreStable() {
+        // These numbers are published to operators: never renumber them.
+        #expect(ReasonCode.approved.rawValue == 0)
+        #expect(ReasonCode.exceeds(.regulatory, .day, .amount).rawValue == 131)
+        #expect(ReasonCode.exceeds(.bank, .single, .amount).rawValue == 211)
+        #expect(ReasonCode.exceeds(.bank, .day, .count).rawValue == 232)
+        #expect(ReasonCode.exceeds(.institution, .rollingMinutes(5), .count).rawValue == 322)
+        #expect(ReasonCode.exceeds(.card, .month, .amount).rawValue == 441)
+        #expect(ReasonCode.exceeds(.regulatory, .year, .amount).rawValue == 151)
+        #expect(ReasonCode.exceeds(.bank, .day, .amount).name == "exceedsBankDailyAmount")
+        #expect(ReasonCode.exceeds(.card, .single, .amount).name == "exceedsCardSingleAmount")
+        #expect(ReasonCode(rawValue: 212) == nil)
+        #expect(ReasonCode(rawValue: 999) == nil)
+    }
+
+    @Test func counterIdentityIsStableAndSharedByEqualDefinitions() {
+        let filter = Filter(businesses: [.agreement, .gateway])
+        let a = CounterDefinition(grouping: .card, window: .day, filter: filter, refundRestores: false)
+        let b = CounterDefinition(grouping: .card, window: .day, filter: Filter(businesses: [.gateway, .agreement]), refundRestores: false)
+        let c = CounterDefinition(grouping: .card, window: .day, filter: filter, refundRestores: true)
+        #expect(a.id == b.id)
+        #expect(a.id != c.id)
+        // Pinned: a stored counter's identity must not change between releases, or every
+        // store's counters would silently start again from zero.
+        #expect(a.id == 0x9ef3_f48f_7515_7a4a)
+    }
+}
