@@ -51,10 +51,12 @@ extension Engine {
     }
 
     /// The tightest bank (and, for one institution, institution) limit that caps the same
-    /// window and measure per card; a customer's value may not exceed it.
+    /// window and measure per card, over at least every payment the card tier counts; a
+    /// customer's value may not exceed it. A narrower limit (say, gateway payments from PCs
+    /// only) does not bound what a customer may allow for all their payments.
     func bindingLimit(_ window: Window, _ measure: Measure, institution: Institution?) -> (Limit, Int64)? {
         var tightest: (Limit, Int64)?
-        for limit in ruleSet.limits where limit.window == window {
+        for limit in ruleSet.limits where limit.window == window && covers(limit.filter, institution) {
             let caps: Caps
             switch limit.tier {
             case .bank where window == .single || limit.grouping == .card:
@@ -68,5 +70,18 @@ extension Engine {
             if cap < (tightest?.1 ?? .max) { tightest = (limit, cap) }
         }
         return tightest
+    }
+
+    /// Whether `filter` applies to every payment the card tier counts (for one institution).
+    func covers(_ filter: Filter, _ institution: Institution?) -> Bool {
+        let card = ruleSet.cardTier.filter
+        guard filter.businesses.isSuperset(of: card.businesses) else { return false }
+        if let classes = filter.accountClasses, classes != card.accountClasses.map({ classes.union($0) }) { return false }
+        if let channels = filter.channels, channels != card.channels.map({ channels.union($0) }) { return false }
+        if let types = filter.accountTypes, types != card.accountTypes.map({ types.union($0) }) { return false }
+        if let institutions = filter.institutions {
+            guard let institution, institutions.contains(institution) else { return false }
+        }
+        return true
     }
 }

@@ -123,6 +123,9 @@ struct FileParser {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return RuleProblem(file: file, line: mark.line, field: "", message: "YAML syntax: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.sorted().joined(separator: ", ")
+            return RuleProblem(file: file, line: context.mark.line, field: keys, message: "appears twice in one mapping")
         default:
             return RuleProblem(file: file, line: 0, field: "", message: "YAML: \(error)")
         }

@@ -1,0 +1,187 @@
+import Foundation
+import HeadroomCore
+import HeadroomRules
+import Testing
+
+@Suite struct ShippedRulesTests {
+    /// The repository's Rules/ directory.
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Rules").path
+
+    @Test func shippedRulesHoldTheAgreedValues() throws {
+        let (rules, sources) = try RuleLoader.load(directory: Self.directory)
+        #expect(sources.count == 4)
+        func limit(_ id: String) throws -> Limit { try #require(rules.limit(id: id)) }
+        let z = try Institution("Z2007933000010"), other = try Institution("Z9999999999999")
+        let debit: Set<Business> = [.agreement, .authentication, .gateway, .entrusted]
+
+        #expect(try limit("bank.single").caps == Caps(amountFenMax: 5_000_000))
+        #expect(try limit("bank.card-daily").caps == Caps(amountFenMax: 20_000_000, countMax: 50))
+        #expect(try limit("bank.card-daily").window == .day)
+        #expect(try limit("bank.card-daily").grouping == .card)
+        #expect(try limit("bank.card-monthly").caps == Caps(amountFenMax: 100_000_000))
+        #expect(try limit("bank.card-monthly").filter.businesses == debit)
+
+        #expect(try limit("institution.single").caps(for: z) == Caps(amountFenMax: 2_000_000))
+        #expect(try limit("institution.single").caps(for: other) == Caps(amountFenMax: 1_000_000))
+        #expect(try limit("institution.card-daily").caps(for: z) == Caps(amountFenMax: 5_000_000))
+        #expect(try limit("institution.card-daily").caps(for: other) == Caps(amountFenMax: 2_000_000))
+        #expect(try limit("institution.card-daily").grouping == .cardInstitution)
+
+        #expect(try limit("regulatory.class-ii-daily").caps == Caps(amountFenMax: 1_000_000))
+        #expect(try limit("regulatory.class-ii-yearly").caps == Caps(amountFenMax: 20_000_000))
+        #expect(try limit("regulatory.class-iii-daily").caps == Caps(amountFenMax: 200_000))
+        #expect(try limit("regulatory.class-iii-yearly").caps == Caps(amountFenMax: 5_000_000))
+        #expect(try limit("regulatory.class-iii-yearly").filter.accountClasses == [.classIII])
+        #expect(try limit("regulatory.class-iii-yearly").window == .year)
+
+        #expect(rules.cardTier.filter.businesses == debit)
+        #expect(rules.cardTier.refundRestores == false)
+        #expect(rules.limits.allSatisfy { !$0.refundRestores })
+        #expect(rules.limits.count == 9)
+    }
+}
+
+@Suite struct RuleProblemTests {
+    static let cardTier = RuleSource(name: "Rules/card.yaml", text: "card_tier:\n  applies_to:\n    business: [agreement]\n")
+
+    func problems(_ text: String, file: String = "Rules/x.yaml") -> [RuleProblem] {
+        do {
+            _ = try RuleLoader.parse([RuleSource(name: file, text: text), Self.cardTier])
+            return []
+        } catch {
+            return error.problems
+        }
+    }
+
+    func limitText(_ fields: String) -> String {
+        "limits:\n  - id: x.one\n" + fields.split(separator: "\n").map { "    \($0)" }.joined(separator: "\n") + "\n"
+    }
+
+    @Test func aGoodLimitLoads() throws {
+        let text = limitText("""
+        tier: institution
+        window: rolling 30m
+        group: card+institution
+        applies_to:
+          business: [agreement, gateway]
+          channel: [app]
+          account_type: [personal]
+          institution: [Z1, Z2]
+        count_max: 3
+        refund_restores: true
+        per_institution:
+          Z2:
+            count_max: 5
+        """)
+        let rules = try RuleLoader.parse([RuleSource(name: "Rules/x.yaml", text: text), Self.cardTier])
+        let limit = try #require(rules.limit(id: "x.one"))
+        #expect(limit.window == .rollingMinutes(30))
+        #expect(limit.refundRestores)
+        #expect(limit.caps(for: try Institution("Z2")) == Caps(countMax: 5))
+        #expect(limit.filter.channels == [.app])
+        #expect(limit.source == SourceLocation(file: "Rules/x.yaml", line: 2))
+    }
+
+    @Test func eachProblemNamesFileLineAndField() {
+        let found = problems(limitText("""
+        tier: bank
+        window: day
+        group: card
+        applies_to:
+          business: [agreement]
+        amount_max: 5O000.00
+        """))
+        #expect(found == [RuleProblem(file: "Rules/x.yaml", line: 8, field: "limits[0].amount_max",
+                                      message: "\"5O000.00\" is not a decimal amount in yuan like \"1234.56\"")])
+        #expect(found.first?.description == "Rules/x.yaml:8: limits[0].amount_max: \"5O000.00\" is not a decimal amount in yuan like \"1234.56\"")
+    }
+
+    @Test func everyProblemIsReportedAtOnce() {
+        let text = """
+        limits:
+          - id: Bad Id
+            tier: national
+            window: fortnight
+            applies_to:
+              business: [agreement, bribes]
+            amount_max: 12.345
+            count_max: -1
+            colour: red
+          - id: b.two
+            tier: bank
+            window: single
+            group: card
+            applies_to:
+              account_class: [IV]
+            count_max: 3
+        extra: 1
+        """
+        let found = problems(text)
+        let fields = Set(found.map(\.field))
+        for field in ["limits[0].id", "limits[0].tier", "limits[0].window", "limits[0].applies_to.business[1]",
+                      "limits[0].amount_max", "limits[0].count_max", "limits[0].colour", "limits[1].group",
+                      "limits[1].applies_to.account_class[0]", "limits[1].applies_to.business", "extra"] {
+            #expect(fields.contains(field), "missing a problem for \(field); got \(found)")
+        }
+        #expect(found.allSatisfy { $0.line > 0 && $0.file == "Rules/x.yaml" })
+        #expect(found.first { $0.field == "limits[0].colour" }?.line == 9)
+    }
+
+    @Test func validationRules() {
+        func first(_ fields: String) -> String { problems(limitText(fields)).first?.message ?? "" }
+        let applies = "applies_to:\n  business: [agreement]"
+        #expect(first("tier: card\nwindow: day\ngroup: card\n\(applies)\namount_max: 1").contains("card-limit"))
+        #expect(first("tier: bank\nwindow: single\n\(applies)\ncount_max: 3").contains("amount only"))
+        #expect(first("tier: bank\nwindow: day\ngroup: card\n\(applies)").contains("no cap"))
+        #expect(first("tier: bank\nwindow: day\n\(applies)\namount_max: 1").contains("required"))
+        #expect(first("tier: bank\nwindow: rolling 2000m\ngroup: card\n\(applies)\namount_max: 1").contains("at most 1440"))
+        #expect(first("tier: bank\nwindow: day\ngroup: card\n\(applies)\namount_max: 1\nper_institution:\n  Z1:\n    amount_max: 2").contains("only institution-tier"))
+        #expect(first("tier: bank\nwindow: day\ngroup: card\napplies_to:\n  business: [refund]\namount_max: 1").contains("refund"))
+        #expect(first("tier: bank\nwindow: day\ngroup: card\napplies_to:\n  business: []\namount_max: 1").contains("empty list"))
+        #expect(first("tier: bank\nwindow: day\ngroup: card\n\(applies)\namount_max:").contains("no value"))
+        #expect(first("tier: bank\nwindow: day\ngroup: card\n\(applies)\nrefund_restores: yes\namount_max: 1").contains("true or false"))
+        let twice = problems(limitText("tier: bank\ntier: bank\nwindow: day\ngroup: card\n\(applies)\namount_max: 1"))
+        #expect(twice.map(\.field) == ["tier"] && twice.first?.message.contains("twice") == true && twice.first!.line > 0)
+    }
+
+    @Test func idsAreUniqueAcrossFiles() throws {
+        let one = limitText("tier: bank\nwindow: day\ngroup: card\napplies_to:\n  business: [agreement]\namount_max: 1")
+        do {
+            _ = try RuleLoader.parse([RuleSource(name: "Rules/a.yaml", text: one), RuleSource(name: "Rules/b.yaml", text: one), Self.cardTier])
+            Issue.record("duplicate ids were accepted")
+        } catch {
+            #expect(error.problems.map(\.description) == ["Rules/b.yaml:2: id: \"x.one\" is already the id of the limit at Rules/a.yaml:2"])
+        }
+    }
+
+    @Test func cardTierIsRequiredOnce() {
+        do {
+            _ = try RuleLoader.parse([RuleSource(name: "Rules/x.yaml", text: "limits: []\n")])
+            Issue.record("a rule set without card_tier was accepted")
+        } catch {
+            #expect(error.problems.first?.field == "card_tier")
+        }
+        do {
+            _ = try RuleLoader.parse([Self.cardTier, RuleSource(name: "Rules/y.yaml", text: Self.cardTier.text)])
+            Issue.record("two card_tier sections were accepted")
+        } catch {
+            #expect(error.problems.first?.message.contains("second card_tier") == true)
+        }
+    }
+
+    @Test func yamlSyntaxErrorsCarryTheirLine() {
+        let found = problems("limits:\n  - id: a\n    tier: [bank\n")
+        #expect(found.count == 1)
+        #expect(found.first?.message.hasPrefix("YAML syntax") == true)
+        #expect((found.first?.line ?? 0) >= 3)
+    }
+
+    @Test func directoriesWithoutRulesAreNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-empty-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(throws: RuleErrors.self) { try RuleSource.read(directory: dir) }
+        #expect(throws: RuleErrors.self) { try RuleSource.read(directory: dir + "/missing") }
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+@testable import Headroom
+import HeadroomCore
+import HeadroomRules
+import Testing
+
+/// Seeded simulations: the LMDB engine and the in-memory model get the same events; every
+/// answer, and the use of every window that applies, must agree. Reopens the store mid-run.
+/// A failure prints its seed; rerun one with HEADROOM_SEED=<seed>.
+@Suite struct SimulationTests {
+    static let rules = RuleSource(name: "sim/limits.yaml", text: """
+    limits:
+      - {id: reg.ii-daily, tier: regulatory, window: day, group: card, amount_max: 800.00,
+         applies_to: {business: [agreement, authentication, gateway, entrusted], account_class: [II]}}
+      - {id: reg.iii-yearly, tier: regulatory, window: year, group: card, amount_max: 1500.00, refund_restores: true,
+         applies_to: {business: [agreement, authentication, gateway, entrusted], account_class: [III]}}
+      - {id: bank.single, tier: bank, window: single, amount_max: 600.00,
+         applies_to: {business: [agreement, authentication, gateway, entrusted]}}
+      - {id: bank.card-daily, tier: bank, window: day, group: card, amount_max: 2000.00, count_max: 6,
+         applies_to: {business: [agreement, authentication, gateway, entrusted]}}
+      - {id: bank.card-monthly, tier: bank, window: month, group: card, amount_max: 5000.00, refund_restores: true,
+         applies_to: {business: [agreement, authentication, gateway, entrusted]}}
+      - {id: bank.card-90m, tier: bank, window: rolling 90m, group: card, count_max: 3,
+         applies_to: {business: [agreement, authentication, gateway, entrusted]}}
+      - {id: bank.exposure, tier: bank, window: day, group: bank, amount_max: 9000.00,
+         applies_to: {business: [agreement, authentication, gateway, entrusted]}}
+      - {id: bank.gateway-pc, tier: bank, window: day, group: card, count_max: 2,
+         applies_to: {business: [gateway], channel: [pc]}}
+      - id: inst.single
+        tier: institution
+        window: single
+        applies_to: {business: [agreement, authentication, gateway, entrusted]}
+        amount_max: 400.00
+        per_institution: {Z2007933000010: {amount_max: 550.00}}
+      - id: inst.card-daily
+        tier: institution
+        window: day
+        group: card+institution
+        applies_to: {business: [agreement, authentication, gateway, entrusted]}
+        amount_max: 1000.00
+        per_institution: {Z2007933000010: {amount_max: 1500.00, count_max: 4}}
+      - {id: inst.exposure, tier: institution, window: rolling 3h, group: institution, amount_max: 3000.00,
+         refund_restores: true, applies_to: {business: [agreement, authentication, gateway, entrusted, payout]}}
+    card_tier:
+      applies_to: {business: [agreement, authentication, gateway, entrusted]}
+      refund_restores: true
+    """)
+
+    static var seeds: [UInt64] {
+        if let text = ProcessInfo.processInfo.environment["HEADROOM_SEED"], let seed = UInt64(text) { return [seed] }
+        return [1, 2, 3, 20261125]
+    }
+
+    @Test(arguments: seeds)
+    func engineMatchesModel(seed: UInt64) throws {
+        let dir = try Fixture.directory("sim")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var engine = try Fixture.engine(dir, rules: [Self.rules])
+        let model = Model(rules: engine.ruleSet, version: engine.ruleSetVersion)
+        var sim = Simulator(seed: seed)
+        for step in 0..<1200 {
+            let event = sim.next(model: model)
+            let context = Comment(rawValue: "seed \(seed) step \(step): \(event)")
+            if case .reopen = event {
+                let report = try engine.check()
+                #expect(report.problems.isEmpty, context)
+                engine = try Fixture.engine(dir)  // the store's own rule set
+                #expect(engine.ruleSetVersion == model.version, context)
+                continue
+            }
+            if case .authorize(_, let pay) = event {
+                try compareUsage(engine, model, pay, context)
+            }
+            let got = run(event, on: engine)
+            let want = run(event, on: model)
+            #expect(got == want, context)
+            if got != want { return }
+        }
+        let report = try engine.check()
+        #expect(report.problems.isEmpty, "seed \(seed): \(report.problems)")
+        #expect(report.liveReservations == model.payments.values.filter { $0.state == .authorized || $0.state == .confirmed }.count)
+        #expect(model.payments.values.contains { $0.state == .declined }, "seed \(seed): the run declined nothing: too easy")
+        #expect(model.payments.values.contains { $0.refundedFen > 0 }, "seed \(seed): the run refunded nothing")
+    }
+
+    /// Every limit that applies to `pay`: the engine's counter cells and the model's scan agree.
+    func compareUsage(_ engine: Engine, _ model: Model, _ pay: Model.Pay, _ context: Comment) throws {
+        let explanation = try engine.explain(Simulator.request("probe", pay))
+        let expected = model.checks(for: pay)
+        #expect(explanation.lines.map(\.check.limitID) == expected.map(\.id), context)
+        for (line, want) in zip(explanation.lines, expected) {
+            #expect(line.used == want.used, "\(line.check.limitID): \(context)")
+        }
+    }
+
+    func run(_ event: Simulator.Event, on engine: Engine) -> Model.Outcome {
+        do {
+            switch event {
+            case .authorize(let id, let pay):
+                let r = try engine.authorize(Simulator.request(id, pay))
+                return .decision(r.decision, replayed: r.replayed)
+            case .confirm(let id):
+                try engine.confirm(try PaymentID(id))
+                return .ok
+            case .release(let id):
+                try engine.release(try PaymentID(id))
+                return .ok
+            case .refund(let id, let original, let amount, let time):
+                let r = try engine.refund(RefundRequest(id: try PaymentID(id), original: try PaymentID(original),
+                                                        amount: Amount(fen: amount), time: Timestamp(unixSeconds: time)))
+                return .refund(total: r.refundedTotalFen, remaining: r.remainingFen, replayed: r.replayed)
+            case .setCardLimits(let pan, let institution, let limits):
+                try engine.setCardLimits(try CardNumber(pan), institution: try institution.map { try Institution($0) }, limits)
+                return .ok
+            case .clearCardLimits(let pan, let institution):
+                try engine.clearCardLimits(try CardNumber(pan), institution: try institution.map { try Institution($0) })
+                return .ok
+            case .reopen:
+                return .ok
+            }
+        } catch let error as HeadroomError {
+            return .error(error.code)
+        } catch {
+            return .error(.invalidInput)
+        }
+    }
+
+    func run(_ event: Simulator.Event, on model: Model) -> Model.Outcome {
+        switch event {
+        case .authorize(let id, let pay): return model.authorize(id, pay)
+        case .confirm(let id): return model.confirm(id)
+        case .release(let id): return model.release(id)
+        case .refund(let id, let original, let amount, let time): return model.refund(id, original: original, amountFen: amount, time: time)
+        case .setCardLimits(let pan, let institution, let limits):
+            model.setCardLimits(pan: pan, institution: institution, limits)
+            return .ok
+        case .clearCardLimits(let pan, let institution):
+            model.clearCardLimits(pan: pan, institution: institution)
+            return .ok
+        case .reopen: return .ok
+        }
+    }
+}
+
+/// Generates a seeded stream of events over a few cards and institutions, with time moving
+/// forward in steps, across midnights and month ends, and sometimes back a little.
+struct Simulator {
+    enum Event: CustomStringConvertible {
+        case authorize(String, Model.Pay)
+        case confirm(String)
+        case release(String)
+        case refund(String, original: String, amountFen: Int64, time: Int64)
+        case setCardLimits(String, String?, CardLimits)
+        case clearCardLimits(String, String?)
+        case reopen
+
+        var description: String {
+            switch self {
+            case .authorize(let id, let p): "authorize \(id) \(Amount.plain(p.amountFen)) \(p.business) \(p.institution) class \(p.accountClass) at \(Timestamp(unixSeconds: p.time).chinaISO8601)"
+            case .confirm(let id): "confirm \(id)"
+            case .release(let id): "release \(id)"
+            case .refund(let id, let o, let a, _): "refund \(id) of \(o) \(Amount.plain(a))"
+            case .setCardLimits(_, let i, let l): "card limits \(i ?? "all") \(l)"
+            case .clearCardLimits(_, let i): "clear card limits \(i ?? "all")"
+            case .reopen: "reopen"
+            }
+        }
+    }
+
+    var rng: SplitMix64
+    var time: Int64 = 1_769_774_400  // 2026-01-30T20:00:00+08:00: a month end two days ahead
+    var issued: [String] = []
+    var counter = 0
+    let pans = (1...4).map { Fixture.pan($0 * 7919) }
+    let institutions = ["Z2007933000010", "Z1", "Z2"]
+
+    init(seed: UInt64) {
+        rng = SplitMix64(seed: seed)
+    }
+
+    static func request(_ id: String, _ p: Model.Pay) throws -> PaymentRequest {
+        PaymentRequest(id: try PaymentID(id), time: Timestamp(unixSeconds: p.time), card: try CardNumber(p.pan),
+                       institution: try Institution(p.institution), business: p.business, amount: Amount(fen: p.amountFen),
+                       accountClass: p.accountClass, channel: p.channel)
+    }
+
+    mutating func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
+    mutating func chance(_ percent: UInt64) -> Bool { rng.next() % 100 < percent }
+
+    mutating func advanceTime() {
+        switch rng.next() % 100 {
+        case 0..<3: time += 86_400  // a day later
+        case 3..<8: time -= Int64(rng.next() % 7200)  // a little back: out of order
+        default: time += Int64(rng.next() % 2400)
+        }
+    }
+
+    mutating func newPayment() -> Model.Pay {
+        let business: Business = chance(4) ? .payout : chance(1) ? .refund : pick([.agreement, .agreement, .authentication, .gateway, .entrusted])
+        return Model.Pay(
+            time: time, pan: pick(pans), institution: pick(institutions), business: business,
+            amountFen: Int64(100 + rng.next() % 70_000), accountClass: pick([.classI, .classI, .classII, .classIII]),
+            channel: chance(30) ? nil : pick([.app, .pc, .h5]))
+    }
+
+    mutating func next(model: Model) -> Event {
+        advanceTime()
+        let roll = rng.next() % 100
+        if roll < 50 || issued.isEmpty {
+            counter += 1
+            let id = "P\(counter)"
+            issued.append(id)
+            return .authorize(id, newPayment())
+        }
+        let known = pick(issued)
+        switch roll {
+        case 50..<55:
+            if let r = model.payments[known] { return .authorize(known, r.pay) }  // a retry
+            return .confirm(known)
+        case 55..<57:
+            var p = newPayment()
+            p.amountFen += 1
+            return .authorize(known, p)  // same id, other content
+        case 57..<72: return .confirm(known)
+        case 72..<81: return .release(known)
+        case 81..<91:
+            let original = model.payments[known]
+            let amount = original.map { max(1, $0.pay.amountFen / Int64(1 + rng.next() % 3)) } ?? 100
+            counter += 1
+            let id = chance(10) && !model.refunds.isEmpty ? pick(Array(model.refunds.keys)) : "R\(counter)"
+            if let r = model.refunds[id], chance(50) { return .refund(id, original: r.original, amountFen: r.amountFen, time: r.time) }
+            return .refund(id, original: known, amountFen: amount, time: time)
+        case 91..<94:
+            let institution: String? = chance(50) ? nil : pick(institutions)
+            let limits = CardLimits(
+                singleAmountFenMax: chance(50) ? Int64(10_000 + rng.next() % 30_000) : nil,
+                dailyAmountFenMax: chance(50) ? Int64(20_000 + rng.next() % 80_000) : nil,
+                monthlyAmountFenMax: chance(30) ? Int64(100_000 + rng.next() % 400_000) : nil,
+                dailyCountMax: chance(40) ? Int64(1 + rng.next() % 4) : nil)
+            return limits.isEmpty ? .reopen : .setCardLimits(pick(pans), institution, limits)
+        case 94..<95: return .clearCardLimits(pick(pans), chance(50) ? nil : pick(institutions))
+        case 95..<97: return .reopen
+        default: return chance(50) ? .confirm("X\(counter)") : .release(pick(Array(model.refunds.keys) + ["Y"]))
+        }
+    }
+}
