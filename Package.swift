@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "HeadroomCoreTests", dependencies: ["HeadroomCore"]),
         .testTarget(name: "HeadroomRulesTests", dependencies: ["HeadroomRules", "HeadroomCore"]),
         .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "HeadroomCore", "HeadroomRules", "LMDBKit"]),
-        .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI"]),
+        .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI", "Headroom", "HeadroomCore", "HeadroomRules"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -79,6 +79,19 @@ extension Engine {
         return PurgeReport(horizonDay: horizon, counterCellsRemoved: cells, recordsRemoved: records)
     }
 
+    /// Every counter cell, for tests and diagnostics.
+    func counterCells() throws(HeadroomError) -> [CounterKey: CounterValue] {
+        let txn = try store.beginRead()
+        var cells: [CounterKey: CounterValue] = [:]
+        try forEach(txn, store.counters) { (key, value) throws(HeadroomError) in
+            guard let key = CounterKey(bytes: key), let value = CounterValue(bytes: value) else {
+                throw HeadroomError(.corrupted, "a counter cell does not decode")
+            }
+            cells[key] = value
+        }
+        return cells
+    }
+
     func describe(_ key: CounterKey) -> String {
         "kind \(key.kind) definition \(hex16(key.definition)) window \(key.window)"
     }

@@ -37,7 +37,11 @@ struct Replay: ParsableCommand {
         while let line = readLine(strippingNewline: true) {
             number += 1
             do {
-                if let answer = try replayer.handle(line, number: number) { print(answer) }
+                // Written unbuffered: each answer leaves as soon as its commit is durable,
+                // also into a pipe, and nothing answered waits in a buffer at a crash.
+                if let answer = try replayer.handle(line, number: number) {
+                    FileHandle.standardOutput.write(Data((answer + "\n").utf8))
+                }
             } catch {
                 warn("stopped at line \(number)")
                 throw fail(error)

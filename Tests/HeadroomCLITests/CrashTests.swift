@@ -1,0 +1,155 @@
+import Foundation
+@testable import Headroom
+import HeadroomCore
+import Testing
+
+/// Kills `headroom replay` with SIGKILL at random points, several times. After each kill the
+/// input resumes at the first line that got no answer, as NetsUnion retries what it was never
+/// answered; that line may already be committed, and its retry must count nothing. After every
+/// kill the store must be sound (counters equal their reservations) and hold every answered
+/// payment; at the end it must equal, cell for cell and state for state, a store that got the
+/// input once without a crash.
+@Suite(.serialized) struct CrashTests {
+    static let rules = """
+    limits:
+      - {id: bank.card-daily, tier: bank, window: day, group: card, amount_max: 3000.00, count_max: 8,
+         applies_to: {business: [agreement, gateway]}}
+      - {id: bank.card-monthly, tier: bank, window: month, group: card, amount_max: 9000.00, refund_restores: true,
+         applies_to: {business: [agreement, gateway]}}
+      - {id: inst.exposure, tier: institution, window: day, group: institution, amount_max: 20000.00,
+         applies_to: {business: [agreement, gateway]}}
+    card_tier:
+      applies_to: {business: [agreement, gateway]}
+    """
+
+    /// Seeded input: authorizations on 12 cards over two days, retries, confirms, releases, refunds.
+    static func input(seed: UInt64, lines: Int) -> [String] {
+        var rng = SplitMix64(seed: seed)
+        var out: [String] = []
+        var issued: [String] = []
+        var authorizations: [String: String] = [:]
+        var minute = 0
+        for n in 0..<lines {
+            minute += Int(rng.next() % 4)
+            let time = String(format: "2026-11-%02dT%02d:%02d:00+08:00", 25 + minute / 1440, minute / 60 % 24, minute % 60)
+            let roll = rng.next() % 100
+            if roll < 55 || issued.isEmpty {
+                let id = "N\(n)"
+                let amount = "\(50 + rng.next() % 900).\(String(format: "%02d", rng.next() % 100))"
+                let line = #"{"op":"authorize","id":"\#(id)","time":"\#(time)","card":"\#(pan(Int(rng.next() % 12)))","institution":"Z\#(rng.next() % 3)","business":"agreement","amount":"\#(amount)","account_class":"I"}"#
+                issued.append(id)
+                authorizations[id] = line
+                out.append(line)
+                continue
+            }
+            let id = issued[Int(rng.next() % UInt64(issued.count))]
+            switch roll {
+            case 55..<65: out.append(authorizations[id]!)
+            case 65..<85: out.append(#"{"op":"confirm","id":"\#(id)"}"#)
+            case 85..<95: out.append(#"{"op":"release","id":"\#(id)"}"#)
+            default: out.append(#"{"op":"refund","id":"R\#(n)","original":"\#(id)","amount":"10.00","time":"\#(time)"}"#)
+            }
+        }
+        return out
+    }
+
+    /// Starts a replay, reads `answersBeforeKill` answers, kills it with SIGKILL, and returns
+    /// every answer it had written (those read, and those still in the pipe).
+    static func replayAndKill(store: String, rules: String, input: String, answersBeforeKill: Int?) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["replay", "--store", store, "--rules", rules]
+        process.environment = CLI.environment([:])
+        let inFile = store + ".input"
+        try input.write(toFile: inFile, atomically: true, encoding: .utf8)
+        process.standardInput = FileHandle(forReadingAtPath: inFile)
+        let outPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let reader = outPipe.fileHandleForReading
+        var buffer = Data()
+        var answered = 0
+        while answersBeforeKill.map({ answered < $0 }) ?? true {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            answered = buffer.reduce(0) { $1 == 10 ? $0 + 1 : $0 }
+        }
+        if answersBeforeKill != nil { kill(process.processIdentifier, SIGKILL) }
+        buffer.append(reader.readDataToEndOfFile())
+        process.waitUntilExit()
+        return String(decoding: buffer, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    static func openStore(_ path: String) throws -> Engine {
+        try Engine(path: path, cardKey: CardKey(hex: CLI.cardKeyHex), rules: nil)
+    }
+
+    @Test func killedReplaysLoseNothingAndCountNothingTwice() throws {
+        let root = try CLI.temporaryDirectory("crash")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let rulesDir = root + "/rules"
+        try FileManager.default.createDirectory(atPath: rulesDir, withIntermediateDirectories: true)
+        try Self.rules.write(toFile: rulesDir + "/limits.yaml", atomically: true, encoding: .utf8)
+        let lines = Self.input(seed: 11, lines: 600)
+        let input = lines.joined(separator: "\n") + "\n"
+
+        // The reference: the input once, uninterrupted.
+        let reference = try Self.replayAndKill(store: root + "/once", rules: rulesDir, input: input, answersBeforeKill: nil)
+        #expect(reference.count == lines.count)
+        var firstAnswer: [String: [String: Any]] = [:]  // authorize id -> its first answer
+        for line in reference {
+            let o = object(line)
+            if o["op"] as? String == "authorize", o["replayed"] == nil, let id = o["id"] as? String, o["outcome"] as? String != "error" {
+                firstAnswer[id] = o
+            }
+        }
+        #expect(firstAnswer.values.contains { $0["outcome"] as? String == "decline" }, "the input should decline some payments")
+
+        // Killed at random points; each restart replays the whole input.
+        var rng = SplitMix64(seed: 99)
+        let store = root + "/killed"
+        var answeredAuthorizations: [String: [String: Any]] = [:]
+        var offset = 0
+        for round in 0..<5 {
+            let remaining = lines.count - offset
+            let killAt = round < 4 && remaining > 1 ? Int(1 + rng.next() % UInt64(min(remaining - 1, 200))) : nil
+            let rest = lines[offset...].joined(separator: "\n") + "\n"
+            let answers = try Self.replayAndKill(store: store, rules: rulesDir, input: rest, answersBeforeKill: killAt)
+            if killAt != nil { #expect(answers.count < remaining, "round \(round): the kill came after the end") }
+            offset += answers.count
+            for line in answers {
+                let o = object(line)
+                guard o["op"] as? String == "authorize", let id = o["id"] as? String, o["outcome"] as? String != "error" else { continue }
+                // Every answer for an id, first or replayed, matches the uninterrupted run's.
+                #expect(o["outcome"] as? String == firstAnswer[id]?["outcome"] as? String, "round \(round) \(id)")
+                #expect(o["code"] as? String == firstAnswer[id]?["code"] as? String, "round \(round) \(id)")
+                #expect((o["headroom"] as? NSDictionary) == (firstAnswer[id]?["headroom"] as? NSDictionary), "round \(round) \(id)")
+                answeredAuthorizations[id] = o
+            }
+            let engine = try Self.openStore(store)
+            let report = try engine.check()
+            #expect(report.problems.isEmpty, "round \(round): \(report.problems)")
+            // Every answered payment is on record with the state its answer implies.
+            for (id, o) in answeredAuthorizations {
+                let state = try engine.state(of: PaymentID(id))
+                if o["outcome"] as? String == "approve" {
+                    #expect(["authorized", "confirmed", "released"].contains(state ?? "missing"), "round \(round) \(id): \(state ?? "missing")")
+                } else {
+                    #expect(state == "declined", "round \(round) \(id)")
+                }
+            }
+        }
+
+        #expect(offset == lines.count)
+        // At the end the killed store equals the reference, cell for cell and state for state.
+        let once = try Self.openStore(root + "/once")
+        let killed = try Self.openStore(store)
+        #expect(try once.counterCells() == killed.counterCells())
+        #expect(try once.counterCells().isEmpty == false)
+        for id in firstAnswer.keys {
+            #expect(try once.state(of: PaymentID(id)) == killed.state(of: PaymentID(id)), "\(id)")
+        }
+    }
+}

@@ -1,0 +1,256 @@
+import Foundation
+@testable import Headroom
+import HeadroomCore
+import HeadroomRules
+import Testing
+
+@Suite struct EngineTests {
+    typealias F = Fixture
+
+    @Test func approvesReservesAndAnswersRetriesWithTheFirstAnswer() throws {
+        let dir = try F.directory("basic")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: try F.shippedRules())
+        let first = try engine.authorize(try F.request("T1", "2026-11-25T10:00:00+08:00", amount: "1234.56"))
+        #expect(first.decision.isApproved && !first.replayed)
+        #expect(first.decision.headroom[.bank] == TierHeadroom(amountFen: 5_000_000, count: 49))
+        #expect(first.decision.headroom[.institution] == TierHeadroom(amountFen: 2_000_000, count: nil))
+        let again = try engine.authorize(try F.request("T1", "2026-11-25T10:00:00+08:00", amount: "1234.56"))
+        #expect(again.replayed && again.decision == first.decision)
+        let probe = try engine.explain(try F.request("probe", "2026-11-25T11:00:00+08:00", amount: "1.00"))
+        #expect(probe.lines.first { $0.check.limitID == "bank.card-daily" }?.used == CounterValue(amountFen: 123_456, count: 1))
+        expectError(.idConflict) { _ = try engine.authorize(try F.request("T1", "2026-11-25T10:00:00+08:00", amount: "1234.57")) }
+        expectError(.idConflict) { _ = try engine.authorize(try F.request("T1", "2026-11-25T10:00:00+08:00", card: 2, amount: "1234.56")) }
+        #expect(try engine.check().problems.isEmpty)
+    }
+
+    @Test func declinesNameTheLimitTierAndFigures() throws {
+        let dir = try F.directory("decline")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: try F.shippedRules())
+        let big = try engine.authorize(try F.request("T1", "2026-11-25T10:00:00+08:00", amount: "60000.00"))
+        #expect(big.decision.code.name == "exceedsBankSingleAmount")
+        #expect(big.decision.failed?.limitID == "bank.single" && big.decision.failed?.tier == .bank)
+        let other = try engine.authorize(try F.request("T2", "2026-11-25T10:00:00+08:00", institution: "Z9", amount: "10000.01"))
+        #expect(other.decision.code.name == "exceedsInstitutionSingleAmount")
+        // Class III: 2,000.00 a day, checked before the bank's tiers.
+        _ = try engine.authorize(try F.request("T3", "2026-11-25T10:00:00+08:00", amount: "1500.00", accountClass: .classIII))
+        let reg = try engine.authorize(try F.request("T4", "2026-11-25T11:00:00+08:00", amount: "500.01", accountClass: .classIII))
+        #expect(reg.decision.code.name == "exceedsRegulatoryDailyAmount")
+        #expect(reg.decision.failed == FailedLimit(limitID: "regulatory.class-iii-daily", tier: .regulatory, window: .day,
+                                                   measure: .amount, max: 200_000, used: 150_000))
+        #expect(reg.decision.headroom[.regulatory] == TierHeadroom(amountFen: 50_000, count: nil))
+        // A decline counts nothing, and its retry gets the same decline.
+        #expect(try engine.authorize(try F.request("T4", "2026-11-25T11:00:00+08:00", amount: "500.01", accountClass: .classIII)).replayed)
+        #expect(try engine.authorize(try F.request("T5", "2026-11-25T12:00:00+08:00", amount: "500.00", accountClass: .classIII)).decision.isApproved)
+        // The 51st payment of a card in a day (T3 and T5 were the first two).
+        for i in 0..<48 { _ = try engine.authorize(try F.request("C\(i)", "2026-11-25T13:00:00+08:00", amount: "1.00")) }
+        let count = try engine.authorize(try F.request("C99", "2026-11-25T13:00:00+08:00", amount: "1.00"))
+        #expect(count.decision.code.name == "exceedsBankDailyCount")
+        #expect(count.decision.headroom[.bank]?.count == 0)
+        // Payouts credit the customer: no shipped limit counts them.
+        let payout = try engine.authorize(try F.request("P1", "2026-11-25T13:00:00+08:00", business: .payout, amount: "90000.00"))
+        #expect(payout.decision.isApproved && payout.decision.headroom.isEmpty)
+        expectError(.invalidInput) { _ = try engine.authorize(try F.request("R1", "2026-11-25T13:00:00+08:00", business: .refund, amount: "1.00")) }
+    }
+
+    @Test func lifecycleErrorsChangeNothing() throws {
+        let dir = try F.directory("lifecycle")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: try F.shippedRules())
+        _ = try engine.authorize(try F.request("A", "2026-11-25T10:00:00+08:00", amount: "100.00"))
+        _ = try engine.authorize(try F.request("D", "2026-11-25T10:00:00+08:00", amount: "90000.00"))
+        let id = { try PaymentID($0) }
+        expectError(.unknownPayment) { try engine.confirm(try id("nope")) }
+        expectError(.unknownPayment) { try engine.release(try id("nope")) }
+        expectError(.notApproved) { try engine.confirm(try id("D")) }
+        expectError(.notApproved) { try engine.release(try id("D")) }
+        try engine.confirm(try id("A"))
+        expectError(.alreadyConfirmed) { try engine.confirm(try id("A")) }
+        expectError(.alreadyConfirmed) { try engine.release(try id("A")) }
+        _ = try engine.authorize(try F.request("B", "2026-11-25T10:00:00+08:00", amount: "100.00"))
+        try engine.release(try id("B"))
+        expectError(.alreadyReleased) { try engine.release(try id("B")) }
+        expectError(.alreadyReleased) { try engine.confirm(try id("B")) }
+        #expect(try engine.state(of: try id("A")) == "confirmed")
+        #expect(try engine.state(of: try id("B")) == "released")
+        #expect(try engine.state(of: try id("D")) == "declined")
+        let probe = try engine.explain(try F.request("probe", "2026-11-25T11:00:00+08:00", amount: "1.00"))
+        #expect(probe.lines.first { $0.check.limitID == "bank.card-daily" }?.used == CounterValue(amountFen: 10_000, count: 1))
+        #expect(try engine.check().problems.isEmpty)
+    }
+
+    @Test func releaseAfterMidnightGivesBackToTheOriginalDay() throws {
+        let dir = try F.directory("midnight")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: try F.shippedRules())
+        #expect(try engine.authorize(try F.request("late", "2026-11-25T23:59:59+08:00", amount: "15000.00")).decision.isApproved)
+        #expect(try engine.authorize(try F.request("early", "2026-11-26T00:00:00+08:00", amount: "12000.00")).decision.isApproved)
+        try engine.release(try PaymentID("late"))  // the next day
+        let day = { (time: String) in
+            try engine.explain(try F.request("probe", time, amount: "1.00")).lines.first { $0.check.limitID == "bank.card-daily" }?.used
+        }
+        #expect(try day("2026-11-25T12:00:00+08:00") == .zero)
+        #expect(try day("2026-11-26T12:00:00+08:00") == CounterValue(amountFen: 1_200_000, count: 1))
+        #expect(try engine.check().problems.isEmpty)
+    }
+
+    static let refundRules = [RuleSource(name: "r/limits.yaml", text: """
+    limits:
+      - {id: bank.keeps, tier: bank, window: day, group: card, amount_max: 1000.00, count_max: 2,
+         applies_to: {business: [agreement]}}
+      - {id: bank.restores, tier: bank, window: month, group: card, amount_max: 1500.00, count_max: 2, refund_restores: true,
+         applies_to: {business: [agreement]}}
+    card_tier: {applies_to: {business: [agreement]}}
+    """)]
+
+    @Test func refundsGiveBackOnlyWhereTheLimitSays() throws {
+        let dir = try F.directory("refund")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: Self.refundRules)
+        _ = try engine.authorize(try F.request("T1", "2026-11-25T10:00:00+08:00", amount: "600.00"))
+        let refund = { (id: String, amount: String) in
+            try engine.refund(RefundRequest(id: try PaymentID(id), original: try PaymentID("T1"), amount: try Amount(yuan: amount),
+                                            time: try Timestamp(iso8601: "2026-12-02T09:00:00+08:00")))
+        }
+        expectError(.notConfirmed) { _ = try refund("R0", "1.00") }
+        try engine.confirm(try PaymentID("T1"))
+        let r1 = try refund("R1", "200.00")
+        #expect(r1.refundedTotalFen == 20_000 && r1.remainingFen == 40_000 && !r1.replayed)
+        #expect(try refund("R1", "200.00").replayed)
+        expectError(.idConflict) { _ = try refund("R1", "200.01") }
+        expectError(.refundExceedsRemaining) { _ = try refund("R2", "400.01") }
+        let used = { (id: String) in
+            try engine.explain(try F.request("probe", "2026-11-25T12:00:00+08:00", amount: "1.00")).lines.first { $0.check.limitID == id }?.used
+        }
+        #expect(try used("bank.keeps") == CounterValue(amountFen: 60_000, count: 1))
+        #expect(try used("bank.restores") == CounterValue(amountFen: 40_000, count: 1))
+        _ = try refund("R3", "400.00")  // the rest: the payment is refunded in full, its count given back too
+        #expect(try used("bank.restores") == CounterValue(amountFen: 0, count: 0))
+        #expect(try used("bank.keeps") == CounterValue(amountFen: 60_000, count: 1))
+        expectError(.refundExceedsRemaining) { _ = try refund("R4", "0.01") }
+        expectError(.notAPayment) {
+            _ = try engine.refund(RefundRequest(id: try PaymentID("R5"), original: try PaymentID("R1"), amount: try Amount(yuan: "1.00"),
+                                                time: try Timestamp(iso8601: "2026-12-02T09:00:00+08:00")))
+        }
+        expectError(.idConflict) { _ = try engine.authorize(try F.request("R1", "2026-11-25T10:00:00+08:00", amount: "1.00")) }
+        #expect(try engine.check().problems.isEmpty)
+    }
+
+    @Test func rollingWindowsSumWholeBuckets() throws {
+        let dir = try F.directory("rolling")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let rules = [RuleSource(name: "r/limits.yaml", text: """
+        limits:
+          - {id: bank.burst, tier: bank, window: rolling 60m, group: card, count_max: 2, applies_to: {business: [agreement]}}
+        card_tier: {applies_to: {business: [agreement]}}
+        """)]
+        let engine = try F.engine(dir, rules: rules)
+        #expect(try engine.authorize(try F.request("a", "2026-11-25T10:00:30+08:00", amount: "1.00")).decision.isApproved)
+        #expect(try engine.authorize(try F.request("b", "2026-11-25T10:30:00+08:00", amount: "1.00")).decision.isApproved)
+        let third = try engine.authorize(try F.request("c", "2026-11-25T10:59:59+08:00", amount: "1.00"))
+        #expect(third.decision.code.name == "exceedsBankRollingCount")
+        // 10:00 leaves the window once 11:00's bucket is the 60th: the window is 10:01-11:00.
+        #expect(try engine.authorize(try F.request("d", "2026-11-25T11:00:00+08:00", amount: "1.00")).decision.isApproved)
+        #expect(try engine.check().problems.isEmpty)
+    }
+
+    @Test func customerLimitsOnlyLowerAndCountTheDaySoFar() throws {
+        let dir = try F.directory("card")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: try F.shippedRules())
+        let card = try CardNumber(F.pan(1))
+        let z = try Institution("Z2007933000010")
+        _ = try engine.authorize(try F.request("T1", "2026-11-25T09:00:00+08:00", amount: "3000.00"))
+        try engine.setCardLimits(card, institution: nil, CardLimits(dailyAmountFenMax: 500_000))
+        let over = try engine.authorize(try F.request("T2", "2026-11-25T10:00:00+08:00", amount: "2000.01"))
+        #expect(over.decision.code.name == "exceedsCardDailyAmount" && over.decision.failed?.limitID == "card.daily")
+        #expect(over.decision.headroom[.card] == TierHeadroom(amountFen: 200_000, count: nil))
+        try engine.setCardLimits(card, institution: z, CardLimits(singleAmountFenMax: 100_000))
+        let single = try engine.authorize(try F.request("T3", "2026-11-25T10:00:00+08:00", amount: "1000.01"))
+        #expect(single.decision.failed?.limitID == "card@Z2007933000010.single")
+        #expect(try engine.authorize(try F.request("T4", "2026-11-25T10:00:00+08:00", institution: "Z9", amount: "1500.00")).decision.isApproved)
+        #expect(try engine.cardLimits(card, institution: nil) == CardLimits(dailyAmountFenMax: 500_000))
+        try engine.setCardLimits(card, institution: nil, CardLimits(dailyCountMax: 3))
+        #expect(try engine.cardLimits(card, institution: nil) == CardLimits(dailyAmountFenMax: 500_000, dailyCountMax: 3))
+        do {
+            try engine.setCardLimits(card, institution: nil, CardLimits(dailyAmountFenMax: 20_000_001))
+            Issue.record("a card limit above the bank's was accepted")
+        } catch {
+            #expect(error.code == .cardLimitAboveBank)
+            #expect(error.message.contains("bank.card-daily") && error.message.contains("200,000.00"))
+        }
+        expectError(.cardLimitAboveBank) { try engine.setCardLimits(card, institution: z, CardLimits(dailyAmountFenMax: 5_000_001)) }
+        expectError(.cardLimitAboveBank) { try engine.setCardLimits(card, institution: nil, CardLimits(dailyCountMax: 51)) }
+        #expect(try engine.cardLimits(card, institution: nil) == CardLimits(dailyAmountFenMax: 500_000, dailyCountMax: 3))
+        #expect(try engine.clearCardLimits(card, institution: nil))
+        #expect(try engine.clearCardLimits(card, institution: nil) == false)
+        #expect(try engine.cardLimits(card, institution: nil) == nil)
+    }
+
+    @Test func aStoreRefusesAnotherCardKeyAndKeepsItsRuleVersions() throws {
+        let dir = try F.directory("key")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let engine = try F.engine(dir, rules: try F.shippedRules())
+            #expect(engine.ruleSetVersion == 1)
+        }
+        expectError(.cardKeyMismatch) { _ = try F.engine(dir, key: CardKey.generate()) }
+        #expect(try F.engine(dir).ruleSetVersion == 1)
+        #expect(try F.engine(dir, rules: try F.shippedRules()).ruleSetVersion == 1)
+        var changed = try F.shippedRules()
+        changed[0] = RuleSource(name: changed[0].name, text: changed[0].text.replacingOccurrences(of: "50000.00", with: "40000.00"))
+        let v2 = try F.engine(dir, rules: changed)
+        #expect(v2.ruleSetVersion == 2)
+        #expect(v2.ruleSet.limit(id: "bank.single")?.caps.amountFenMax == 4_000_000)
+        #expect(try F.engine(dir).ruleSetVersion == 2)
+        let decision = try v2.authorize(try F.request("T", "2026-11-25T10:00:00+08:00", amount: "1.00")).decision
+        #expect(decision.ruleSetVersion == 2)
+        expectError(.noRuleSet) { _ = try F.engine(try F.directory("empty")) }
+    }
+
+    @Test func purgeRemovesClosedWindowsAndTheirRecordsOnly() throws {
+        let dir = try F.directory("purge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: try F.shippedRules())
+        _ = try engine.authorize(try F.request("old", "2024-03-10T10:00:00+08:00", amount: "100.00"))
+        try engine.confirm(try PaymentID("old"))
+        _ = try engine.authorize(try F.request("declined", "2024-03-10T10:00:00+08:00", amount: "90000.00"))
+        _ = try engine.authorize(try F.request("recent", "2026-11-20T10:00:00+08:00", amount: "100.00"))
+        _ = try engine.authorize(try F.request("year", "2026-01-05T10:00:00+08:00", amount: "100.00", accountClass: .classII))
+        let today = try Timestamp(iso8601: "2026-11-25T10:00:00+08:00").chinaDay
+        let report = try engine.purge(today: today)
+        #expect(report.recordsRemoved == 2)
+        #expect(try engine.state(of: try PaymentID("old")) == nil)
+        #expect(try engine.state(of: try PaymentID("year")) == "authorized")
+        #expect(try engine.check().problems.isEmpty)
+        // The class II yearly counter of 2026 stays; its day and month cells of January can go
+        // only after the retention, so a release still finds them.
+        try engine.release(try PaymentID("year"))
+        #expect(try engine.check().problems.isEmpty)
+        // Far in the future everything is closed.
+        let later = try engine.purge(today: today + 2000)
+        #expect(later.recordsRemoved == 2)
+        #expect(try engine.check().counterCells == 0)
+    }
+}
+
+@Suite struct RecordTests {
+    @Test func recordsRoundTrip() throws {
+        let key = CounterKey(kind: .month, definition: 77, card: CardHash(high: 1, low: 2), institution: try Institution("Z1"), window: 24_310)
+        let decision = Decision(
+            outcome: .decline, code: .exceeds(.card, .rollingHours(3), .count),
+            failed: FailedLimit(limitID: "card@Z1.daily", tier: .card, window: .rollingHours(3), measure: .count, max: 3, used: 3),
+            headroom: [.bank: TierHeadroom(amountFen: 10, count: nil), .card: TierHeadroom(amountFen: nil, count: 0)],
+            ruleSetVersion: 9)
+        let record = PaymentRecord(kind: .payment, state: .confirmed, fingerprint: 0xfeed, time: Timestamp(unixSeconds: 1_795_572_000),
+                                   amountFen: 12_345, refundedFen: 45, ruleSetVersion: 9, decision: decision,
+                                   counters: [CounterUpdate(key: key, refundRestores: true)], original: nil)
+        let bytes = record.encoded()
+        #expect(bytes.withUnsafeBytes { PaymentRecord(bytes: $0) } == record)
+        // Any truncation is refused, never read out of bounds.
+        for cut in 0..<bytes.count {
+            #expect(Array(bytes[0..<cut]).withUnsafeBytes { PaymentRecord(bytes: $0) } == nil)
+        }
+    }
+}
