@@ -34,7 +34,12 @@ struct StoreOptions: ParsableArguments {
             directory = "Rules"
         }
         let sources = try directory.map { (dir) throws(RuleErrors) in try RuleSource.read(directory: dir) }
-        return try Engine(path: store, cardKey: key, rules: sources, logger: logger)
+        do {
+            return try Engine(path: store, cardKey: key, rules: sources, logger: logger)
+        } catch {
+            guard error.code == .noRuleSet else { throw error }
+            throw HeadroomError(.noRuleSet, "the store \(store) has no rule set and there is no Rules/ here: give --rules DIR")
+        }
     }
 
     /// Whether the store directory already holds a store (which then has its rule set).

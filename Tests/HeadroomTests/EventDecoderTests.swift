@@ -1,0 +1,58 @@
+import Headroom
+import HeadroomCore
+import Testing
+
+@Suite struct EventDecoderTests {
+    static let good = #"{"op":"authorize","id":"T1","time":"2026-11-25T10:00:00+08:00","card":"6222020200112233446","institution":"Z2007933000010","business":"gateway","amount":"1234.56","account_class":"II","channel":"h5","account_type":"corporate","agreement_id":"A1","merchant_id":"M1"}"#
+
+    func failure(_ line: String) -> EventError? {
+        do {
+            _ = try EventDecoder.decode(line)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func decodesEveryField() throws {
+        guard case .authorize(let p) = try EventDecoder.decode(Self.good) else {
+            Issue.record("not an authorization")
+            return
+        }
+        #expect(p.id.text == "T1" && p.amount.fen == 123_456 && p.business == .gateway && p.accountClass == .classII)
+        #expect(p.channel == .h5 && p.accountType == .corporate && p.agreementID == "A1" && p.merchantID == "M1")
+        #expect(p.institution.code == "Z2007933000010" && p.card.masked == "622202*********3446")
+        guard case .refund(let r) = try EventDecoder.decode(#"{"op":"refund","id":"R","original":"T1","amount":"1.00","time":"2026-11-25T10:00:00Z"}"#) else {
+            Issue.record("not a refund")
+            return
+        }
+        #expect(r.original.text == "T1" && r.amount.fen == 100)
+    }
+
+    @Test(arguments: [
+        ("card", "\"6222020200112233445\"", "check digit"),
+        ("amount", "\"0\"", "not above zero"),
+        ("amount", "1234.56", "must be a string"),
+        ("business", "\"refundx\"", "is not one of"),
+        ("account_class", "\"IV\"", "is not one of"),
+        ("channel", "\"wap\"", "is not one of"),
+        ("institution", "\"Z-1\"", "A-Z"),
+        ("time", "\"2026-11-25T10:00:00\"", "missing UTC offset"),
+        ("id", "\"\"", "empty"),
+    ])
+    func namesTheBadField(field: String, value: String, message: String) throws {
+        let line = try #require(Self.good.replacing(try Regex("\"\(field)\":(\"[^\"]*\"|[0-9.]+)"), with: "\"\(field)\":\(value)", maxReplacements: 1) as String?)
+        let error = try #require(failure(line), "\(line)")
+        #expect(error.field == field && error.message.contains(message), "\(error)")
+        #expect(!error.description.contains("6222020200112233445"))
+    }
+
+    @Test func refusesUnknownAndMissingFieldsAndNonObjects() {
+        #expect(failure(#"{"op":"confirm","id":"T1","amount":"1.00"}"#)?.field == "amount")
+        #expect(failure(#"{"op":"confirm"}"#)?.field == "id")
+        #expect(failure(#"{"op":"cancel","id":"T1"}"#)?.field == "op")
+        #expect(failure(#"["op"]"#)?.message == "not a JSON object")
+        #expect(failure("{").map { $0.message.hasPrefix("not a JSON object") } == true)
+        #expect(failure(#"{"op":"refund","id":"R","original":"T1","time":"2026-11-25T10:00:00Z"}"#)?.field == "amount")
+    }
+}
