@@ -18,6 +18,7 @@ extension Engine {
         }
         let payment = hashed(request)
         let txn = try store.beginWrite()
+        try refreshRules(txn)
         if let existing = try store.record(txn, id: payment.id.text) {
             guard existing.kind == .payment, existing.fingerprint == payment.fingerprint else {
                 throw HeadroomError(.idConflict, "\(payment.id) was already used for another \(existing.kind == .payment ? "payment" : "refund")")
@@ -44,6 +45,7 @@ extension Engine {
     public func explain(_ request: PaymentRequest) throws(HeadroomError) -> Explanation {
         let payment = hashed(request)
         let txn = try store.beginRead()
+        try refreshRules(txn)
         let (plan, usage) = try evaluate(txn, payment)
         let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
         let lines = zip(plan.checks, usage).map { check, used in

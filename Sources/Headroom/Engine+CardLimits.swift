@@ -5,13 +5,16 @@ extension Engine {
     /// Sets a customer's own limits for a card, for all institutions (`institution` nil) or
     /// for one; the fields given replace those set before, the others stay.
     ///
+    /// - Parameter name: the operator making the change, for the audit log.
     /// - Returns: the card's limits after the change.
     /// - Throws: `cardLimitAboveBank` when a value is above the bank's or the institution's
     ///   limit for the same window; the message names that limit.
     @discardableResult
-    public func setCardLimits(_ card: CardNumber, institution: Institution?, _ limits: CardLimits) throws(HeadroomError) -> CardLimits {
+    public func setCardLimits(_ card: CardNumber, institution: Institution?, _ limits: CardLimits, by name: String) throws(HeadroomError) -> CardLimits {
+        try ruleBook.requireName(name)
         let hash = cardKey.hash(card)
         let txn = try store.beginWrite()
+        try refreshRules(txn)
         let merged = (try store.cardLimits(txn, hash, institution) ?? CardLimits()).merged(with: limits)
         for entry in merged.entries {
             if let (limit, cap) = bindingLimit(entry.window, entry.measure, institution: institution), entry.value > cap {
@@ -26,6 +29,8 @@ extension Engine {
         } catch {
             throw .storage(error)
         }
+        try AuditLog.append(store, txn, time: options.clock(), operatorName: name, action: "card-limit.set",
+                            detail: "card \(card.masked) \(Self.scope(institution)): \(Self.describe(merged))")
         try store.commit(txn)
         return merged
     }
@@ -38,7 +43,8 @@ extension Engine {
 
     /// Removes the customer's own limits for a card; answers whether there were any.
     @discardableResult
-    public func clearCardLimits(_ card: CardNumber, institution: Institution?) throws(HeadroomError) -> Bool {
+    public func clearCardLimits(_ card: CardNumber, institution: Institution?, by name: String) throws(HeadroomError) -> Bool {
+        try ruleBook.requireName(name)
         let txn = try store.beginWrite()
         let removed: Bool
         do {
@@ -46,8 +52,25 @@ extension Engine {
         } catch {
             throw .storage(error)
         }
+        if removed {
+            try AuditLog.append(store, txn, time: options.clock(), operatorName: name, action: "card-limit.clear",
+                                detail: "card \(card.masked) \(Self.scope(institution))")
+        }
         try store.commit(txn)
         return removed
+    }
+
+    static func scope(_ institution: Institution?) -> String {
+        institution.map { "at \($0.code)" } ?? "(all institutions)"
+    }
+
+    static func describe(_ limits: CardLimits) -> String {
+        var parts: [String] = []
+        if let v = limits.singleAmountFenMax { parts.append("single amount \(Amount.grouped(v))") }
+        if let v = limits.dailyAmountFenMax { parts.append("daily amount \(Amount.grouped(v))") }
+        if let v = limits.dailyCountMax { parts.append("daily count \(v)") }
+        if let v = limits.monthlyAmountFenMax { parts.append("monthly amount \(Amount.grouped(v))") }
+        return parts.joined(separator: ", ")
     }
 
     /// The tightest bank (and, for one institution, institution) limit that caps the same

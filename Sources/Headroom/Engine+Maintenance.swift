@@ -1,3 +1,4 @@
+import Foundation
 import HeadroomCore
 import LMDBKit
 
@@ -10,7 +11,22 @@ public struct CheckReport: Sendable {
     public var problems: [String] = []
 }
 
-/// What ``Engine/purge(today:)`` removed.
+/// Facts about a store.
+public struct StoreFacts: Sendable {
+    public let path: String
+    public let mapSizeBytes: Int
+    public let usedBytes: Int
+    public let pageSizeBytes: Int
+    public let readersUsed: Int
+    public let records: Int
+    public let counterCells: Int
+    public let cardLimits: Int
+    public let ruleSetVersion: UInt32
+    public let purgedBeforeDay: Int32?
+    public let schemaVersion: UInt32
+}
+
+/// What ``Engine/purge(today:by:)`` removed.
 public struct PurgeReport: Sendable {
     /// Cells and records that closed before this natural day are gone.
     public let horizonDay: Int32
@@ -20,14 +36,17 @@ public struct PurgeReport: Sendable {
 
 extension Engine {
     /// Verifies the store's central invariant: every counter cell equals the sum of the live
-    /// reservations on record that it holds (less what refunds gave back to it).
-    public func check() throws(HeadroomError) -> CheckReport {
+    /// reservations on record that it holds (less what refunds gave back to it). It reads one
+    /// snapshot, so engines may go on writing meanwhile. `progress` is called now and then with
+    /// the number of records and cells read.
+    public func check(progress: (Int) -> Void = { _ in }) throws(HeadroomError) -> CheckReport {
         let txn = try store.beginRead()
         let purgedBefore = try purgeHorizon(txn)
         var report = CheckReport()
         var expected: [CounterKey: CounterValue] = [:]
         try forEach(txn, store.payments) { (_, value) throws(HeadroomError) in
             report.records += 1
+            if report.records % 10_000 == 0 { progress(report.records) }
             guard let record = PaymentRecord(bytes: value) else { throw HeadroomError(.corrupted, "a payment record does not decode") }
             guard record.holdsLimit else { return }
             report.liveReservations += 1
@@ -42,6 +61,7 @@ extension Engine {
         }
         try forEach(txn, store.counters) { (key, value) throws(HeadroomError) in
             report.counterCells += 1
+            if report.counterCells % 10_000 == 0 { progress(report.records + report.counterCells) }
             guard let key = CounterKey(bytes: key), let value = CounterValue(bytes: value) else {
                 report.problems.append("a counter cell does not decode")
                 return
@@ -61,7 +81,8 @@ extension Engine {
     /// `recordRetentionDays` before `today`, and payment records all of whose cells are gone
     /// (declined and released ones once their day is that old). Later releases and refunds
     /// of those windows give nothing back to them.
-    public func purge(today: Int32) throws(HeadroomError) -> PurgeReport {
+    public func purge(today: Int32, by name: String) throws(HeadroomError) -> PurgeReport {
+        try ruleBook.requireName(name)
         let horizon = today - Int32(options.recordRetentionDays)
         let txn = try store.beginWrite()
         let cells = try deleteWhere(txn, store.counters) { key, _ in
@@ -74,9 +95,49 @@ extension Engine {
         if horizon > (try purgeHorizon(txn)) {
             try store.putMetaInteger(txn, "purged-before-day", Int64(horizon))
         }
+        try AuditLog.append(store, txn, time: options.clock(), operatorName: name, action: "store.purge",
+                            detail: "before \(ChinaTime.dateString(day: horizon)): \(cells) counter cells, \(records) records")
         try store.commit(txn)
         logger.info("purged", metadata: ["before": "\(ChinaTime.dateString(day: horizon))", "cells": "\(cells)", "records": "\(records)"])
         return PurgeReport(horizonDay: horizon, counterCellsRemoved: cells, recordsRemoved: records)
+    }
+
+    /// Facts about the store for operators.
+    public func facts() throws(HeadroomError) -> StoreFacts {
+        let stats = try statistics()
+        let txn = try store.beginRead()
+        let records: Int, cells: Int, cards: Int
+        do {
+            records = try txn.entryCount(store.payments)
+            cells = try txn.entryCount(store.counters)
+            cards = try txn.entryCount(store.cards)
+        } catch {
+            throw .storage(error)
+        }
+        return StoreFacts(
+            path: path, mapSizeBytes: stats.mapSizeBytes, usedBytes: stats.usedBytes, pageSizeBytes: stats.pageSizeBytes,
+            readersUsed: stats.readersUsed, records: records, counterCells: cells, cardLimits: cards,
+            ruleSetVersion: try RuleSetHistory.currentVersion(store, txn) ?? 0,
+            purgedBeforeDay: try store.metaInteger(txn, "purged-before-day").map { Int32($0) },
+            schemaVersion: Store.schemaVersion)
+    }
+
+    /// Writes a consistent, compacted copy of the store into `directory` (created; must be
+    /// empty) while engines go on writing. The card key is not in it: back it up apart.
+    public func backup(to directory: String) throws(HeadroomError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw HeadroomError(.storage, "cannot create \(directory): \(error.localizedDescription)")
+        }
+        if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
+            throw HeadroomError(.storage, "\(directory) already holds a store: back up into an empty directory")
+        }
+        do {
+            try store.environment.copy(to: directory, compact: true)
+        } catch {
+            throw .storage(error)
+        }
     }
 
     /// Every counter cell, for tests and diagnostics.

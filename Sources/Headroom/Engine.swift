@@ -20,12 +20,24 @@ public final class Engine {
         /// released one after its day): the span in which a retry or a refund can still name
         /// it. At least 31 days.
         public var recordRetentionDays: Int
+        /// Unix seconds now: when scheduled rule sets come due and what the audit log records.
+        /// Payments are judged by their own time, not by this clock.
+        public var clock: @Sendable () -> Int64
+        /// For a scratch copy of a store only (a backtest): puts the rule files given at open in
+        /// force without dual control. Never set it on a live store.
+        public var adoptRulesWithoutApproval: Bool
 
-        public init(storage: Environment.Options = .init(), recordRetentionDays: Int = 400) {
+        public init(storage: Environment.Options = .init(), recordRetentionDays: Int = 400,
+                    clock: @escaping @Sendable () -> Int64 = Engine.systemClock, adoptRulesWithoutApproval: Bool = false) {
             self.storage = storage
             self.recordRetentionDays = recordRetentionDays
+            self.clock = clock
+            self.adoptRulesWithoutApproval = adoptRulesWithoutApproval
         }
     }
+
+    /// The system's clock, in unix seconds.
+    public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
     public let path: String
     public let options: Options
@@ -41,10 +53,11 @@ public final class Engine {
     /// - Parameters:
     ///   - cardKey: the operator's key for hashing card numbers; a store remembers the key it
     ///     was created with and refuses any other.
-    ///   - rules: rule files to put in force. When they differ from the store's rule set they
-    ///     become its next version. `nil` keeps the store's rule set.
+    ///   - rules: for a new store, the rule files to put in force (recorded as version 1, by
+    ///     `bootstrap`). For an existing store they must be its rule set in force (changes go
+    ///     through ``RuleBook``); `nil` uses the store's rule set.
     /// - Throws: ``HeadroomError`` with `noRuleSet` for a new store without rules,
-    ///   `invalidRules`, `cardKeyMismatch`, `storage`.
+    ///   `rulesNotInForce`, `invalidRules`, `cardKeyMismatch`, `storage`.
     public init(path: String, cardKey: CardKey, rules: [RuleSource]?, options: Options = .init(),
                 logger: Logger = Logger(label: "headroom.engine")) throws(HeadroomError) {
         precondition(options.recordRetentionDays >= 31, "recordRetentionDays below 31")
@@ -65,11 +78,14 @@ public final class Engine {
         } catch {
             throw .storage(error)
         }
-        (self.ruleSet, self.ruleSetVersion) = try Engine.prepare(store, cardKey: cardKey, rules: rules, logger: logger)
+        (self.ruleSet, self.ruleSetVersion) = try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
     }
 
+    /// Rule-set administration (propose, approve, activate, rollback, history) on this store.
+    public var ruleBook: RuleBook { RuleBook(store: store, clock: options.clock) }
+
     /// Checks the schema and the card key, and puts the rules in force, in one transaction.
-    static func prepare(_ store: Store, cardKey: CardKey, rules: [RuleSource]?, logger: Logger) throws(HeadroomError) -> (RuleSet, UInt32) {
+    static func prepare(_ store: Store, cardKey: CardKey, rules: [RuleSource]?, options: Options, logger: Logger) throws(HeadroomError) -> (RuleSet, UInt32) {
         let txn = try store.beginWrite()
         if let schema = try store.metaInteger(txn, "schema"), schema != Int64(Store.schemaVersion) {
             throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
@@ -83,18 +99,52 @@ public final class Engine {
         } else {
             try store.putMetaInteger(txn, "card-key-check", check)
         }
-        let result = try RuleSetHistory.putInForce(store, txn, rules: rules, logger: logger)
+        let version = try putInForce(store, txn, rules: rules, options: options, logger: logger)
+        let ruleSet = try RuleSetHistory.load(store, txn, version: version)
         try store.commit(txn)
-        return result
+        return (ruleSet, version)
     }
 
-    /// Re-reads the rule set in force from the store (another process may have changed it).
-    public func reloadRules() throws(HeadroomError) {
-        let txn = try store.beginRead()
-        guard let current = try RuleSetHistory.current(store, txn) else {
+    static func putInForce(_ store: Store, _ txn: borrowing Transaction, rules: [RuleSource]?, options: Options,
+                           logger: Logger) throws(HeadroomError) -> UInt32 {
+        let current = try RuleSetHistory.activateIfDue(store, txn, now: options.clock)
+        guard let rules else {
+            guard let current else { throw HeadroomError(.noRuleSet, "the store has no rule set yet: give rule files") }
+            return current
+        }
+        do {
+            _ = try RuleLoader.parse(rules)
+        } catch {
+            throw .rules(error)
+        }
+        guard let current else {
+            let version = try RuleSetHistory.bootstrap(store, txn, rules, at: options.clock())
+            logger.info("rule set in force", metadata: ["version": "\(version)"])
+            return version
+        }
+        if try RuleSetHistory.info(store, txn, version: current).digest == RuleSetHistory.hex(rules.digest) {
+            return current
+        }
+        guard options.adoptRulesWithoutApproval else {
+            throw HeadroomError(.rulesNotInForce, "these rule files differ from the store's rule set in force (v\(current)): propose them (headroom rules propose) and have another operator approve them")
+        }
+        let info = try RuleSetHistory.add(store, txn, rules, by: "backtest", at: options.clock())
+        try RuleSetHistory.activate(store, txn, info.version, by: "backtest", at: options.clock())
+        return info.version
+    }
+
+    /// Takes up the rule set in force, when another process or a schedule changed it: called
+    /// at the start of every operation that applies rules, inside its transaction, so a
+    /// change lands between two payments, never in the middle of one.
+    func refreshRules(_ txn: borrowing Transaction) throws(HeadroomError) {
+        guard let version = try RuleSetHistory.activateIfDue(store, txn, now: options.clock) else {
             throw HeadroomError(.noRuleSet, "the store has no rule set")
         }
-        (ruleSet, ruleSetVersion) = current
+        if version != ruleSetVersion {
+            ruleSet = try RuleSetHistory.load(store, txn, version: version)
+            ruleSetVersion = version
+            logger.info("rule set in force", metadata: ["version": "\(version)"])
+        }
     }
 
     /// Size facts about the store.

@@ -33,6 +33,21 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         /// The store has no rule set and none was given.
         case noRuleSet
         case invalidRules
+        /// Rule files given to an existing store differ from its rule set in force: changes go
+        /// through propose, approve and activate.
+        case rulesNotInForce
+        /// No rule set of that version is in the store.
+        case unknownRuleSet
+        /// A rule set must be approved before it is put in force.
+        case ruleSetNotApproved
+        case ruleSetAlreadyApproved
+        case ruleSetAlreadyActive
+        /// The operator who proposed a change may not approve it (dual control).
+        case sameOperator
+        /// No earlier rule set to go back to.
+        case nothingToRollBack
+        /// A change needs the operator's name.
+        case operatorRequired
         /// LMDB reported a condition (map full, readers full, I/O).
         case storage
         /// The store holds something that cannot be: a record that does not decode, a counter

@@ -1,17 +1,51 @@
+import Foundation
 import HeadroomCore
 import HeadroomRules
 import LMDBKit
 import Logging
 
-/// The rule sets a store has had, each kept whole (file names and texts) under its version in
-/// `meta`: `rules.current` holds the version in force, `rules.v<N>` the files of version N.
-/// Keeping the text, not a compiled form, means any later Headroom can re-validate it.
+/// A version of the rules, as kept in the store, with who proposed, approved and activated it.
+public struct RuleSetVersion: Codable, Sendable, Equatable {
+    public let version: UInt32
+    /// FNV-1a of the files' names and texts, 16 hex digits.
+    public let digest: String
+    public let files: [String]
+    public let proposedBy: String
+    /// Unix seconds.
+    public let proposedAt: Int64
+    public var approvedBy: String?
+    public var approvedAt: Int64?
+    public var activatedBy: String?
+    public var activatedAt: Int64?
+}
+
+/// Where a version stands.
+public enum RuleSetStatus: String, Codable, Sendable {
+    case proposed, approved, scheduled, active, retired
+}
+
+/// An activation waiting for its time.
+public struct RuleSetSchedule: Codable, Sendable, Equatable {
+    public let version: UInt32
+    /// Unix seconds.
+    public let at: Int64
+    public let scheduledBy: String
+}
+
+/// The rule sets a store has had, in `meta`: `rules.v<N>` the files of version N (kept whole:
+/// names and texts, so any later Headroom can re-validate them), `rules.v<N>.info` who
+/// proposed, approved and activated it, `rules.latest` the highest version, `rules.current` the
+/// version in force, `rules.activations` the versions in force one after the other (for
+/// rollback), `rules.scheduled` an activation waiting for its time.
 enum RuleSetHistory {
-    static func current(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) -> (RuleSet, UInt32)? {
-        guard let version = try store.metaInteger(txn, "rules.current") else { return nil }
-        let sources = try self.sources(store, txn, version: UInt32(version))
+    static func currentVersion(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) -> UInt32? {
+        try store.metaInteger(txn, "rules.current").map { UInt32($0) }
+    }
+
+    static func load(_ store: Store, _ txn: borrowing Transaction, version: UInt32) throws(HeadroomError) -> RuleSet {
+        let sources = try self.sources(store, txn, version: version)
         do {
-            return (try RuleLoader.parse(sources), UInt32(version))
+            return try RuleLoader.parse(sources)
         } catch {
             throw HeadroomError(.invalidRules, "the store's rule set v\(version) no longer validates: \(error)")
         }
@@ -19,7 +53,7 @@ enum RuleSetHistory {
 
     static func sources(_ store: Store, _ txn: borrowing Transaction, version: UInt32) throws(HeadroomError) -> [RuleSource] {
         guard let bytes = try store.metaBytes(txn, "rules.v\(version)") else {
-            throw HeadroomError(.corrupted, "rule set v\(version) is missing from the store")
+            throw HeadroomError(.unknownRuleSet, "there is no rule set v\(version) in the store")
         }
         guard let sources = bytes.withUnsafeBytes({ decode($0) }) else {
             throw HeadroomError(.corrupted, "rule set v\(version) does not decode")
@@ -27,31 +61,112 @@ enum RuleSetHistory {
         return sources
     }
 
-    /// Puts `rules` in force (as a new version when they differ from the current one), or
-    /// keeps the current rule set when `rules` is nil.
-    static func putInForce(_ store: Store, _ txn: borrowing Transaction, rules: [RuleSource]?,
-                           logger: Logger) throws(HeadroomError) -> (RuleSet, UInt32) {
-        let current = try store.metaInteger(txn, "rules.current").map { UInt32($0) }
-        guard let rules else {
-            guard let found = try self.current(store, txn) else {
-                throw HeadroomError(.noRuleSet, "the store has no rule set yet: give rule files")
-            }
-            return found
+    // MARK: Records
+
+    static func info(_ store: Store, _ txn: borrowing Transaction, version: UInt32) throws(HeadroomError) -> RuleSetVersion {
+        guard let info: RuleSetVersion = try json(store, txn, "rules.v\(version).info") else {
+            throw HeadroomError(.unknownRuleSet, "there is no rule set v\(version) in the store")
         }
-        let ruleSet: RuleSet
+        return info
+    }
+
+    static func putInfo(_ store: Store, _ txn: borrowing Transaction, _ info: RuleSetVersion) throws(HeadroomError) {
+        try putJSON(store, txn, "rules.v\(info.version).info", info)
+    }
+
+    static func activations(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) -> [UInt32] {
+        try json(store, txn, "rules.activations") ?? []
+    }
+
+    static func schedule(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) -> RuleSetSchedule? {
+        try json(store, txn, "rules.scheduled")
+    }
+
+    static func json<T: Decodable>(_ store: Store, _ txn: borrowing Transaction, _ name: String) throws(HeadroomError) -> T? {
+        guard let bytes = try store.metaBytes(txn, name) else { return nil }
         do {
-            ruleSet = try RuleLoader.parse(rules)
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
-            throw .rules(error)
+            throw HeadroomError(.corrupted, "meta \(name) does not decode: \(error)")
         }
-        if let current, try sources(store, txn, version: current).digest == rules.digest {
-            return (ruleSet, current)
+    }
+
+    static func putJSON<T: Encodable>(_ store: Store, _ txn: borrowing Transaction, _ name: String, _ value: T) throws(HeadroomError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data: Data
+        do {
+            data = try encoder.encode(value)
+        } catch {
+            throw HeadroomError(.corrupted, "cannot encode meta \(name): \(error)")
         }
-        let next = (current ?? 0) + 1
-        try store.putMeta(txn, "rules.v\(next)", encode(rules))
-        try store.putMetaInteger(txn, "rules.current", Int64(next))
-        logger.info("rule set in force", metadata: ["version": "\(next)", "limits": "\(ruleSet.limits.count)"])
-        return (ruleSet, next)
+        try store.putMeta(txn, name, Array(data))
+    }
+
+    // MARK: Changes
+
+    /// Stores `sources` as the next version; answers it.
+    static func add(_ store: Store, _ txn: borrowing Transaction, _ sources: [RuleSource], by name: String, at time: Int64) throws(HeadroomError) -> RuleSetVersion {
+        let next = UInt32(try store.metaInteger(txn, "rules.latest") ?? 0) + 1
+        let info = RuleSetVersion(version: next, digest: hex(sources.digest),
+                                  files: sources.map { String($0.name.split(separator: "/").last ?? "") },
+                                  proposedBy: name, proposedAt: time)
+        try store.putMeta(txn, "rules.v\(next)", encode(sources))
+        try putInfo(store, txn, info)
+        try store.putMetaInteger(txn, "rules.latest", Int64(next))
+        return info
+    }
+
+    /// Puts an approved version in force now.
+    static func activate(_ store: Store, _ txn: borrowing Transaction, _ version: UInt32, by name: String, at time: Int64) throws(HeadroomError) {
+        var info = try self.info(store, txn, version: version)
+        info.activatedBy = name
+        info.activatedAt = time
+        try putInfo(store, txn, info)
+        try putJSON(store, txn, "rules.activations", try activations(store, txn) + [version])
+        try store.putMetaInteger(txn, "rules.current", Int64(version))
+        if try schedule(store, txn)?.version == version {
+            try clearSchedule(store, txn)
+        }
+    }
+
+    static func clearSchedule(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) {
+        do {
+            try txn.delete(store.meta, key: Array("rules.scheduled".utf8))
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// The first rule set of a new store: recorded as put in force by `bootstrap`.
+    static func bootstrap(_ store: Store, _ txn: borrowing Transaction, _ sources: [RuleSource], at time: Int64) throws(HeadroomError) -> UInt32 {
+        var info = try add(store, txn, sources, by: "bootstrap", at: time)
+        info.approvedBy = "bootstrap"
+        info.approvedAt = time
+        try putInfo(store, txn, info)
+        try activate(store, txn, info.version, by: "bootstrap", at: time)
+        try AuditLog.append(store, txn, time: time, operatorName: "bootstrap", action: "rules.bootstrap",
+                            detail: "v\(info.version) from \(info.files.joined(separator: ", ")) put in force for a new store")
+        return info.version
+    }
+
+    /// Puts a scheduled version in force when its time has come (inside a write transaction);
+    /// answers the version then in force.
+    static func activateIfDue(_ store: Store, _ txn: borrowing Transaction, now: () -> Int64) throws(HeadroomError) -> UInt32? {
+        if let due = try schedule(store, txn), due.at <= now() {
+            if !txn.isReadOnly {
+                try activate(store, txn, due.version, by: due.scheduledBy, at: due.at)
+                try AuditLog.append(store, txn, time: now(), operatorName: due.scheduledBy, action: "rules.activate",
+                                    detail: "v\(due.version) in force as scheduled for \(Timestamp(unixSeconds: due.at).chinaISO8601)")
+            }
+            return due.version
+        }
+        return try currentVersion(store, txn)
+    }
+
+    static func hex(_ v: UInt64) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
     }
 
     static func encode(_ sources: [RuleSource]) -> [UInt8] {

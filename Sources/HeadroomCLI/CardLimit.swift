@@ -41,11 +41,12 @@ struct CardLimit: ParsableCommand {
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set limits (the values given; others stay). Refused above the bank's or the institution's limit.",
-            discussion: "Example: headroom card-limit set --store DIR --card 6222020200112233446 --daily-amount 5000.00 --daily-count 10"
+            discussion: "Example: headroom card-limit set --store DIR --card 6222020200112233446 --daily-amount 5000.00 --daily-count 10 --operator alice"
         )
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var target: Target
+        @OptionGroup var who: OperatorOption
 
         @Option(name: .long, help: ArgumentHelp("Largest single payment, yuan.", valueName: "yuan")) var singleAmount: String?
         @Option(name: .long, help: ArgumentHelp("Largest total per natural day, yuan.", valueName: "yuan")) var dailyAmount: String?
@@ -80,8 +81,9 @@ struct CardLimit: ParsableCommand {
         func run() throws {
             let (card, institution) = try target.parsed()
             do {
+                let name = try who.resolved()
                 let engine = try storeOptions.openEngine(rules: nil)
-                let merged = try engine.setCardLimits(card, institution: institution, try limits())
+                let merged = try engine.setCardLimits(card, institution: institution, try limits(), by: name)
                 print(describe(card, institution, merged))
             } catch {
                 throw fail(error)
@@ -90,16 +92,30 @@ struct CardLimit: ParsableCommand {
     }
 
     struct Get: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a card's own limits.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a card's own limits.",
+            discussion: "Example: headroom card-limit get --store DIR --card 6222020200112233446 --format json")
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var target: Target
+        @OptionGroup var format: FormatOption
 
         func run() throws {
             let (card, institution) = try target.parsed()
             do {
                 let engine = try storeOptions.openEngine(rules: nil)
-                print(describe(card, institution, try engine.cardLimits(card, institution: institution) ?? CardLimits()))
+                let limits = try engine.cardLimits(card, institution: institution) ?? CardLimits()
+                guard format.format == .json else {
+                    print(describe(card, institution, limits))
+                    return
+                }
+                printJSON([
+                    "card": card.masked, "institution": institution?.code ?? NSNull(),
+                    "single_amount": limits.singleAmountFenMax.map(Amount.plain) ?? NSNull(),
+                    "daily_amount": limits.dailyAmountFenMax.map(Amount.plain) ?? NSNull(),
+                    "daily_count": limits.dailyCountMax.map { Int($0) } ?? NSNull(),
+                    "monthly_amount": limits.monthlyAmountFenMax.map(Amount.plain) ?? NSNull(),
+                ] as [String: Any])
             } catch {
                 throw fail(error)
             }
@@ -107,16 +123,20 @@ struct CardLimit: ParsableCommand {
     }
 
     struct Clear: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a card's own limits; the bank's apply alone again.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a card's own limits; the bank's apply alone again.",
+            discussion: "Example: headroom card-limit clear --store DIR --card 6222020200112233446 --operator alice")
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var target: Target
+        @OptionGroup var who: OperatorOption
 
         func run() throws {
             let (card, institution) = try target.parsed()
             do {
+                let name = try who.resolved()
                 let engine = try storeOptions.openEngine(rules: nil)
-                let removed = try engine.clearCardLimits(card, institution: institution)
+                let removed = try engine.clearCardLimits(card, institution: institution, by: name)
                 print("card \(card.masked) \(scope(institution)): \(removed ? "limits cleared" : "had no limits")")
             } catch {
                 throw fail(error)

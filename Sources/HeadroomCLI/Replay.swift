@@ -15,27 +15,60 @@ struct Replay: ParsableCommand {
         tier and reason, plus the headroom left per tier. A malformed line gets an error line and
         the replay goes on. A summary goes to standard error.
 
+        --dry-run evaluates the events on a scratch copy of the store (its counters as they are \
+        now), with --rules DIR as the rule set if given, and throws the copy away: a backtest of a \
+        proposed rule set that never touches the live counters.
+
         Exit status: 0 when every line was answered (error lines included), 2 for bad options or
         rules, 3 when the store failed (the replay stops at that line).
+
+        Examples:
+          headroom replay --store /var/lib/headroom < payments.jsonl > decisions.jsonl
+          headroom replay --store /var/lib/headroom --dry-run --rules proposed/ < yesterday.jsonl
         """
     )
+
+    @Flag(help: "Evaluate on a scratch copy of the store; change nothing.") var dryRun = false
 
     @OptionGroup var storeOptions: StoreOptions
 
     @Option(name: .long, help: ArgumentHelp("Rule files to put in force (a new version when they differ).", valueName: "dir"))
     var rules: String?
 
+    /// A consistent copy of the live store (or an empty directory for a store not made yet).
+    func makeScratchCopy() throws -> String {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-dry-run-\(UUID().uuidString)").path
+        guard StoreOptions.storeHasRules(storeOptions.store) else {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            return scratch
+        }
+        let live = try storeOptions.openEngine(rules: nil)
+        try live.backup(to: scratch)
+        return scratch
+    }
+
     func run() throws {
         let engine: Engine
+        var scratch: String?
         do {
-            engine = try storeOptions.openEngine(rules: rules)
+            if dryRun {
+                scratch = try makeScratchCopy()
+                var copy = storeOptions
+                copy.store = scratch!
+                engine = try copy.openEngine(rules: rules ?? (StoreOptions.storeHasRules(scratch!) ? nil : "Rules"),
+                                             options: .init(adoptRulesWithoutApproval: true))
+            } else {
+                engine = try storeOptions.openEngine(rules: rules)
+            }
         } catch {
             throw fail(error)
         }
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         var replayer = Replayer(engine: engine)
         var number = 0
         while let line = readLine(strippingNewline: true) {
             number += 1
+            if number % 10_000 == 0 { progress("headroom: \(number) lines replayed") }
             do {
                 // Written unbuffered: each answer leaves as soon as its commit is durable,
                 // also into a pipe, and nothing answered waits in a buffer at a crash.
@@ -47,7 +80,9 @@ struct Replay: ParsableCommand {
                 throw fail(error)
             }
         }
+        endProgress()
         let s = replayer.summary
+        if dryRun { warn("dry run: nothing was changed in \(storeOptions.store)") }
         warn("replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.errors) errors, \(s.replayed) retries answered again (rule set v\(engine.ruleSetVersion))")
     }
 }

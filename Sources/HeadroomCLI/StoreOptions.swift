@@ -18,12 +18,15 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the engine. `rules` names rule files to put in force; without it the store's rule
     /// set is used, or, for a new store, `Rules/` in the current directory.
-    func openEngine(rules: String?) throws -> Engine {
-        let (key, origin) = try CardKey.load(file: cardKeyFile, createIfMissing: true)
+    func openEngine(rules: String?, options: Engine.Options = .init()) throws -> Engine {
+        // A key is created only for a new store: an existing store needs the key it was made with.
+        let (key, origin) = try CardKey.load(file: cardKeyFile, createIfMissing: !Self.storeHasRules(store))
         if case .created(let path) = origin {
             warn("created a new card key in \(path) (mode 0600); keep it safe and outside the store: without it the store's card counters cannot be used")
         }
-        let logger = Logger(label: "headroom")
+        // The command says what matters itself; the engine's notices are for long-running hosts.
+        var logger = Logger(label: "headroom")
+        logger.logLevel = .warning
         let directory: String?
         if let rules {
             directory = rules
@@ -35,7 +38,7 @@ struct StoreOptions: ParsableArguments {
         }
         let sources = try directory.map { (dir) throws(RuleErrors) in try RuleSource.read(directory: dir) }
         do {
-            return try Engine(path: store, cardKey: key, rules: sources, logger: logger)
+            return try Engine(path: store, cardKey: key, rules: sources, options: options, logger: logger)
         } catch {
             guard error.code == .noRuleSet else { throw error }
             throw HeadroomError(.noRuleSet, "the store \(store) has no rule set and there is no Rules/ here: give --rules DIR")
@@ -45,6 +48,16 @@ struct StoreOptions: ParsableArguments {
     /// Whether the store directory already holds a store (which then has its rule set).
     static func storeHasRules(_ store: String) -> Bool {
         FileManager.default.fileExists(atPath: store + "/data.mdb")
+    }
+}
+
+/// Options of the commands that administer a store without its card key.
+struct StorePathOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The store directory.", valueName: "dir"))
+    var store: String
+
+    func ruleBook() throws -> RuleBook {
+        try RuleBook(path: store)
     }
 }
 
@@ -59,6 +72,9 @@ func fail(_ error: Error) -> ExitCode {
     case let e as HeadroomError:
         warn(e.description)
         return e.code == .storage || e.code == .corrupted ? ExitCode(3) : ExitCode(2)
+    case let e as ValidationError:
+        warn(e.message)
+        return ExitCode(64)
     case let e as RuleErrors:
         warn(e.description)
         return ExitCode(2)

@@ -104,6 +104,13 @@ public final class Environment: @unchecked Sendable {
         return Int(dead)
     }
 
+    /// Writes a consistent copy of the environment into the existing, empty directory `path`,
+    /// while other threads and processes go on writing (it reads one snapshot). `compact`
+    /// leaves out free pages.
+    public func copy(to path: String, compact: Bool) throws(LMDBError) {
+        try check(mdb_env_copy2(handle, path, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2(\(path))")
+    }
+
     /// Flushes the data to disk even when `syncOnCommit` is off.
     public func sync() throws(LMDBError) {
         try check(mdb_env_sync(handle, 1), "mdb_env_sync")

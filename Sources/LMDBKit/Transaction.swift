@@ -63,6 +63,13 @@ public struct Transaction: ~Copyable {
         return true
     }
 
+    /// How many entries `db` holds.
+    public func entryCount(_ db: Database) throws(LMDBError) -> Int {
+        var stat = MDB_stat()
+        try check(mdb_stat(handle, db.dbi, &stat), "mdb_stat(\(db.name))")
+        return stat.ms_entries
+    }
+
     /// Runs `body` with a cursor on `db`; the cursor is closed when `body` returns.
     public func withCursor<R>(_ db: Database, _ body: (inout Cursor) throws -> R) throws -> R {
         var cursor: OpaquePointer?

@@ -162,33 +162,33 @@ import Testing
         let card = try CardNumber(F.pan(1))
         let z = try Institution("Z2007933000010")
         _ = try engine.authorize(try F.request("T1", "2026-11-25T09:00:00+08:00", amount: "3000.00"))
-        try engine.setCardLimits(card, institution: nil, CardLimits(dailyAmountFenMax: 500_000))
+        try engine.setCardLimits(card, institution: nil, CardLimits(dailyAmountFenMax: 500_000), by: "alice")
         let over = try engine.authorize(try F.request("T2", "2026-11-25T10:00:00+08:00", amount: "2000.01"))
         #expect(over.decision.code.name == "exceedsCardDailyAmount" && over.decision.failed?.limitID == "card.daily")
         #expect(over.decision.headroom[.card] == TierHeadroom(amountFen: 200_000, count: nil))
-        try engine.setCardLimits(card, institution: z, CardLimits(singleAmountFenMax: 100_000))
+        try engine.setCardLimits(card, institution: z, CardLimits(singleAmountFenMax: 100_000), by: "alice")
         let single = try engine.authorize(try F.request("T3", "2026-11-25T10:00:00+08:00", amount: "1000.01"))
         #expect(single.decision.failed?.limitID == "card@Z2007933000010.single")
         #expect(try engine.authorize(try F.request("T4", "2026-11-25T10:00:00+08:00", institution: "Z9", amount: "1500.00")).decision.isApproved)
         #expect(try engine.cardLimits(card, institution: nil) == CardLimits(dailyAmountFenMax: 500_000))
-        try engine.setCardLimits(card, institution: nil, CardLimits(dailyCountMax: 3))
+        try engine.setCardLimits(card, institution: nil, CardLimits(dailyCountMax: 3), by: "alice")
         #expect(try engine.cardLimits(card, institution: nil) == CardLimits(dailyAmountFenMax: 500_000, dailyCountMax: 3))
         do {
-            try engine.setCardLimits(card, institution: nil, CardLimits(dailyAmountFenMax: 20_000_001))
+            try engine.setCardLimits(card, institution: nil, CardLimits(dailyAmountFenMax: 20_000_001), by: "alice")
             Issue.record("a card limit above the bank's was accepted")
         } catch {
             #expect(error.code == .cardLimitAboveBank)
             #expect(error.message.contains("bank.card-daily") && error.message.contains("200,000.00"))
         }
-        expectError(.cardLimitAboveBank) { try engine.setCardLimits(card, institution: z, CardLimits(dailyAmountFenMax: 5_000_001)) }
-        expectError(.cardLimitAboveBank) { try engine.setCardLimits(card, institution: nil, CardLimits(dailyCountMax: 51)) }
+        expectError(.cardLimitAboveBank) { try engine.setCardLimits(card, institution: z, CardLimits(dailyAmountFenMax: 5_000_001), by: "alice") }
+        expectError(.cardLimitAboveBank) { try engine.setCardLimits(card, institution: nil, CardLimits(dailyCountMax: 51), by: "alice") }
         #expect(try engine.cardLimits(card, institution: nil) == CardLimits(dailyAmountFenMax: 500_000, dailyCountMax: 3))
-        #expect(try engine.clearCardLimits(card, institution: nil))
-        #expect(try engine.clearCardLimits(card, institution: nil) == false)
+        #expect(try engine.clearCardLimits(card, institution: nil, by: "alice"))
+        #expect(try engine.clearCardLimits(card, institution: nil, by: "alice") == false)
         #expect(try engine.cardLimits(card, institution: nil) == nil)
     }
 
-    @Test func aStoreRefusesAnotherCardKeyAndKeepsItsRuleVersions() throws {
+    @Test func aStoreRefusesAnotherCardKeyAndRuleFilesNotInForce() throws {
         let dir = try F.directory("key")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
@@ -198,15 +198,15 @@ import Testing
         expectError(.cardKeyMismatch) { _ = try F.engine(dir, key: CardKey.generate()) }
         #expect(try F.engine(dir).ruleSetVersion == 1)
         #expect(try F.engine(dir, rules: try F.shippedRules()).ruleSetVersion == 1)
+        // Other rule files cannot bypass dual control by reopening the store with them.
+        expectError(.rulesNotInForce) { _ = try F.engine(dir, rules: Self.changedRules()) }
+        expectError(.noRuleSet) { _ = try F.engine(try F.directory("empty")) }
+    }
+
+    static func changedRules() throws -> [RuleSource] {
         var changed = try F.shippedRules()
         changed[0] = RuleSource(name: changed[0].name, text: changed[0].text.replacingOccurrences(of: "50000.00", with: "40000.00"))
-        let v2 = try F.engine(dir, rules: changed)
-        #expect(v2.ruleSetVersion == 2)
-        #expect(v2.ruleSet.limit(id: "bank.single")?.caps.amountFenMax == 4_000_000)
-        #expect(try F.engine(dir).ruleSetVersion == 2)
-        let decision = try v2.authorize(try F.request("T", "2026-11-25T10:00:00+08:00", amount: "1.00")).decision
-        #expect(decision.ruleSetVersion == 2)
-        expectError(.noRuleSet) { _ = try F.engine(try F.directory("empty")) }
+        return changed
     }
 
     @Test func purgeRemovesClosedWindowsAndTheirRecordsOnly() throws {
@@ -219,7 +219,7 @@ import Testing
         _ = try engine.authorize(try F.request("recent", "2026-11-20T10:00:00+08:00", amount: "100.00"))
         _ = try engine.authorize(try F.request("year", "2026-01-05T10:00:00+08:00", amount: "100.00", accountClass: .classII))
         let today = try Timestamp(iso8601: "2026-11-25T10:00:00+08:00").chinaDay
-        let report = try engine.purge(today: today)
+        let report = try engine.purge(today: today, by: "ops")
         #expect(report.recordsRemoved == 2)
         #expect(try engine.state(of: try PaymentID("old")) == nil)
         #expect(try engine.state(of: try PaymentID("year")) == "authorized")
@@ -229,7 +229,7 @@ import Testing
         try engine.release(try PaymentID("year"))
         #expect(try engine.check().problems.isEmpty)
         // Far in the future everything is closed.
-        let later = try engine.purge(today: today + 2000)
+        let later = try engine.purge(today: today + 2000, by: "ops")
         #expect(later.recordsRemoved == 2)
         #expect(try engine.check().counterCells == 0)
     }

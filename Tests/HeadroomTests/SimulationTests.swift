@@ -110,10 +110,10 @@ import Testing
                                                         amount: Amount(fen: amount), time: Timestamp(unixSeconds: time)))
                 return .refund(total: r.refundedTotalFen, remaining: r.remainingFen, replayed: r.replayed)
             case .setCardLimits(let pan, let institution, let limits):
-                try engine.setCardLimits(try CardNumber(pan), institution: try institution.map { try Institution($0) }, limits)
+                try engine.setCardLimits(try CardNumber(pan), institution: try institution.map { try Institution($0) }, limits, by: "sim")
                 return .ok
             case .clearCardLimits(let pan, let institution):
-                try engine.clearCardLimits(try CardNumber(pan), institution: try institution.map { try Institution($0) })
+                try engine.clearCardLimits(try CardNumber(pan), institution: try institution.map { try Institution($0) }, by: "sim")
                 return .ok
             case .reopen:
                 return .ok

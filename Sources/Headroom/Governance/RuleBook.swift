@@ -1,0 +1,191 @@
+import Foundation
+import HeadroomCore
+import HeadroomRules
+import LMDBKit
+
+/// Dual control (双人复核) over a store's rule sets: one operator proposes, another approves,
+/// either activates (now or at a set time), and every step is on record with name and time.
+/// Running engines pick up a new version between two payments, never in the middle of one.
+///
+/// Needs no card key. Obtain one from an open engine (``Engine/ruleBook``) or open the store
+/// with ``init(path:clock:)`` (not while an `Engine` of the same process has it open).
+public final class RuleBook {
+    let store: Store
+    let clock: @Sendable () -> Int64
+    private let ownedEnvironment: Environment?
+
+    init(store: Store, clock: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.clock = clock
+        self.ownedEnvironment = nil
+    }
+
+    /// Opens the existing store in `path` for rule administration.
+    public init(path: String, storage: Environment.Options = .init(), clock: @escaping @Sendable () -> Int64 = Engine.systemClock) throws(HeadroomError) {
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
+            throw HeadroomError(.storage, "there is no store in \(path)")
+        }
+        do {
+            let environment = try Environment(path: path, options: storage)
+            self.store = try Store(environment: environment)
+            self.ownedEnvironment = environment
+        } catch {
+            throw .storage(error)
+        }
+        self.clock = clock
+    }
+
+    /// Stores validated rule files as a new proposed version.
+    /// - Throws: `invalidRules` (with every problem), `ruleSetAlreadyActive` when the files are
+    ///   the rule set in force, `operatorRequired`.
+    public func propose(_ sources: [RuleSource], by name: String) throws(HeadroomError) -> RuleSetVersion {
+        try requireName(name)
+        do {
+            _ = try RuleLoader.parse(sources)
+        } catch {
+            throw .rules(error)
+        }
+        return try write { (txn) throws(HeadroomError) in
+            if let current = try RuleSetHistory.currentVersion(store, txn),
+               try RuleSetHistory.info(store, txn, version: current).digest == RuleSetHistory.hex(sources.digest) {
+                throw HeadroomError(.ruleSetAlreadyActive, "these files are the rule set in force (v\(current))")
+            }
+            let info = try RuleSetHistory.add(store, txn, sources, by: name, at: clock())
+            try AuditLog.append(store, txn, time: clock(), operatorName: name, action: "rules.propose",
+                                detail: "v\(info.version) proposed from \(info.files.joined(separator: ", "))")
+            return info
+        }
+    }
+
+    /// Approves a proposed version. The approver must not be its proposer.
+    public func approve(_ version: UInt32, by name: String) throws(HeadroomError) -> RuleSetVersion {
+        try requireName(name)
+        return try write { (txn) throws(HeadroomError) in
+            var info = try RuleSetHistory.info(store, txn, version: version)
+            if let approver = info.approvedBy {
+                throw HeadroomError(.ruleSetAlreadyApproved, "v\(version) was already approved by \(approver)")
+            }
+            guard info.proposedBy != name else {
+                throw HeadroomError(.sameOperator, "\(name) proposed v\(version) and cannot approve it: another operator must (dual control)")
+            }
+            info.approvedBy = name
+            info.approvedAt = clock()
+            try RuleSetHistory.putInfo(store, txn, info)
+            try AuditLog.append(store, txn, time: clock(), operatorName: name, action: "rules.approve",
+                                detail: "v\(version) approved (proposed by \(info.proposedBy))")
+            return info
+        }
+    }
+
+    /// What ``activate(_:at:by:)`` did.
+    public enum Activation: Sendable, Equatable {
+        case now
+        case scheduled(at: Int64)
+    }
+
+    /// Puts an approved version in force now, or at `time` (unix seconds; replacing any
+    /// earlier schedule). Engines switch at their next payment after that time.
+    public func activate(_ version: UInt32, at time: Int64? = nil, by name: String) throws(HeadroomError) -> Activation {
+        try requireName(name)
+        return try write { (txn) throws(HeadroomError) in
+            let info = try RuleSetHistory.info(store, txn, version: version)
+            guard info.approvedBy != nil else {
+                throw HeadroomError(.ruleSetNotApproved, "v\(version) is not approved: another operator must approve it first")
+            }
+            if try RuleSetHistory.currentVersion(store, txn) == version {
+                throw HeadroomError(.ruleSetAlreadyActive, "v\(version) is already in force")
+            }
+            let now = clock()
+            if let time, time > now {
+                try RuleSetHistory.putJSON(store, txn, "rules.scheduled", RuleSetSchedule(version: version, at: time, scheduledBy: name))
+                try AuditLog.append(store, txn, time: now, operatorName: name, action: "rules.schedule",
+                                    detail: "v\(version) to be put in force at \(Timestamp(unixSeconds: time).chinaISO8601)")
+                return .scheduled(at: time)
+            }
+            try RuleSetHistory.activate(store, txn, version, by: name, at: now)
+            try AuditLog.append(store, txn, time: now, operatorName: name, action: "rules.activate", detail: "v\(version) put in force")
+            return .now
+        }
+    }
+
+    /// Puts back in force the version that was in force before the current one.
+    /// - Returns: the versions left and restored.
+    public func rollback(by name: String) throws(HeadroomError) -> (from: UInt32, to: UInt32) {
+        try requireName(name)
+        return try write { (txn) throws(HeadroomError) in
+            let history = try RuleSetHistory.activations(store, txn)
+            guard history.count >= 2, let current = try RuleSetHistory.currentVersion(store, txn) else {
+                throw HeadroomError(.nothingToRollBack, "no earlier rule set was in force")
+            }
+            let previous = history[history.count - 2]
+            _ = try RuleSetHistory.load(store, txn, version: previous)  // still valid
+            try RuleSetHistory.activate(store, txn, previous, by: name, at: clock())
+            try RuleSetHistory.putJSON(store, txn, "rules.activations", Array(history.dropLast(2)) + [previous])
+            try AuditLog.append(store, txn, time: clock(), operatorName: name, action: "rules.rollback",
+                                detail: "v\(current) withdrawn, v\(previous) back in force")
+            return (current, previous)
+        }
+    }
+
+    /// Every version, oldest first, with where it stands.
+    public func versions() throws(HeadroomError) -> [(RuleSetVersion, RuleSetStatus)] {
+        let txn = try store.beginRead()
+        let latest = UInt32(try store.metaInteger(txn, "rules.latest") ?? 0)
+        let current = try RuleSetHistory.currentVersion(store, txn)
+        let scheduled = try RuleSetHistory.schedule(store, txn)
+        guard latest > 0 else { return [] }
+        var out: [(RuleSetVersion, RuleSetStatus)] = []
+        for version in 1...latest {
+            let info = try RuleSetHistory.info(store, txn, version: version)
+            let status: RuleSetStatus = version == current ? .active
+                : version == scheduled?.version ? .scheduled
+                : info.activatedAt != nil ? .retired
+                : info.approvedBy != nil ? .approved : .proposed
+            out.append((info, status))
+        }
+        return out
+    }
+
+    /// The version in force, or `nil` for a store without rules.
+    public func currentVersion() throws(HeadroomError) -> UInt32? {
+        let txn = try store.beginRead()
+        return try RuleSetHistory.currentVersion(store, txn)
+    }
+
+    /// The activation waiting for its time, if any.
+    public func schedule() throws(HeadroomError) -> RuleSetSchedule? {
+        let txn = try store.beginRead()
+        return try RuleSetHistory.schedule(store, txn)
+    }
+
+    /// The files of a version, as they were proposed.
+    public func sources(_ version: UInt32) throws(HeadroomError) -> [RuleSource] {
+        let txn = try store.beginRead()
+        return try RuleSetHistory.sources(store, txn, version: version)
+    }
+
+    /// A version's rule set.
+    public func ruleSet(_ version: UInt32) throws(HeadroomError) -> RuleSet {
+        let txn = try store.beginRead()
+        return try RuleSetHistory.load(store, txn, version: version)
+    }
+
+    /// Every change on record, oldest first.
+    public func auditLog() throws(HeadroomError) -> [AuditEntry] {
+        let txn = try store.beginRead()
+        return try AuditLog.entries(store, txn)
+    }
+
+    func requireName(_ name: String) throws(HeadroomError) {
+        if name.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw HeadroomError(.operatorRequired, "a change needs the operator's name (--operator or HEADROOM_OPERATOR)")
+        }
+    }
+
+    func write<R>(_ body: (borrowing Transaction) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
+        let txn = try store.beginWrite()
+        let result = try body(txn)
+        try store.commit(txn)
+        return result
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import HeadroomCore
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The decision a payment would get now, with every limit that applied; changes nothing.",
+        discussion: """
+        The payment is one authorize line as `replay` reads it, from a file or standard input (-).
+
+        Example:
+          echo '{"op":"authorize","id":"N1","time":"2026-11-25T10:00:00+08:00","card":"6222020200112233446","institution":"Z2007933000010","business":"agreement","amount":"25000.00","account_class":"I"}' | headroom explain - --store /var/lib/headroom
+        """
+    )
+
+    @Argument(help: ArgumentHelp("A file holding one authorize line, or - for standard input.", valueName: "file")) var file: String
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var format: FormatOption
+
+    func request() throws -> PaymentRequest {
+        let text: String
+        if file == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        } else {
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        let line = text.split(separator: "\n").first { !$0.allSatisfy(\.isWhitespace) }.map(String.init) ?? ""
+        do {
+            guard case .authorize(let request) = try EventDecoder.decode(line) else {
+                throw ValidationError("\(file): explain takes an authorize line")
+            }
+            return request
+        } catch let error as EventError {
+            throw ValidationError("\(file): \(error)")
+        }
+    }
+
+    func run() throws {
+        do {
+            let request = try request()
+            let engine = try storeOptions.openEngine(rules: nil)
+            let explanation = try engine.explain(request)
+            let d = explanation.decision
+            let state = try engine.state(of: request.id)
+            if let state, format.format == .table {
+                print("note: \(request.id) is already on record (\(state)): a retry gets its first answer and counts nothing")
+            }
+            let verdict = d.isApproved ? "approve" : "decline: \(d.code.name) by \(d.failed!.limitID) (\(ResultEncoder.reason(d.failed!)))"
+            printLines(explanation.lines, header: "\(request.id) \(request.amount.grouped) by card \(request.card.masked) at \(request.institution): would \(verdict); rule set v\(d.ruleSetVersion)",
+                       afterAmount: request.amount.fen, format: format.format, decision: d, onRecord: state)
+        } catch {
+            throw fail(error)
+        }
+    }
+}

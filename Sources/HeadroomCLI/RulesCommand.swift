@@ -1,0 +1,300 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import HeadroomCore
+import HeadroomRules
+
+struct RulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules",
+        abstract: "Validate, compare, propose, approve, activate and roll back rule sets (dual control).",
+        discussion: """
+        A change goes: validate -> diff -> propose (operator A) -> approve (operator B, not A) \
+        -> activate (now or --at a time). Running engines take up the new version between two \
+        payments. Every step is recorded with the operator and the time.
+
+        Examples:
+          headroom rules validate Rules
+          headroom rules diff Rules --store /var/lib/headroom
+          headroom rules propose Rules --store /var/lib/headroom --operator alice
+          headroom rules approve 2 --store /var/lib/headroom --operator bob
+          headroom rules activate 2 --at 2026-12-01T00:00:00+08:00 --store /var/lib/headroom --operator bob
+        """,
+        subcommands: [Validate.self, Diff.self, Propose.self, Approve.self, Activate.self, Rollback.self, History.self, Show.self]
+    )
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check rule files; every problem at once, with file, line and field. Exit 0 only when clean.",
+            discussion: "Example: headroom rules validate Rules")
+
+        @Argument(help: ArgumentHelp("The rule directory.", valueName: "dir")) var directory: String
+        @OptionGroup var format: FormatOption
+
+        func run() throws {
+            let loaded: Result<(RuleSet, [RuleSource]), RuleErrors> = Result { () throws(RuleErrors) in try RuleLoader.load(directory: directory) }
+            switch loaded {
+            case .success(let (rules, sources)):
+                if format.format == .json {
+                    printJSON(["valid": true, "files": sources.count, "limits": rules.limits.count, "problems": [Any]()])
+                } else {
+                    print("\(directory): \(rules.limits.count) limits in \(sources.count) files, no problems")
+                }
+            case .failure(let errors):
+                report(errors)
+                throw ExitCode(1)
+            }
+        }
+
+        func report(_ errors: RuleErrors) {
+            if format.format == .json {
+                printJSON(["valid": false, "problems": errors.problems.map {
+                    ["file": $0.file, "line": $0.line, "field": $0.field, "message": $0.message] as [String: Any]
+                }])
+            } else {
+                for problem in errors.problems { print(problem) }
+                warn("\(errors.problems.count) problem\(errors.problems.count == 1 ? "" : "s") in \(directory)")
+            }
+        }
+    }
+
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What a rule directory would change against the rule set in force, limit by limit.",
+            discussion: "Example: headroom rules diff Rules --store /var/lib/headroom")
+
+        @Argument(help: ArgumentHelp("The rule directory.", valueName: "dir")) var directory: String
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var format: FormatOption
+
+        func run() throws {
+            do {
+                let book = try store.ruleBook()
+                guard let current = try book.currentVersion() else { throw HeadroomError(.noRuleSet, "the store has no rule set") }
+                let (proposed, _) = try RuleLoader.load(directory: directory)
+                printChanges(RuleSetDiff.changes(from: try book.ruleSet(current), to: proposed), against: current, format: format.format)
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Propose: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store a rule directory as a new version, waiting for another operator's approval.",
+            discussion: "Example: headroom rules propose Rules --store /var/lib/headroom --operator alice")
+
+        @Argument(help: ArgumentHelp("The rule directory.", valueName: "dir")) var directory: String
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var who: OperatorOption
+        @OptionGroup var format: FormatOption
+
+        func run() throws {
+            do {
+                let name = try who.resolved()
+                let book = try store.ruleBook()
+                let sources = try RuleSource.read(directory: directory)
+                let info = try book.propose(sources, by: name)
+                let changes = try book.currentVersion().map { RuleSetDiff.changes(from: try book.ruleSet($0), to: try book.ruleSet(info.version)) } ?? []
+                if format.format == .json {
+                    printJSON(["version": Int(info.version), "proposed_by": name, "changes": changes.map(\.text)])
+                } else {
+                    print("proposed v\(info.version) by \(name); another operator must approve it (headroom rules approve \(info.version))")
+                    for change in changes { print("  \(change)") }
+                }
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a proposed version; the approver must not be its proposer.",
+            discussion: "Example: headroom rules approve 2 --store /var/lib/headroom --operator bob")
+
+        @Argument(help: ArgumentHelp("The version.", valueName: "id")) var version: UInt32
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var who: OperatorOption
+
+        func run() throws {
+            do {
+                let name = try who.resolved()
+                let info = try store.ruleBook().approve(version, by: name)
+                print("approved v\(info.version) by \(name) (proposed by \(info.proposedBy)); put it in force with headroom rules activate \(info.version)")
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Activate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put an approved version in force now, or at a time.",
+            discussion: """
+            Engines switch at their first payment at or after that time, never in the middle of one.
+            Example: headroom rules activate 2 --at 2026-12-01T00:00:00+08:00 --store /var/lib/headroom --operator bob
+            """)
+
+        @Argument(help: ArgumentHelp("The version.", valueName: "id")) var version: UInt32
+        @Option(help: ArgumentHelp("When, with its UTC offset (default: now).", valueName: "time")) var at: String?
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var who: OperatorOption
+
+        func validate() throws {
+            if let at { _ = try parsedTime(at) }
+        }
+
+        func parsedTime(_ text: String) throws -> Int64 {
+            do {
+                return try Timestamp(iso8601: text).unixSeconds
+            } catch {
+                throw ValidationError("--at: \(error)")
+            }
+        }
+
+        func run() throws {
+            do {
+                let name = try who.resolved()
+                let time = try at.map(parsedTime)
+                switch try store.ruleBook().activate(version, at: time, by: name) {
+                case .now: print("v\(version) is in force (by \(name))")
+                case .scheduled(let when): print("v\(version) will be in force from \(chinaTime(when)) (scheduled by \(name))")
+                }
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Rollback: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put back in force the version that was in force before the current one.",
+            discussion: "Example: headroom rules rollback --store /var/lib/headroom --operator bob")
+
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var who: OperatorOption
+
+        func run() throws {
+            do {
+                let name = try who.resolved()
+                let (from, to) = try store.ruleBook().rollback(by: name)
+                print("v\(from) withdrawn; v\(to) is in force again (by \(name))")
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every version: who proposed, approved and activated it, and when.",
+            discussion: "Example: headroom rules history --store /var/lib/headroom --format json")
+
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var format: FormatOption
+
+        func run() throws {
+            do {
+                let book = try store.ruleBook()
+                let versions = try book.versions()
+                let schedule = try book.schedule()
+                if format.format == .json {
+                    printJSON(versions.map { info, status in
+                        var o: [String: Any] = ["version": Int(info.version), "status": status.rawValue, "digest": info.digest,
+                                                "files": info.files, "proposed_by": info.proposedBy, "proposed_at": chinaTime(info.proposedAt)]
+                        o["approved_by"] = info.approvedBy ?? NSNull()
+                        o["approved_at"] = info.approvedAt.map(chinaTime) ?? NSNull()
+                        o["activated_by"] = info.activatedBy ?? NSNull()
+                        o["activated_at"] = info.activatedAt.map(chinaTime) ?? NSNull()
+                        if schedule?.version == info.version { o["scheduled_at"] = chinaTime(schedule?.at) }
+                        return o
+                    })
+                    return
+                }
+                var table = Table(["version", "status", "proposed", "approved", "activated"])
+                for (info, status) in versions {
+                    let state = status == .scheduled ? "scheduled for \(chinaTime(schedule?.at))" : status.rawValue
+                    table.add(["v\(info.version)", state, "\(info.proposedBy) \(chinaTime(info.proposedAt))",
+                               info.approvedBy.map { "\($0) \(chinaTime(info.approvedAt))" } ?? "-",
+                               info.activatedBy.map { "\($0) \(chinaTime(info.activatedAt))" } ?? "-"])
+                }
+                print(table.text)
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The limits of a version (default: the one in force).",
+            discussion: "Example: headroom rules show 2 --store /var/lib/headroom")
+
+        @Argument(help: ArgumentHelp("The version (default: the one in force).", valueName: "id")) var version: UInt32?
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var format: FormatOption
+        @Flag(help: "Print the rule files as they were proposed.") var files = false
+
+        func run() throws {
+            do {
+                let book = try store.ruleBook()
+                guard let version = try version ?? book.currentVersion() else { throw HeadroomError(.noRuleSet, "the store has no rule set") }
+                if files {
+                    for source in try book.sources(version) { print("# \(source.name)\n\(source.text)") }
+                    return
+                }
+                let rules = try book.ruleSet(version)
+                if format.format == .json {
+                    printJSON(["version": Int(version), "limits": rules.limits.map(limitJSON),
+                               "card_tier": ["applies_to": RuleSetDiff.describe(rules.cardTier.filter), "refund_restores": rules.cardTier.refundRestores]])
+                    return
+                }
+                print("rule set v\(version)")
+                var table = Table(["limit", "tier", "scope", "applies to", "caps"])
+                for limit in rules.limits {
+                    table.add([limit.id, limit.tier.name, RuleSetDiff.scope(limit), RuleSetDiff.describe(limit.filter), caps(limit)])
+                }
+                print(table.text)
+                print("card tier counts: \(RuleSetDiff.describe(rules.cardTier.filter)); refunds restore: \(rules.cardTier.refundRestores)")
+            } catch {
+                throw fail(error)
+            }
+        }
+
+        func caps(_ limit: Limit) -> String {
+            var parts: [String] = []
+            if let v = limit.caps.amountFenMax { parts.append("amount \(Amount.grouped(v))") }
+            if let v = limit.caps.countMax { parts.append("count \(v)") }
+            for (institution, caps) in limit.institutionCaps.sorted(by: { $0.key < $1.key }) {
+                let c = limit.caps.overridden(by: caps)
+                parts.append("\(institution.code): " + [c.amountFenMax.map { "amount \(Amount.grouped($0))" }, c.countMax.map { "count \($0)" }].compactMap { $0 }.joined(separator: ", "))
+            }
+            if limit.refundRestores { parts.append("refunds restore") }
+            return parts.joined(separator: "; ")
+        }
+
+        func limitJSON(_ limit: Limit) -> [String: Any] {
+            var o: [String: Any] = ["id": limit.id, "tier": limit.tier.name, "window": "\(limit.window)",
+                                    "applies_to": RuleSetDiff.describe(limit.filter), "refund_restores": limit.refundRestores]
+            o["group"] = limit.window == .single ? NSNull() : limit.grouping.name
+            o["amount_max"] = limit.caps.amountFenMax.map(Amount.plain) ?? NSNull()
+            o["count_max"] = limit.caps.countMax.map { Int($0) } ?? NSNull()
+            o["per_institution"] = Dictionary(uniqueKeysWithValues: limit.institutionCaps.map { institution, caps in
+                (institution.code, ["amount_max": caps.amountFenMax.map(Amount.plain) ?? NSNull(), "count_max": caps.countMax.map { Int($0) } ?? NSNull()] as [String: Any])
+            })
+            return o
+        }
+    }
+}
+
+func printChanges(_ changes: [RuleChange], against version: UInt32, format: OutputFormat) {
+    if format == .json {
+        printJSON(["against": Int(version), "changes": changes.map { ["limit": $0.subject, "change": $0.text] }])
+    } else if changes.isEmpty {
+        print("no change against v\(version)")
+    } else {
+        print("\(changes.count) change\(changes.count == 1 ? "" : "s") against v\(version):")
+        for change in changes { print("  \(change)") }
+    }
+}

@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import HeadroomCore
+
+struct StoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Facts, backup, invariant check and purge of a store; safe while engines run.",
+        subcommands: [Stat.self, Backup.self, Check.self, Purge.self]
+    )
+
+    struct Stat: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Size, map, readers, records, counters and the rule set in force.",
+            discussion: "Example: headroom store stat --store /var/lib/headroom")
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var format: FormatOption
+
+        func run() throws {
+            do {
+                let f = try storeOptions.openEngine(rules: nil).facts()
+                let purged = f.purgedBeforeDay.map { ChinaTime.dateString(day: $0) }
+                if format.format == .json {
+                    printJSON(["path": f.path, "map_size_bytes": f.mapSizeBytes, "used_bytes": f.usedBytes, "page_size_bytes": f.pageSizeBytes,
+                               "readers_used": f.readersUsed, "records": f.records, "counter_cells": f.counterCells,
+                               "card_limits": f.cardLimits, "rule_set": Int(f.ruleSetVersion), "schema": Int(f.schemaVersion),
+                               "purged_before": purged ?? NSNull()] as [String: Any])
+                    return
+                }
+                var table = Table(["fact", "value"])
+                table.add(["store", f.path])
+                table.add(["used", "\(mib(f.usedBytes)) of a \(mib(f.mapSizeBytes)) map (\(f.usedBytes * 100 / max(1, f.mapSizeBytes))%)"])
+                table.add(["page size", "\(f.pageSizeBytes) bytes"])
+                table.add(["readers", "\(f.readersUsed)"])
+                table.add(["payment and refund records", "\(f.records)"])
+                table.add(["counter cells", "\(f.counterCells)"])
+                table.add(["customer card limits", "\(f.cardLimits)"])
+                table.add(["rule set in force", "v\(f.ruleSetVersion)"])
+                table.add(["purged before", purged ?? "never purged"])
+                table.add(["schema", "\(f.schemaVersion)"])
+                print(table.text)
+            } catch {
+                throw fail(error)
+            }
+        }
+
+        func mib(_ bytes: Int) -> String {
+            bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB"
+        }
+    }
+
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A consistent, compacted copy of the store into an empty directory, while engines run.",
+            discussion: "The card key is not in the copy: keep it apart.\nExample: headroom store backup /backup/headroom-20261125 --store /var/lib/headroom")
+
+        @Argument(help: ArgumentHelp("The directory to copy into (created; must hold no store).", valueName: "path")) var path: String
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            do {
+                try storeOptions.openEngine(rules: nil).backup(to: path)
+                let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
+                print("backed up \(storeOptions.store) to \(path) (\(size) bytes); the card key is not in it")
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify that every counter equals the reservations on record; exit 1 on any difference.",
+            discussion: "Example: headroom store check --store /var/lib/headroom")
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var format: FormatOption
+
+        func run() throws {
+            let report: CheckReport
+            do {
+                report = try storeOptions.openEngine(rules: nil).check { progress("headroom: checked \($0) entries") }
+                endProgress()
+            } catch {
+                throw fail(error)
+            }
+            if format.format == .json {
+                printJSON(["sound": report.problems.isEmpty, "records": report.records, "live_reservations": report.liveReservations,
+                           "counter_cells": report.counterCells, "problems": report.problems] as [String: Any])
+            } else {
+                print("\(report.records) records, \(report.liveReservations) holding limit, \(report.counterCells) counter cells: "
+                      + (report.problems.isEmpty ? "every counter equals its reservations" : "\(report.problems.count) differences"))
+                for problem in report.problems { print("  \(problem)") }
+            }
+            if !report.problems.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct Purge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove counter windows and records closed longer ago than the retention.",
+            discussion: "Example: headroom store purge --store /var/lib/headroom --retain-days 400 --operator alice")
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var who: OperatorOption
+        @Option(help: ArgumentHelp("Days a closed window and its records are kept (at least 31).", valueName: "days")) var retainDays = 400
+        @Option(help: ArgumentHelp("The day to count from, YYYY-MM-DD in UTC+8 (default: today).", valueName: "date")) var today: String?
+
+        func validate() throws {
+            guard retainDays >= 31 else { throw ValidationError("--retain-days: at least 31, not \(retainDays)") }
+            _ = try day()
+        }
+
+        func day() throws -> Int32? {
+            guard let today else { return nil }
+            do {
+                return try Timestamp(iso8601: today + "T12:00:00+08:00").chinaDay
+            } catch {
+                throw ValidationError("--today: \"\(today)\" is not a date like 2026-11-25")
+            }
+        }
+
+        func run() throws {
+            do {
+                let name = try who.resolved()
+                let engine = try storeOptions.openEngine(rules: nil, options: .init(recordRetentionDays: retainDays))
+                progress("headroom: purging")
+                let report = try engine.purge(today: try day() ?? Timestamp(unixSeconds: engine.options.clock()).chinaDay, by: name)
+                endProgress()
+                print("purged before \(ChinaTime.dateString(day: report.horizonDay)): \(report.counterCellsRemoved) counter cells, \(report.recordsRemoved) records")
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Every change on record: rule sets, customer limits, purges; who and when.",
+        discussion: "Example: headroom audit --store /var/lib/headroom --format json")
+
+    @OptionGroup var store: StorePathOption
+    @OptionGroup var format: FormatOption
+
+    func run() throws {
+        do {
+            let entries = try store.ruleBook().auditLog()
+            if format.format == .json {
+                printJSON(entries.map { ["sequence": Int($0.sequence), "time": chinaTime($0.time), "operator": $0.operatorName,
+                                         "action": $0.action, "detail": $0.detail] as [String: Any] })
+                return
+            }
+            var table = Table(["#", "time", "operator", "action", "detail"])
+            for e in entries { table.add(["\(e.sequence)", chinaTime(e.time), e.operatorName, e.action, e.detail]) }
+            print(table.text)
+        } catch {
+            throw fail(error)
+        }
+    }
+}

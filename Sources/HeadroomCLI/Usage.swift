@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import HeadroomCore
+
+struct Usage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A card's counters and headroom on every tier, for today, this month and this year.",
+        discussion: """
+        Shows every limit that applies to a payment of this card now (by default an agreement \
+        payment from a Class I account; say otherwise with --business and --account-class): what \
+        its window holds, its cap and what is left. Without --institution, limits kept per \
+        institution are left out.
+
+        Example: headroom usage 6222020200112233446 --institution Z2007933000010 --store /var/lib/headroom
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The card number; shown masked.", valueName: "card")) var card: String
+    @Option(help: ArgumentHelp("The payment institution.", valueName: "code")) var institution: String?
+    @Option(help: ArgumentHelp("The business type.", valueName: "type")) var business = "agreement"
+    @Option(help: ArgumentHelp("The account class: I, II, III.", valueName: "class")) var accountClass = "I"
+    @Option(help: ArgumentHelp("The moment, with its UTC offset (default: now).", valueName: "time")) var at: String?
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var format: FormatOption
+
+    func probe(clock: () -> Int64) throws -> PaymentRequest {
+        do {
+            return PaymentRequest(
+                id: try PaymentID("usage-probe"),
+                time: try at.map { try Timestamp(iso8601: $0) } ?? Timestamp(unixSeconds: clock()),
+                card: try CardNumber(card), institution: try Institution(institution ?? "0"),
+                business: try Business(name: business).orThrow("--business: \"\(business)\" is not a business type"),
+                amount: Amount(fen: 1),
+                accountClass: try AccountClass(name: accountClass).orThrow("--account-class: \"\(accountClass)\" is not I, II or III"))
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func validate() throws {
+        _ = try probe(clock: Engine.systemClock)
+    }
+
+    func run() throws {
+        do {
+            let engine = try storeOptions.openEngine(rules: nil)
+            let request = try probe(clock: engine.options.clock)
+            let lines = try engine.explain(request).lines.filter { line in
+                institution != nil || (line.check.tier != .institution && line.check.counter?.institution ?? .none == .none
+                    && !line.check.limitID.hasPrefix("card@"))
+            }
+            printLines(lines, header: "card \(request.card.masked)\(institution.map { " at \($0)" } ?? "") on \(ChinaTime.dateString(day: request.time.chinaDay)), rule set v\(engine.ruleSetVersion)",
+                       afterAmount: 0, format: format.format)
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+extension Optional {
+    func orThrow(_ message: String) throws -> Wrapped {
+        guard let self else { throw ValidationError(message) }
+        return self
+    }
+}
+
+/// Prints explanation lines: limit, tier, window, used, cap, left (after `afterAmount` more).
+func printLines(_ lines: [Explanation.Line], header: String, afterAmount: Int64, format: OutputFormat,
+                decision: Decision? = nil, onRecord: String? = nil) {
+    if format == .json {
+        var o: [String: Any] = ["scope": header, "limits": lines.map { line -> [String: Any] in
+            let c = line.check
+            return [
+                "limit": c.limitID, "tier": c.tier.name, "window": "\(c.window)",
+                "used_amount": c.counter == nil ? NSNull() : Amount.plain(line.used.amountFen) as Any,
+                "used_count": c.counter == nil ? NSNull() : Int(line.used.count) as Any,
+                "amount_max": c.caps.amountFenMax.map(Amount.plain) ?? NSNull(),
+                "count_max": c.caps.countMax.map { Int($0) } ?? NSNull(),
+                "amount_left": amountLeft(line).map(Amount.plain) ?? NSNull(),
+                "count_left": countLeft(line).map { Int($0) } ?? NSNull(),
+            ]
+        }]
+        if let decision {
+            o["outcome"] = decision.outcome.description
+            o["code"] = decision.code.name
+            o["limit"] = decision.failed?.limitID ?? NSNull()
+            o["on_record"] = onRecord ?? NSNull()
+        }
+        printJSON(o)
+        return
+    }
+    print(header)
+    var table = Table(["tier", "limit", "window", "used", "cap", "left"])
+    for line in lines {
+        let c = line.check
+        let used = c.counter == nil ? "-" : "\(Amount.grouped(line.used.amountFen)) / \(line.used.count)"
+        let cap = [c.caps.amountFenMax.map(Amount.grouped), c.caps.countMax.map { "\($0) payments" }].compactMap { $0 }.joined(separator: ", ")
+        let left = [amountLeft(line).map(Amount.grouped), countLeft(line).map { "\($0) payments" }].compactMap { $0 }.joined(separator: ", ")
+        table.add([c.tier.name, c.limitID, c.window.phrase, used, cap, left])
+    }
+    print(lines.isEmpty ? "no limit applies" : table.text)
+}
+
+func amountLeft(_ line: Explanation.Line) -> Int64? {
+    line.check.caps.amountFenMax.map { line.check.counter == nil ? $0 : max(0, $0 - line.used.amountFen) }
+}
+
+func countLeft(_ line: Explanation.Line) -> Int64? {
+    line.check.caps.countMax.map { max(0, $0 - line.used.count) }
+}

@@ -1,0 +1,91 @@
+import HeadroomCore
+
+/// What changes between two rule sets, limit by limit, in words an operator reads:
+/// `institution.card-daily (card+institution, daily) for Z2007933000010: amount 50,000.00 -> 30,000.00`.
+public struct RuleChange: Hashable, Sendable, CustomStringConvertible {
+    /// The limit's id, or `card_tier`.
+    public let subject: String
+    public let text: String
+
+    public var description: String { text }
+}
+
+public enum RuleSetDiff {
+    public static func changes(from old: RuleSet, to new: RuleSet) -> [RuleChange] {
+        var out: [RuleChange] = []
+        let oldByID = Dictionary(old.limits.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let newIDs = Set(new.limits.map(\.id))
+        for limit in old.limits where !newIDs.contains(limit.id) {
+            out.append(RuleChange(subject: limit.id, text: "removed \(limit.id): \(describe(limit))"))
+        }
+        for limit in new.limits {
+            guard let before = oldByID[limit.id] else {
+                out.append(RuleChange(subject: limit.id, text: "added \(limit.id): \(describe(limit))"))
+                continue
+            }
+            out += changes(before, limit)
+        }
+        if old.cardTier != new.cardTier {
+            out.append(RuleChange(subject: "card_tier", text: "card_tier: counts \(describe(old.cardTier.filter)) -> \(describe(new.cardTier.filter)); refunds restore \(old.cardTier.refundRestores) -> \(new.cardTier.refundRestores)"))
+        }
+        return out
+    }
+
+    static func changes(_ a: Limit, _ b: Limit) -> [RuleChange] {
+        let head = "\(b.id) (\(scope(b)))"
+        var out: [String] = []
+        if a.tier != b.tier { out.append("\(head): tier \(a.tier) -> \(b.tier)") }
+        if a.window != b.window { out.append("\(head): window \(a.window) -> \(b.window)") }
+        if a.grouping != b.grouping && b.window != .single { out.append("\(head): group \(a.grouping) -> \(b.grouping)") }
+        if a.filter != b.filter { out.append("\(head): applies to \(describe(a.filter)) -> \(describe(b.filter))") }
+        if a.refundRestores != b.refundRestores { out.append("\(head): refunds restore \(a.refundRestores) -> \(b.refundRestores)") }
+        out += capChanges(head, a.caps, b.caps, who: b.tier == .institution ? "every other institution" : nil)
+        let institutions = Set(a.institutionCaps.keys).union(b.institutionCaps.keys).sorted()
+        for institution in institutions {
+            let before = a.institutionCaps[institution].map { a.caps.overridden(by: $0) }
+            let after = b.institutionCaps[institution].map { b.caps.overridden(by: $0) }
+            out += capChanges("\(head) for \(institution.code)", before ?? a.caps, after ?? b.caps, who: nil)
+        }
+        return out.map { RuleChange(subject: b.id, text: $0) }
+    }
+
+    static func capChanges(_ head: String, _ a: Caps, _ b: Caps, who: String?) -> [String] {
+        let target = who.map { "\(head) for \($0)" } ?? head
+        var out: [String] = []
+        if a.amountFenMax != b.amountFenMax { out.append("\(target): amount \(amount(a.amountFenMax)) -> \(amount(b.amountFenMax))") }
+        if a.countMax != b.countMax { out.append("\(target): count \(count(a.countMax)) -> \(count(b.countMax))") }
+        return out
+    }
+
+    /// `bank, card, daily, agreement/gateway, amount 200,000.00, count 50`
+    public static func describe(_ limit: Limit) -> String {
+        var parts = [limit.tier.name, scope(limit), describe(limit.filter)]
+        if let v = limit.caps.amountFenMax { parts.append("amount \(Amount.grouped(v))") }
+        if let v = limit.caps.countMax { parts.append("count \(v)") }
+        for (institution, caps) in limit.institutionCaps.sorted(by: { $0.key < $1.key }) {
+            let c = limit.caps.overridden(by: caps)
+            parts.append("\(institution.code): " + [c.amountFenMax.map { "amount \(Amount.grouped($0))" }, c.countMax.map { "count \($0)" }]
+                .compactMap { $0 }.joined(separator: ", "))
+        }
+        if limit.refundRestores { parts.append("refunds restore") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// `card+institution, daily` or `single payment`.
+    public static func scope(_ limit: Limit) -> String {
+        limit.window == .single ? "single payment" : "\(limit.grouping), \(limit.window.phrase)"
+    }
+
+    /// `agreement/gateway, class II, channel app`
+    public static func describe(_ filter: Filter) -> String {
+        var parts = [filter.businesses.sorted { $0.rawValue < $1.rawValue }.map(\.name).joined(separator: "/")]
+        if let s = filter.accountClasses { parts.append("class " + s.sorted { $0.rawValue < $1.rawValue }.map(\.name).joined(separator: "/")) }
+        if let s = filter.channels { parts.append("channel " + s.sorted { $0.rawValue < $1.rawValue }.map(\.name).joined(separator: "/")) }
+        if let s = filter.accountTypes { parts.append("account " + s.sorted { $0.rawValue < $1.rawValue }.map(\.name).joined(separator: "/")) }
+        if let s = filter.institutions { parts.append("institutions " + s.sorted().map(\.code).joined(separator: "/")) }
+        return parts.joined(separator: ", ")
+    }
+
+    static func amount(_ v: Int64?) -> String { v.map(Amount.grouped) ?? "none" }
+    static func count(_ v: Int64?) -> String { v.map { "\($0)" } ?? "none" }
+}
