@@ -110,7 +110,7 @@ struct Store {
 
     static func cardKey(_ card: CardHash, _ institution: Institution?) -> [UInt8] {
         var w = ByteWriter()
-        let inst = institution ?? .none
+        let inst = institution ?? Institution.ungrouped
         for word in [card.high, card.low, inst.high, inst.low] { w.u64(word.bigEndian) }
         return w.bytes
     }

@@ -61,6 +61,19 @@ func chinaTime(_ seconds: Int64?) -> String {
 /// Whether standard error is a terminal (progress is shown only there).
 var standardErrorIsTerminal: Bool { isatty(2) == 1 }
 
+/// Shows progress at most five times a second, on a terminal only.
+struct ProgressMeter {
+    private var last = DispatchTime.now().uptimeNanoseconds
+
+    mutating func tick(_ text: @autoclosure () -> String) {
+        guard standardErrorIsTerminal else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if now - last < 200_000_000 { return }
+        last = now
+        progress(text())
+    }
+}
+
 /// Progress on one terminal line, rewritten in place.
 func progress(_ text: String) {
     guard standardErrorIsTerminal else { return }

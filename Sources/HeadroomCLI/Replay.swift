@@ -66,9 +66,10 @@ struct Replay: ParsableCommand {
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         var replayer = Replayer(engine: engine)
         var number = 0
+        var meter = ProgressMeter()
         while let line = readLine(strippingNewline: true) {
             number += 1
-            if number % 10_000 == 0 { progress("headroom: \(number) lines replayed") }
+            meter.tick("headroom: \(number) lines replayed")
             do {
                 // Written unbuffered: each answer leaves as soon as its commit is durable,
                 // also into a pipe, and nothing answered waits in a buffer at a crash.

@@ -49,7 +49,7 @@ struct Usage: ParsableCommand {
             let engine = try storeOptions.openEngine(rules: nil)
             let request = try probe(clock: engine.options.clock)
             let lines = try engine.explain(request).lines.filter { line in
-                institution != nil || (line.check.tier != .institution && line.check.counter?.institution ?? .none == .none
+                institution != nil || (line.check.tier != .institution && (line.check.counter?.institution ?? Institution.ungrouped) == Institution.ungrouped
                     && !line.check.limitID.hasPrefix("card@"))
             }
             printLines(lines, header: "card \(request.card.masked)\(institution.map { " at \($0)" } ?? "") on \(ChinaTime.dateString(day: request.time.chinaDay)), rule set v\(engine.ruleSetVersion)",

@@ -75,8 +75,9 @@ public struct CardHash: Hashable, Sendable, CustomStringConvertible {
         self.low = low
     }
 
-    /// The hash for counters not grouped by card.
-    public static let none = CardHash(high: 0, low: 0)
+    /// The zero bytes in the keys of counters not grouped by card. (Not `none`: that name would
+    /// be taken for `Optional.none` wherever a `CardHash?` is compared.)
+    public static let ungrouped = CardHash(high: 0, low: 0)
 
     /// 32 lowercase hex digits.
     public var description: String { hex(high) + hex(low) }

@@ -6,8 +6,9 @@ public struct Institution: Hashable, Comparable, Sendable, CustomStringConvertib
 
     public static let lengthMax = 16
 
-    /// Counters not grouped by institution use this.
-    public static let none = Institution(high: 0, low: 0)
+    /// The zero bytes in the keys of counters not grouped by institution, and of card limits
+    /// for all institutions. (Not `none`: that name would be taken for `Optional.none`.)
+    public static let ungrouped = Institution(high: 0, low: 0)
 
     init(high: UInt64, low: UInt64) {
         self.high = high

@@ -124,8 +124,8 @@ public struct CounterDefinition: Hashable, Sendable {
         return CounterKey(
             kind: kind,
             definition: id,
-            card: grouping.usesCard ? payment.card : .none,
-            institution: grouping.usesInstitution ? payment.institution : .none,
+            card: grouping.usesCard ? payment.card : .ungrouped,
+            institution: grouping.usesInstitution ? payment.institution : .ungrouped,
             window: kind.window(at: payment.time)
         )
     }

@@ -51,7 +51,7 @@ import Testing
             let back = key.withBytes { CounterKey(bytes: $0) }
             #expect(back == key)
         }
-        let a = CounterKey(kind: .minuteBucket, definition: 9, card: CardHash(high: 1, low: 2), institution: .none, window: 500)
+        let a = CounterKey(kind: .minuteBucket, definition: 9, card: CardHash(high: 1, low: 2), institution: .ungrouped, window: 500)
         var b = a
         b.window = 501
         let bytesA = a.withBytes { Array($0) }, bytesB = b.withBytes { Array($0) }

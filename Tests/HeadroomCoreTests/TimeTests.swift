@@ -65,7 +65,7 @@ import Testing
     @Test func cellsDieAfterTheirWindow() throws {
         let t = try Timestamp(iso8601: "2026-02-10T12:00:00+08:00")
         let key = { (kind: CounterKey.Kind) in
-            CounterKey(kind: kind, definition: 1, card: .none, institution: .none, window: kind.window(at: t))
+            CounterKey(kind: kind, definition: 1, card: .ungrouped, institution: .ungrouped, window: kind.window(at: t))
         }
         #expect(ChinaTime.dateString(day: key(.day).deadFromDay) == "2026-02-11")
         #expect(ChinaTime.dateString(day: key(.month).deadFromDay) == "2026-03-01")

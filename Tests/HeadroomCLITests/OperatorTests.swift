@@ -1,0 +1,199 @@
+import Foundation
+import Testing
+
+/// The operator's commands, run as the built binary: outputs, exit codes, refusals.
+@Suite(.serialized) struct OperatorTests {
+    static let rules = CLI.repositoryRoot + "/Rules"
+
+    /// A store with the shipped rules and the example payments, and a proposed rule directory
+    /// that lowers Z2007933000010's per-card daily amount to 30,000.00.
+    func fixture(_ name: String) throws -> (root: String, store: String, proposed: String) {
+        let root = try CLI.temporaryDirectory(name)
+        let store = root + "/store"
+        let example = try String(contentsOfFile: CLI.repositoryRoot + "/examples/payments.jsonl", encoding: .utf8)
+        let replay = try CLI.run(["replay", "--store", store, "--rules", Self.rules], input: example)
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let proposed = root + "/proposed"
+        try FileManager.default.copyItem(atPath: Self.rules, toPath: proposed)
+        let file = proposed + "/institution.yaml"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try text.replacingOccurrences(of: "amount_max: 50000.00", with: "amount_max: 30000.00").write(toFile: file, atomically: true, encoding: .utf8)
+        return (root, store, proposed)
+    }
+
+    func json(_ result: CLI.Result) -> Any? {
+        try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+    }
+
+    @Test func validateReportsEveryProblemAndExitsNonZero() throws {
+        let clean = try CLI.run(["rules", "validate", Self.rules])
+        #expect(clean.status == 0 && clean.stdout.contains("9 limits in 4 files, no problems"))
+        let dir = try CLI.temporaryDirectory("validate")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "limits:\n  - id: a.b\n    tier: bank\n    window: weekly\n    amount_max: 1,000\n".write(toFile: dir + "/x.yaml", atomically: true, encoding: .utf8)
+        let dirty = try CLI.run(["rules", "validate", dir])
+        #expect(dirty.status == 1)
+        #expect(dirty.stdout.contains("\(dir)/x.yaml:4: limits[0].window: \"weekly\" is not one of"))
+        #expect(dirty.stdout.contains("\(dir)/x.yaml:5: limits[0].amount_max: \"1,000\" is not a decimal amount"))
+        #expect(dirty.stdout.contains("card_tier") && dirty.stderr.contains("problems in"))
+        let asJSON = try CLI.run(["rules", "validate", dir, "--format", "json"])
+        let o = json(asJSON) as? [String: Any]
+        #expect(asJSON.status == 1 && o?["valid"] as? Bool == false)
+        #expect(((o?["problems"] as? [[String: Any]])?.count ?? 0) >= 4)
+    }
+
+    @Test func aRuleChangeGoesThroughTwoOperators() throws {
+        let (root, store, proposed) = try fixture("dual")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let diff = try CLI.run(["rules", "diff", proposed, "--store", store])
+        #expect(diff.stdout.contains("institution.card-daily (card+institution, daily) for Z2007933000010: amount 50,000.00 -> 30,000.00"))
+        let anonymous = try CLI.run(["rules", "propose", proposed, "--store", store])
+        #expect(anonymous.status == 64 && anonymous.stderr.contains("--operator"))
+        let propose = try CLI.run(["rules", "propose", proposed, "--store", store, "--operator", "alice"])
+        #expect(propose.status == 0 && propose.stdout.contains("proposed v2 by alice"))
+        let own = try CLI.run(["rules", "approve", "2", "--store", store, "--operator", "alice"])
+        #expect(own.status == 2 && own.stderr.contains("alice proposed v2 and cannot approve it"))
+        let early = try CLI.run(["rules", "activate", "2", "--store", store, "--operator", "bob"])
+        #expect(early.status == 2 && early.stderr.contains("not approved"))
+        let approve = try CLI.run(["rules", "approve", "2", "--store", store], environment: ["HEADROOM_OPERATOR": "bob"])
+        #expect(approve.status == 0 && approve.stdout.contains("approved v2 by bob"))
+        let later = try CLI.run(["rules", "activate", "2", "--at", "2099-01-01T00:00:00+08:00", "--store", store, "--operator", "bob"])
+        #expect(later.status == 0 && later.stdout.contains("will be in force from 2099-01-01T00:00:00+08:00"))
+        let badTime = try CLI.run(["rules", "activate", "2", "--at", "tomorrow", "--store", store, "--operator", "bob"])
+        #expect(badTime.status == 64 && badTime.stderr.contains("--at"))
+        var history = json(try CLI.run(["rules", "history", "--store", store, "--format", "json"])) as? [[String: Any]]
+        #expect(history?.map { $0["status"] as? String } == ["active", "scheduled"])
+        #expect(history?.last?["proposed_by"] as? String == "alice" && history?.last?["approved_by"] as? String == "bob")
+        #expect(try CLI.run(["rules", "activate", "2", "--store", store, "--operator", "bob"]).status == 0)
+        // Decisions now carry v2 and its lower cap.
+        let pay = #"{"op":"authorize","id":"X1","time":"2026-11-25T15:00:00+08:00","card":"\#(pan(5))","institution":"Z2007933000010","business":"agreement","amount":"15000.00","account_class":"I"}"#
+        let pay2 = pay.replacingOccurrences(of: "X1", with: "X2").replacingOccurrences(of: "15:00", with: "15:01")
+        let replay = try CLI.run(["replay", "--store", store], input: pay + "\n" + pay2 + "\n" + pay2.replacingOccurrences(of: "X2", with: "X3") + "\n")
+        #expect(replay.lines.map { object($0)["rule_set"] as? Int } == [2, 2, 2])
+        #expect(object(replay.lines[2])["limit"] as? String == "institution.card-daily")
+        let show = json(try CLI.run(["rules", "show", "--store", store, "--format", "json"])) as? [String: Any]
+        #expect(show?["version"] as? Int == 2)
+        let table = try CLI.run(["rules", "show", "1", "--store", store])
+        #expect(table.stdout.contains("rule set v1") && table.stdout.contains("Z2007933000010: amount 50,000.00"))
+        let files = try CLI.run(["rules", "show", "2", "--files", "--store", store])
+        #expect(files.stdout.contains("amount_max: 30000.00"))
+        let rollback = try CLI.run(["rules", "rollback", "--store", store, "--operator", "carol"])
+        #expect(rollback.status == 0 && rollback.stdout.contains("v1 is in force again"))
+        history = json(try CLI.run(["rules", "history", "--store", store, "--format", "json"])) as? [[String: Any]]
+        #expect(history?.map { $0["status"] as? String } == ["active", "retired"])
+        let audit = json(try CLI.run(["audit", "--store", store, "--format", "json"])) as? [[String: Any]]
+        #expect(audit?.compactMap { $0["operator"] as? String } == ["bootstrap", "alice", "bob", "bob", "bob", "carol"])
+        #expect(audit?.compactMap { $0["action"] as? String }.last == "rules.rollback")
+        // Reopening the store with other rule files does not bypass any of this.
+        let bypass = try CLI.run(["replay", "--store", store, "--rules", proposed], input: "")
+        #expect(bypass.status == 2 && bypass.stderr.contains("rulesNotInForce"))
+    }
+
+    @Test func usageExplainAndDryRunChangeNothing() throws {
+        let (root, store, proposed) = try fixture("usage")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let card = "6222020200112233446"
+        let usageArgs = ["usage", card, "--institution", "Z2007933000010", "--at", "2026-11-25T12:00:00+08:00", "--store", store, "--format", "json"]
+        let before = try CLI.run(usageArgs)
+        let limits = (json(before) as? [String: Any])?["limits"] as? [[String: Any]] ?? []
+        let daily = limits.first { $0["limit"] as? String == "bank.card-daily" }
+        #expect(daily?["used_amount"] as? String == "1234.56" && daily?["used_count"] as? Int == 1)
+        #expect(daily?["amount_left"] as? String == "198765.44" && daily?["count_left"] as? Int == 49)
+        let text = try CLI.run(Array(usageArgs.dropLast(2)))
+        #expect(text.stdout.contains("622202*********3446") && !text.stdout.contains(card))
+        #expect(text.stdout.contains("198,765.44, 49 payments"))
+        let wide = try CLI.run(["usage", card, "--at", "2026-11-25T12:00:00+08:00", "--store", store])
+        #expect(!wide.stdout.contains("institution.card-daily") && wide.stdout.contains("bank.card-monthly"))
+        let bad = try CLI.run(["usage", card, "--account-class", "IV", "--store", store])
+        #expect(bad.status == 64 && bad.stderr.contains("--account-class"))
+
+        let payment = #"{"op":"authorize","id":"E1","time":"2026-11-25T13:00:00+08:00","card":"\#(card)","institution":"Z2007933000010","business":"agreement","amount":"49000.00","account_class":"I"}"#
+        let explain = try CLI.run(["explain", "-", "--store", store, "--format", "json"], input: payment)
+        let e = json(explain) as? [String: Any]
+        #expect(e?["outcome"] as? String == "decline" && e?["code"] as? String == "exceedsInstitutionSingleAmount")
+        #expect(e?["limit"] as? String == "institution.single" && e?["on_record"] is NSNull)
+        let table = try CLI.run(["explain", "-", "--store", store], input: payment)
+        #expect(table.stdout.contains("would decline: exceedsInstitutionSingleAmount by institution.single"))
+        let refused = try CLI.run(["explain", "-", "--store", store], input: #"{"op":"confirm","id":"E1"}"#)
+        #expect(refused.status == 64 && refused.stderr.contains("authorize line"))
+
+        // A backtest of the proposed rules over a day of payments: decided, then thrown away.
+        let day = (0..<6).map { i in
+            payment.replacingOccurrences(of: "E1", with: "D\(i)").replacingOccurrences(of: "49000.00", with: "9000.00")
+        }.joined(separator: "\n") + "\n"
+        let dry = try CLI.run(["replay", "--store", store, "--dry-run", "--rules", proposed], input: day)
+        #expect(dry.status == 0 && dry.stderr.contains("dry run: nothing was changed"))
+        #expect(dry.lines.map { object($0)["outcome"] as? String } == ["approve", "approve", "approve", "decline", "decline", "decline"])
+        #expect(object(dry.lines[3])["limit"] as? String == "institution.card-daily")
+        let after = try CLI.run(usageArgs)
+        #expect(after.stdout == before.stdout)
+        #expect(try CLI.run(["rules", "history", "--store", store, "--format", "json"]).stdout.contains("\"version\" : 2") == false)
+    }
+
+    @Test func storeStatBackupCheckPurge() throws {
+        let (root, store, _) = try fixture("store")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let stat = json(try CLI.run(["store", "stat", "--store", store, "--format", "json"])) as? [String: Any]
+        #expect(stat?["records"] as? Int == 6 && stat?["rule_set"] as? Int == 1 && stat?["purged_before"] is NSNull)
+        #expect((stat?["used_bytes"] as? Int ?? 0) > 0 && stat?["map_size_bytes"] as? Int == 1 << 30)
+        let backup = try CLI.run(["store", "backup", root + "/copy", "--store", store])
+        #expect(backup.status == 0 && backup.stdout.contains("the card key is not in it"))
+        let again = try CLI.run(["store", "backup", root + "/copy", "--store", store])
+        #expect(again.status == 3 && again.stderr.contains("already holds a store"))
+        let check = try CLI.run(["store", "check", "--store", root + "/copy"])
+        #expect(check.status == 0 && check.stdout.contains("6 records, 2 holding limit") && check.stdout.contains("every counter equals"))
+        let checkJSON = json(try CLI.run(["store", "check", "--store", store, "--format", "json"])) as? [String: Any]
+        #expect(checkJSON?["sound"] as? Bool == true)
+        let noOperator = try CLI.run(["store", "purge", "--store", store, "--today", "2030-01-01"])
+        #expect(noOperator.status == 64)
+        let shortRetention = try CLI.run(["store", "purge", "--store", store, "--retain-days", "7", "--operator", "ops"])
+        #expect(shortRetention.status == 64 && shortRetention.stderr.contains("at least 31"))
+        // 400 days after 2026-11-27 the days have closed but November's month cells have not.
+        let partial = try CLI.run(["store", "purge", "--store", store, "--today", "2028-01-01", "--operator", "ops"])
+        #expect(partial.status == 0 && partial.stdout.contains("purged before 2026-11-27: 5 counter cells, 3 records"))
+        #expect(try CLI.run(["store", "check", "--store", store]).status == 0)
+        let purge = try CLI.run(["store", "purge", "--store", store, "--today", "2030-01-01", "--operator", "ops"])
+        #expect(purge.status == 0 && purge.stdout.contains("purged before 2028-11-27: 5 counter cells, 3 records"))
+        let empty = json(try CLI.run(["store", "stat", "--store", store, "--format", "json"])) as? [String: Any]
+        #expect(empty?["records"] as? Int == 0 && empty?["counter_cells"] as? Int == 0 && empty?["purged_before"] as? String == "2028-11-27")
+    }
+
+    @Test func everyCommandHasHelpWithAnExampleAndCompletions() throws {
+        let commands = [["replay"], ["rules", "validate"], ["rules", "diff"], ["rules", "propose"], ["rules", "approve"],
+                        ["rules", "activate"], ["rules", "rollback"], ["rules", "history"], ["rules", "show"],
+                        ["card-limit", "set"], ["card-limit", "get"], ["card-limit", "clear"], ["usage"], ["explain"],
+                        ["store", "stat"], ["store", "backup"], ["store", "check"], ["store", "purge"], ["audit"]]
+        for command in commands {
+            let help = try CLI.run(command + ["--help"])
+            #expect(help.status == 0 && help.stdout.contains("xample"), "\(command.joined(separator: " ")) --help has no example")
+        }
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try CLI.run(["--generate-completion-script", shell])
+            #expect(script.status == 0 && script.stdout.contains("card-limit"), "\(shell)")
+        }
+    }
+
+    @Test func progressShowsOnATerminalOnly() throws {
+        let root = try CLI.temporaryDirectory("progress")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let lines = (0..<3000).map { i in
+            #"{"op":"authorize","id":"P\#(i)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(i % 50))","institution":"Z1","business":"agreement","amount":"1.00","account_class":"I"}"#
+        }.joined(separator: "\n") + "\n"
+        try lines.write(toFile: root + "/in.jsonl", atomically: true, encoding: .utf8)
+        let piped = try CLI.run(["replay", "--store", root + "/a", "--rules", Self.rules], input: lines)
+        #expect(!piped.stderr.contains("lines replayed"))
+        // `script` gives the command a terminal; its output lands in the typescript file.
+        let command = "\(CLI.binary) replay --store \(root)/b --rules \(Self.rules) < \(root)/in.jsonl > /dev/null"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, root + "/typescript"]
+        process.environment = CLI.environment([:])
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let typescript = (try? String(contentsOfFile: root + "/typescript", encoding: .utf8)) ?? ""
+        #expect(process.terminationStatus == 0)
+        #expect(typescript.contains("lines replayed") && typescript.contains("replayed 3000 lines"))
+    }
+}
