@@ -10,8 +10,9 @@ import Logging
 ///
 /// Every operation is one LMDB write transaction: the check and the reservation are atomic,
 /// and an answer is given only after its commit (durable when `syncOnCommit` is on, the
-/// default). An `Engine` is used from one thread at a time; several engines, in one process or
-/// several, may open the same store (LMDB serialises their writes).
+/// default). An `Engine` is used from one thread at a time. A process opens a store with one
+/// `Engine` only (LMDB must not open an environment twice in one process); several processes
+/// may share a store, and LMDB serialises their writes.
 public final class Engine {
     public struct Options: Sendable {
         /// How LMDB is opened: map size, readers, sync on commit.

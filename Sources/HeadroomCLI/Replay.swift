@@ -83,7 +83,8 @@ struct Replay: ParsableCommand {
         }
         endProgress()
         let s = replayer.summary
+        let ruleSet = dryRun && rules != nil ? "the rules in \(rules!)" : "rule set v\(engine.ruleSetVersion)"
         if dryRun { warn("dry run: nothing was changed in \(storeOptions.store)") }
-        warn("replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.errors) errors, \(s.replayed) retries answered again (rule set v\(engine.ruleSetVersion))")
+        warn("replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.errors) errors, \(s.replayed) retries answered again (\(ruleSet))")
     }
 }
