@@ -140,6 +140,19 @@ extension Engine {
         }
     }
 
+    /// The sum of every cell of each counter definition (by ``CounterDefinition/id``): what a
+    /// benchmark or an auditor compares with the payments it knows were approved.
+    public func counterTotals() throws(HeadroomError) -> [UInt64: CounterValue] {
+        var totals: [UInt64: CounterValue] = [:]
+        for (key, value) in try counterCells() {
+            guard let sum = (totals[key.definition] ?? .zero).adding(amountFen: value.amountFen, count: value.count) else {
+                throw HeadroomError(.counterOverflow, "a counter total overflows")
+            }
+            totals[key.definition] = sum
+        }
+        return totals
+    }
+
     /// Every counter cell, for tests and diagnostics.
     func counterCells() throws(HeadroomError) -> [CounterKey: CounterValue] {
         let txn = try store.beginRead()

@@ -1,0 +1,148 @@
+import Foundation
+import Headroom
+import HeadroomCore
+import HeadroomRules
+import Logging
+import Synchronization
+
+/// One measured run, as it goes into the report and results.json.
+struct RunResult: Codable, Sendable {
+    var system: String
+    var setting: String
+    var threads: Int
+    var ops: Int
+    var authorizations: Int
+    var seconds: Double
+    var approved: Int
+    var declined: Int
+    var errors: Int
+    /// The end-of-run check passed (counters equal the approved, unreleased payments).
+    var correct: Bool
+    var note: String = ""
+
+    var authorizationsPerSecond: Double { Double(authorizations) / seconds }
+}
+
+/// The engine and its requests, prebuilt so that the clock measures the engine alone.
+final class EngineHarness: @unchecked Sendable {
+    // @unchecked: the engine is used under `lock` only.
+    let engine: Engine
+    let lock = NSLock()
+    let workload: Workload
+    let requests: [PaymentRequest?]
+    let ids: [PaymentID]
+
+    static let rulesDirectory: String = {
+        let here = URL(fileURLWithPath: #filePath)
+        return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Rules").path
+    }()
+
+    init(workload: Workload, store: String, durable: Bool, mapSizeBytes: Int = 8 << 30) throws {
+        self.workload = workload
+        let key = try CardKey(hex: String(repeating: "b7", count: 32))
+        let rules = try RuleSource.read(directory: Self.rulesDirectory)
+        var logger = Logger(label: "headroom-bench")
+        logger.logLevel = .warning  // the engine's notices (a rule set put in force) are noise here
+        engine = try Engine(path: store, cardKey: key, rules: rules,
+                            options: .init(storage: .init(mapSizeBytes: mapSizeBytes, syncOnCommit: durable)), logger: logger)
+        var requests: [PaymentRequest?] = []
+        var ids: [PaymentID] = []
+        requests.reserveCapacity(workload.ops.count)
+        for op in workload.ops {
+            let id = try PaymentID("\(workload.spec.idPrefix)\(op.kind == Op.Kind.refund.rawValue ? op.payment + 1_000_000_000 : op.payment)")
+            ids.append(id)
+            guard op.kind == Op.Kind.authorize.rawValue else {
+                requests.append(nil)
+                continue
+            }
+            requests.append(PaymentRequest(
+                id: id, time: Timestamp(unixSeconds: op.time), card: try CardNumber(cardNumber(op.card)),
+                institution: try Institution(institutionCodes[Int(op.institution)]), business: Business(rawValue: op.business)!,
+                amount: Amount(fen: op.amountFen), accountClass: AccountClass(rawValue: op.accountClass)!))
+        }
+        self.requests = requests
+        self.ids = ids
+    }
+
+    /// Runs op `i`; answers whether an authorization was approved (nil for other ops).
+    @discardableResult
+    func run(_ i: Int) -> (approved: Bool?, error: Bool) {
+        let op = workload.ops[i]
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            switch Op.Kind(rawValue: op.kind)! {
+            case .authorize: return (try engine.authorize(requests[i]!).decision.isApproved, false)
+            case .confirm: try engine.confirm(ids[i])
+            case .release: try engine.release(ids[i])
+            case .refund:
+                _ = try engine.refund(RefundRequest(id: ids[i], original: try PaymentID("\(workload.spec.idPrefix)\(op.payment)"),
+                                                    amount: Amount(fen: op.amountFen), time: Timestamp(unixSeconds: op.time + 3600)))
+            }
+            return (nil, false)
+        } catch {
+            return (nil, true)
+        }
+    }
+}
+
+enum EngineRunner {
+    /// Runs the whole workload as fast as it goes with `threads` caller threads.
+    /// `verify`: compare the counters with the answers (a store holding only this workload);
+    /// otherwise only the engine's own invariant check runs.
+    static func closedLoop(_ harness: EngineHarness, threads: Int, setting: String, verify: Bool = true) throws -> RunResult {
+        let units = harness.workload.units
+        let next = Atomic<Int>(0)
+        let approved = Mutex([Int: Bool]())  // payment -> approved, by its first answer
+        let errors = Atomic<Int>(0)
+        let refundStart = units.firstIndex { harness.workload.ops[$0.lowerBound].kind == Op.Kind.refund.rawValue } ?? units.count
+        let started = DispatchTime.now().uptimeNanoseconds
+        for phase in [0..<refundStart, refundStart..<units.count] {
+            next.store(phase.lowerBound, ordering: .relaxed)
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                while true {
+                    let u = next.add(1, ordering: .relaxed).oldValue
+                    guard u < phase.upperBound else { return }
+                    for i in units[u] {
+                        let (ok, failed) = harness.run(i)
+                        if failed { errors.add(1, ordering: .relaxed) }
+                        if let ok { approved.withLock { _ = $0[Int(harness.workload.ops[i].payment)] = $0[Int(harness.workload.ops[i].payment)] ?? ok } }
+                    }
+                }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let decisions = approved.withLock { $0 }
+        let correct = verify ? try Correctness.verify(harness, approved: decisions) : try harness.engine.check().problems.isEmpty
+        return RunResult(system: "headroom", setting: setting, threads: threads, ops: harness.workload.ops.count,
+                         authorizations: harness.workload.authorizations, seconds: seconds,
+                         approved: decisions.values.filter { $0 }.count, declined: decisions.values.filter { !$0 }.count,
+                         errors: errors.load(ordering: .relaxed), correct: correct)
+    }
+}
+
+/// The end-of-run check: the engine's counters equal the sums the harness computes itself from
+/// the answers it got, limit by limit; and the engine's own invariant check is clean.
+enum Correctness {
+    static func verify(_ harness: EngineHarness, approved: [Int: Bool]) throws -> Bool {
+        let engine = harness.engine
+        var released = Set<UInt32>()
+        for op in harness.workload.ops where op.kind == Op.Kind.release.rawValue { released.insert(op.payment) }
+        var seen = Set<UInt32>()
+        var expected: [UInt64: CounterValue] = [:]
+        let definitions = engine.ruleSet.limits.compactMap(\.counter) + engine.ruleSet.cardTierCounters
+        for op in harness.workload.ops where op.kind == Op.Kind.authorize.rawValue {
+            guard seen.insert(op.payment).inserted, approved[Int(op.payment)] == true, !released.contains(op.payment) else { continue }
+            var counted = Set<UInt64>()
+            for d in definitions where d.filter.businesses.contains(Business(rawValue: op.business)!)
+                && (d.filter.accountClasses?.contains(AccountClass(rawValue: op.accountClass)!) ?? true) && counted.insert(d.id).inserted {
+                expected[d.id, default: .zero].amountFen += op.amountFen
+                expected[d.id, default: .zero].count += 1
+            }
+        }
+        let actual = try engine.counterTotals()
+        let report = try engine.check()
+        return actual == expected && report.problems.isEmpty
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Histogram
+
+struct OpenLoopResult: Codable, Sendable {
+    var setting: String
+    var offeredPerSecond: Double
+    var requests: Int
+    var completed: Int
+    var achievedPerSecond: Double
+    var p50Microseconds: UInt64
+    var p99Microseconds: UInt64
+    var p999Microseconds: UInt64
+    var maxMicroseconds: UInt64
+    /// The engine could not hold the rate: the run fell more than `lagLimitSeconds` behind its
+    /// schedule (and was stopped there), or achieved less than 95% of the offered rate.
+    var saturated: Bool
+}
+
+enum OpenLoop {
+    /// Past this lag behind the schedule the engine cannot keep up: the run stops and says so.
+    static let lagLimitSeconds = 1.0
+
+    /// Offers payments at `rate` per second for `seconds`: payment i is due at start + i/rate.
+    /// Its latency is measured from when it was due, not from when the engine got to it, so a
+    /// stall counts against every payment it delayed (no coordinated omission). Each payment's
+    /// confirm or release follows it at once, as the front processor would send it.
+    static func run(_ harness: EngineHarness, rate: Double, seconds: Double, setting: String) -> OpenLoopResult {
+        let units = harness.workload.units.filter { harness.workload.ops[$0.lowerBound].kind == Op.Kind.authorize.rawValue }
+        let requests = min(units.count, Int(rate * seconds))
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        let interval = 1e9 / rate
+        let start = DispatchTime.now().uptimeNanoseconds + 1_000_000
+        var completed = 0
+        var saturated = false
+        for (n, unit) in units.prefix(requests).enumerated() {
+            let due = start + UInt64(Double(n) * interval)
+            var now = DispatchTime.now().uptimeNanoseconds
+            while now < due { now = DispatchTime.now().uptimeNanoseconds }  // spin: sleeps are too coarse at these rates
+            if Double(now - due) / 1e9 > lagLimitSeconds {
+                saturated = true
+                break
+            }
+            harness.run(unit.lowerBound)
+            let done = DispatchTime.now().uptimeNanoseconds
+            _ = histogram.record((done - due) / 1000)
+            for i in unit.dropFirst() { harness.run(i) }
+            completed += 1
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let achieved = Double(completed) / elapsed
+        saturated = saturated || achieved < 0.95 * rate
+        return OpenLoopResult(setting: setting, offeredPerSecond: rate, requests: requests, completed: completed,
+                              achievedPerSecond: achieved,
+                              p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
+                              p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max, saturated: saturated)
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+
+/// Writes docs/benchmarks.md, docs/benchmarks/throughput.svg, latency.svg and results.json.
+enum Report {
+    static func write(_ r: Results, to out: String) throws {
+        let dir = out + "/benchmarks"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(r).write(to: URL(fileURLWithPath: dir + "/results.json"))
+        try Charts.throughput(r.closedLoop).write(toFile: dir + "/throughput.svg", atomically: true, encoding: .utf8)
+        try Charts.latency(r.openLoop).write(toFile: dir + "/latency.svg", atomically: true, encoding: .utf8)
+        try markdown(r).write(toFile: out + "/benchmarks.md", atomically: true, encoding: .utf8)
+    }
+
+    static func n(_ v: Double) -> String {
+        let i = Int(v.rounded())
+        var s = String(i), out = ""
+        while s.count > 3 { out = "," + s.suffix(3) + out; s.removeLast(3) }
+        return s + out
+    }
+
+    static func us(_ v: UInt64) -> String {
+        v >= 1_000_000 ? String(format: "%.2f s", Double(v) / 1e6) : v >= 10_000 ? String(format: "%.1f ms", Double(v) / 1000) : "\(v) us"
+    }
+
+    static func markdown(_ r: Results) -> String {
+        var md = """
+        # Benchmarks
+
+        Produced by `\(r.command)` on \(r.machine["date"] ?? "?")\(r.quick ? " in **quick mode**: a smoke run on a small workload; its figures are not comparable with a full run" : ""). \
+        Every figure below comes from that one run; ratios compare systems measured in it.
+
+        ## Machine
+
+        | | |
+        | --- | --- |
+
+        """
+        for key in ["cpu", "cores", "memory", "filesystem", "kernel", "swift"] { md += "| \(key) | \(r.machine[key] ?? "?") |\n" }
+        md += """
+
+        ## Workload
+
+        \(r.workload.description): \(n(Double(r.ops))) operations, of which \(n(Double(r.authorizations))) authorizations (retries \
+        included). Institutions: one at 55%, one at 30%, 20 more sharing the rest; business 70% agreement, 10% each \
+        authentication, gateway, entrusted; amounts log-normal around 150.00 CNY, capped at 50,000.00; account classes \
+        80% I, 15% II, 5% III (fixed per card); \(r.workload.duplicatePercent)% retries, \(r.workload.releasePercent)% \
+        released, \(r.workload.refundPercent)% refunded; each payment's confirm or release follows it at once. The shipped \
+        `Rules/` apply. Every system runs the same operations with the same checks on the same counters: their \
+        approval counts must agree.
+
+        ## Closed loop: as fast as it goes
+
+        Each operation is one write transaction. **durable**: a sync per commit (the engine's default; an answered payment \
+        survives a power loss). **no sync**: commits are not flushed (survives a crash of the process, not of the machine). \
+        Caller threads share one engine (it serialises them: group commit is not built yet).
+
+        ![throughput](benchmarks/throughput.svg)
+
+        | system | setting | threads | authorizations/s | operations/s | approved | declined | errors | correct |
+        | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+
+        """
+        for x in r.closedLoop {
+            md += "| \(x.system) | \(x.setting) | \(x.threads) | \(n(x.authorizationsPerSecond)) | \(n(Double(x.ops) / x.seconds)) | \(x.approved) | \(x.declined) | \(x.errors) | \(x.correct ? "yes" : "**NO**") |\n"
+        }
+        md += """
+
+        *correct*: at the end of the run, every counter equals the sum of the approved, unreleased payments, computed \
+        apart from the system from the answers it gave (for the engine also its own invariant check). A run that does \
+        not match is a failed run. *errors* are refused operations, as expected from the workload (confirming or \
+        releasing a declined payment, refunding one that was released).
+
+        ## Open loop: a fixed offered rate
+
+        One caller offers authorizations at a fixed rate (each followed by its confirm or release); a payment's latency \
+        runs from when it was due, so a stall counts against every payment behind it (no coordinated omission). HDR \
+        histogram, 3 significant digits. *saturated*: the engine cannot hold that rate: it achieved less than 95% of it, or \
+        fell more than \(Int(OpenLoop.lagLimitSeconds)) s behind its schedule (the run stops there; the percentiles are \
+        of the payments it completed).
+
+        ![latency](benchmarks/latency.svg)
+
+        | setting | offered/s | achieved/s | completed | p50 | p99 | p99.9 | max | saturated |
+        | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+
+        """
+        for x in r.openLoop {
+            md += "| \(x.setting) | \(n(x.offeredPerSecond)) | \(n(x.achievedPerSecond)) | \(x.completed) of \(x.requests) | \(us(x.p50Microseconds)) | \(us(x.p99Microseconds)) | \(us(x.p999Microseconds)) | \(us(x.maxMicroseconds)) | \(x.saturated ? "yes" : "no") |\n"
+        }
+        md += "\n## Scaling\n\nCost per authorization (no sync: the tree, not the disk) as the active cards grow, and as one store ages over simulated days; store size on disk.\n\n| run | microseconds/authorization | store size | correct |\n| --- | ---: | ---: | --- |\n"
+        for x in r.scaling + r.ageing {
+            md += "| \(x.label) | \(String(format: "%.1f", x.microsecondsPerAuthorization)) | \(n(Double(x.storeBytes) / 1_048_576)) MiB | \(x.correct ? "yes" : "**NO**") |\n"
+        }
+        md += "\n## Allocations\n\n" + (r.allocationsPerAuthorization.map {
+            "Allocations per authorization in steady state (malloc, calloc, realloc and posix_memalign counted by `peers/malloc_count.c`, preloaded): **\(String(format: "%.1f", $0))**.\n"
+        } ?? "Not measured in this run (peers/malloc_count.so was not built).\n")
+        md += targets(r)
+        md += "\nRaw figures: [benchmarks/results.json](benchmarks/results.json).\n"
+        return md
+    }
+
+    static func find(_ r: Results, _ system: String, _ setting: String, threads: Int = 1) -> RunResult? {
+        r.closedLoop.first { $0.system == system && $0.setting == setting && $0.threads == threads }
+    }
+
+    static func targets(_ r: Results) -> String {
+        let durable = find(r, "headroom", "durable")
+        let raw = find(r, "lmdb-raw", "durable")
+        let redis = find(r, "redis", "appendfsync always")
+        let open92 = r.openLoop.first { $0.setting == "durable" && $0.offeredPerSecond == 92_000 }
+        func ratio(_ a: RunResult?, _ b: RunResult?) -> String {
+            guard let a, let b else { return "not measured" }
+            return String(format: "%.2fx", a.authorizationsPerSecond / b.authorizationsPerSecond)
+        }
+        var md = """
+
+        ## Against the targets
+
+        Targets from the benchmark issue, for 1,000,000 active cards on this 2-core machine. Reported, not asserted.
+
+        | target | measured | met |
+        | --- | --- | --- |
+
+        """
+        if let d = durable {
+            md += "| at least 180,000 durable authorizations/s | \(n(d.authorizationsPerSecond)) | \(d.authorizationsPerSecond >= 180_000 ? "yes" : "no") |\n"
+        }
+        md += "| at least 80% of the raw C ceiling at equal durability | \(ratio(durable, raw)) of lmdb-raw durable | \((durable.flatMap { d in raw.map { d.authorizationsPerSecond >= 0.8 * $0.authorizationsPerSecond } }).map { $0 ? "yes" : "no" } ?? "-") |\n"
+        md += "| at least 3x Redis-Lua with appendfsync always | \(ratio(durable, redis)) | \((durable.flatMap { d in redis.map { d.authorizationsPerSecond >= 3 * $0.authorizationsPerSecond } }).map { $0 ? "yes" : "no" } ?? "-") |\n"
+        if let o = open92 {
+            md += "| p99 at most 2 ms at 92,000/s offered | \(o.saturated ? "saturated (achieved \(n(o.achievedPerSecond))/s)" : us(o.p99Microseconds)) | \(!o.saturated && o.p99Microseconds <= 2000 ? "yes" : "no") |\n"
+        }
+        if let a = r.allocationsPerAuthorization {
+            md += "| zero allocations per authorization | \(String(format: "%.1f", a)) | \(a == 0 ? "yes" : "no") |\n"
+        }
+        md += limits(r)
+        return md
+    }
+}
+
+extension Report {
+    /// What limits us, in this run's own figures.
+    static func limits(_ r: Results) -> String {
+        func perOp(_ x: RunResult?) -> String { x.map { String(format: "%.1f us", $0.seconds * 1e6 / Double($0.ops)) } ?? "?" }
+        func rate(_ x: RunResult?) -> String { x.map { n(Double($0.ops) / $0.seconds) } ?? "?" }
+        let hd = find(r, "headroom", "durable"), rd = find(r, "lmdb-raw", "durable")
+        let hn = find(r, "headroom", "no sync"), rn = find(r, "lmdb-raw", "no sync")
+        let ra = find(r, "redis", "appendfsync always")
+        var text = "\nWhat limits us, in this run's figures:\n\n"
+        text += "- **Syncs.** Every operation is its own LMDB write transaction, and a durable commit syncs the disk: a payment "
+        text += "(authorization and confirm) pays two. Raw LMDB in C, doing nothing but the same writes, reaches \(rate(rd)) durable "
+        text += "operations/s here; the engine reaches \(rate(hd)). That ceiling is the disk's, not the code's.\n"
+        text += "- **CPU per operation.** Without sync the engine spends \(perOp(hn)) per operation against \(perOp(rn)) for raw LMDB: "
+        text += "rules planning, the card's HMAC, record encoding and Swift arrays and strings on the hot path "
+        text += "(\(r.allocationsPerAuthorization.map { String(format: "%.0f", $0) } ?? "?") allocations per authorization). "
+        if let hd, let rd, let hn, let rn {
+            let durableGap = (hd.seconds / Double(hd.ops) - rd.seconds / Double(rd.ops)) * 1e6
+            let cpuGap = (hn.seconds / Double(hn.ops) - rn.seconds / Double(rn.ops)) * 1e6
+            text += String(format: "That CPU gap (%.1f us per operation) is part of the durable gap (%.1f us per operation); ", cpuGap, durableGap)
+            text += "the rest is likely the larger pages each engine commit writes and syncs (45-byte keys, records that keep "
+            text += "the first answer and the cells, against 8-byte keys and 32-byte records), not yet measured apart.\n"
+        } else {
+            text += "\n"
+        }
+        text += "- **No group commit.** Redis with appendfsync always reaches \(ra.map { n($0.authorizationsPerSecond) } ?? "?") "
+        text += "authorizations/s because pipelining lets it sync once for many commands. The engine answers each caller after "
+        text += "its own sync, and more caller threads only queue on its lock. Group commit (many callers' operations in one "
+        text += "transaction and one sync, each answered after it) is the step that decides the durable targets; an allocation-free "
+        text += "hot path decides the rest.\n"
+        return text
+    }
+}
+
+/// Plain SVG charts, drawn here so the report needs nothing else.
+enum Charts {
+    static func esc(_ s: String) -> String { s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;") }
+
+    /// Horizontal bars: authorizations per second per system, setting and threads.
+    static func throughput(_ runs: [RunResult]) -> String {
+        let rows = runs.map { ("\($0.system) \($0.setting)\($0.system == "headroom" ? ", \($0.threads) thr" : "")", $0.authorizationsPerSecond) }
+        let maxValue = max(1, rows.map(\.1).max() ?? 1)
+        let width = 900.0, left = 280.0, barHeight = 22.0, height = Double(rows.count) * (barHeight + 8) + 60
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"13\">\n"
+        svg += "<text x=\"10\" y=\"20\" font-size=\"15\">Authorizations per second (closed loop; higher is better)</text>\n"
+        for (i, row) in rows.enumerated() {
+            let y = 40 + Double(i) * (barHeight + 8)
+            let w = (width - left - 120) * row.1 / maxValue
+            let colour = row.0.hasPrefix("headroom") ? "#2b6cb0" : "#a0aec0"
+            svg += "<text x=\"\(left - 8)\" y=\"\(y + 16)\" text-anchor=\"end\">\(esc(row.0))</text>\n"
+            svg += "<rect x=\"\(left)\" y=\"\(y)\" width=\"\(max(1, w))\" height=\"\(barHeight)\" fill=\"\(colour)\"/>\n"
+            svg += "<text x=\"\(left + w + 6)\" y=\"\(y + 16)\">\(Report.n(row.1))</text>\n"
+        }
+        return svg + "</svg>\n"
+    }
+
+    /// Latency percentiles (log scale) against offered rate, one line per setting and percentile.
+    static func latency(_ runs: [OpenLoopResult]) -> String {
+        let width = 900.0, height = 420.0, left = 80.0, right = 220.0, top = 40.0, bottom = 50.0
+        let rates = Array(Set(runs.map(\.offeredPerSecond))).sorted()
+        let values = runs.flatMap { [$0.p50Microseconds, $0.p99Microseconds, $0.p999Microseconds] }.map { max(1, Double($0)) }
+        let lo = log10(max(1, values.min() ?? 1)).rounded(.down), hi = max(lo + 1, log10(values.max() ?? 10).rounded(.up))
+        func x(_ rate: Double) -> Double {
+            guard let i = rates.firstIndex(of: rate), rates.count > 1 else { return left }
+            return left + (width - left - right) * Double(i) / Double(rates.count - 1)
+        }
+        func y(_ v: UInt64) -> Double { top + (height - top - bottom) * (1 - (log10(max(1, Double(v))) - lo) / (hi - lo)) }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"13\">\n"
+        svg += "<text x=\"10\" y=\"20\" font-size=\"15\">Latency from the intended start, by offered rate (log scale; lower is better)</text>\n"
+        var decade = lo
+        while decade <= hi {
+            let v = UInt64(pow(10, decade)), yy = y(v)
+            svg += "<line x1=\"\(left)\" y1=\"\(yy)\" x2=\"\(width - right)\" y2=\"\(yy)\" stroke=\"#e2e8f0\"/><text x=\"\(left - 6)\" y=\"\(yy + 4)\" text-anchor=\"end\">\(Report.us(v))</text>\n"
+            decade += 1
+        }
+        for rate in rates {
+            svg += "<text x=\"\(x(rate))\" y=\"\(height - bottom + 20)\" text-anchor=\"middle\">\(Report.n(rate))/s</text>\n"
+        }
+        let colours = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#718096"]
+        var legend = 0
+        for setting in Array(Set(runs.map(\.setting))).sorted() {
+            for (name, pick) in [("p50", { (o: OpenLoopResult) in o.p50Microseconds }), ("p99", { $0.p99Microseconds }), ("p99.9", { $0.p999Microseconds })] {
+                let points = runs.filter { $0.setting == setting }.sorted { $0.offeredPerSecond < $1.offeredPerSecond }
+                let colour = colours[legend % colours.count]
+                let path = points.map { "\(x($0.offeredPerSecond)),\(y(pick($0)))" }.joined(separator: " ")
+                svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
+                for p in points where p.saturated {
+                    svg += "<text x=\"\(x(p.offeredPerSecond))\" y=\"\(y(pick(p)) - 6)\" text-anchor=\"middle\" fill=\"\(colour)\">sat.</text>\n"
+                }
+                svg += "<rect x=\"\(width - right + 20)\" y=\"\(top + Double(legend) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/><text x=\"\(width - right + 38)\" y=\"\(top + Double(legend) * 20 + 11)\">\(esc(setting)) \(name)</text>\n"
+                legend += 1
+            }
+        }
+        return svg + "</svg>\n"
+    }
+}
