@@ -9,7 +9,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [.executable(name: "headroom-bench", targets: ["HeadroomBench"])],
     dependencies: [
-        .package(path: ".."),
+        .package(name: "Headroom", path: ".."),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -18,7 +18,7 @@ let package = Package(
         .executableTarget(
             name: "HeadroomBench",
             dependencies: [
-                .product(name: "Headroom", package: "main"),
+                .product(name: "Headroom", package: "Headroom"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
