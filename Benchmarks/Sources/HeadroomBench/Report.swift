@@ -47,8 +47,9 @@ enum Report {
         authentication, gateway, entrusted; amounts log-normal around 150.00 CNY, capped at 50,000.00; account classes \
         80% I, 15% II, 5% III (fixed per card); \(r.workload.duplicatePercent)% retries, \(r.workload.releasePercent)% \
         released, \(r.workload.refundPercent)% refunded; each payment's confirm or release follows it at once. The shipped \
-        `Rules/` apply. Every system runs the same operations with the same checks on the same counters: their \
-        approval counts must agree.
+        `Rules/` apply. Every system runs the same operations with the same checks on the same counters: with one \
+        caller, in the same order, their approval counts must agree. With several caller threads the order of one card's \
+        payments can change, and with it a decision at a cap.
 
         ## Closed loop: as fast as it goes
 
