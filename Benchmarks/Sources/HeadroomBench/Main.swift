@@ -45,6 +45,19 @@ struct Suite: ParsableCommand {
                 results.closedLoop.append(r)
             }
         }
+        // Variants of the workload: uniform card choice, and the day's traffic packed into its peak hour.
+        let variants: [(String, (inout WorkloadSpec) -> Void)] = [("uniform cards", { $0.zipf = false }), ("peak hour 20:00-21:00", { $0.peakHour = true })]
+        for (label, change) in variants {
+            var s = spec
+            change(&s)
+            let w = Workload.generate(s)
+            for (setting, durable) in [("durable", true), ("no sync", false)] {
+                var r = try EngineRunner.closedLoop(try EngineHarness(workload: w, store: try store("variant"), durable: durable), threads: 1, setting: setting)
+                r.note = label
+                say("headroom \(setting), \(label): \(Int(r.authorizationsPerSecond)) authorizations/s, correct \(r.correct)")
+                results.variants = (results.variants ?? []) + [r]
+            }
+        }
         // The peers, on the same workload file.
         results.closedLoop += try Peers.run(workloadFile: workloadFile, peers: peers, scratch: scratch, say: say)
 
@@ -53,7 +66,7 @@ struct Suite: ParsableCommand {
         for (setting, durable) in [("durable", true), ("no sync", false)] {
             for rate in rates {
                 let harness = try EngineHarness(workload: workload, store: try store("open"), durable: durable)
-                let r = OpenLoop.run(harness, rate: rate, seconds: quick ? 0.1 : 1.0, setting: setting)
+                let r = try OpenLoop.run(harness, rate: rate, seconds: quick ? 0.1 : 1.0, setting: setting)
                 say("open loop \(setting) \(Int(rate))/s: p50 \(r.p50Microseconds) us, p99 \(r.p99Microseconds) us\(r.saturated ? " (saturated)" : "")")
                 results.openLoop.append(r)
             }

@@ -14,6 +14,8 @@ struct OpenLoopResult: Codable, Sendable {
     /// The engine could not hold the rate: the run fell more than `lagLimitSeconds` behind its
     /// schedule (and was stopped there), or achieved less than 95% of the offered rate.
     var saturated: Bool
+    /// The end-of-run check passed for the payments it completed.
+    var correct: Bool? = nil
 }
 
 enum OpenLoop {
@@ -24,7 +26,7 @@ enum OpenLoop {
     /// Its latency is measured from when it was due, not from when the engine got to it, so a
     /// stall counts against every payment it delayed (no coordinated omission). Each payment's
     /// confirm or release follows it at once, as the front processor would send it.
-    static func run(_ harness: EngineHarness, rate: Double, seconds: Double, setting: String) -> OpenLoopResult {
+    static func run(_ harness: EngineHarness, rate: Double, seconds: Double, setting: String) throws -> OpenLoopResult {
         let units = harness.workload.units.filter { harness.workload.ops[$0.lowerBound].kind == Op.Kind.authorize.rawValue }
         let requests = min(units.count, Int(rate * seconds))
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
@@ -32,6 +34,7 @@ enum OpenLoop {
         let start = DispatchTime.now().uptimeNanoseconds + 1_000_000
         var completed = 0
         var saturated = false
+        var approved: [Int: Bool] = [:]
         for (n, unit) in units.prefix(requests).enumerated() {
             let due = start + UInt64(Double(n) * interval)
             var now = DispatchTime.now().uptimeNanoseconds
@@ -40,8 +43,9 @@ enum OpenLoop {
                 saturated = true
                 break
             }
-            harness.run(unit.lowerBound)
+            let (ok, _) = harness.run(unit.lowerBound)
             let done = DispatchTime.now().uptimeNanoseconds
+            if let ok { approved[Int(harness.workload.ops[unit.lowerBound].payment)] = ok }
             _ = histogram.record((done - due) / 1000)
             for i in unit.dropFirst() { harness.run(i) }
             completed += 1
@@ -52,6 +56,7 @@ enum OpenLoop {
         return OpenLoopResult(setting: setting, offeredPerSecond: rate, requests: requests, completed: completed,
                               achievedPerSecond: achieved,
                               p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
-                              p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max, saturated: saturated)
+                              p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max, saturated: saturated,
+                              correct: try Correctness.verify(harness, approved: approved))
     }
 }

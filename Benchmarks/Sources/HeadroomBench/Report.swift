@@ -73,6 +73,21 @@ enum Report {
         not match is a failed run. *errors* are refused operations, as expected from the workload (confirming or \
         releasing a declined payment, refunding one that was released).
 
+        """
+        if let variants = r.variants, !variants.isEmpty {
+            md += "\nThe engine on variants of the workload (one caller; otherwise the same payments):\n\n"
+            md += "| workload | setting | authorizations/s | approved | declined | correct |\n| --- | --- | ---: | ---: | ---: | --- |\n"
+            for base in ["durable", "no sync"] {
+                if let x = find(r, "headroom", base) {
+                    md += "| Zipf cards over a natural day (the runs above) | \(base) | \(n(x.authorizationsPerSecond)) | \(x.approved) | \(x.declined) | \(x.correct ? "yes" : "**NO**") |\n"
+                }
+            }
+            for x in variants {
+                md += "| \(x.note) | \(x.setting) | \(n(x.authorizationsPerSecond)) | \(x.approved) | \(x.declined) | \(x.correct ? "yes" : "**NO**") |\n"
+            }
+        }
+        md += """
+
         ## Open loop: a fixed offered rate
 
         One caller offers authorizations at a fixed rate (each followed by its confirm or release); a payment's latency \
@@ -83,12 +98,12 @@ enum Report {
 
         ![latency](benchmarks/latency.svg)
 
-        | setting | offered/s | achieved/s | completed | p50 | p99 | p99.9 | max | saturated |
-        | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+        | setting | offered/s | achieved/s | completed | p50 | p99 | p99.9 | max | saturated | correct |
+        | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
 
         """
         for x in r.openLoop {
-            md += "| \(x.setting) | \(n(x.offeredPerSecond)) | \(n(x.achievedPerSecond)) | \(x.completed) of \(x.requests) | \(us(x.p50Microseconds)) | \(us(x.p99Microseconds)) | \(us(x.p999Microseconds)) | \(us(x.maxMicroseconds)) | \(x.saturated ? "yes" : "no") |\n"
+            md += "| \(x.setting) | \(n(x.offeredPerSecond)) | \(n(x.achievedPerSecond)) | \(x.completed) of \(x.requests) | \(us(x.p50Microseconds)) | \(us(x.p99Microseconds)) | \(us(x.p999Microseconds)) | \(us(x.maxMicroseconds)) | \(x.saturated ? "yes" : "no") | \(x.correct.map { $0 ? "yes" : "**NO**" } ?? "-") |\n"
         }
         md += "\n## Scaling\n\nCost per authorization (no sync: the tree, not the disk) as the active cards grow, and as one store ages over simulated days; store size on disk.\n\n| run | microseconds/authorization | store size | correct |\n| --- | ---: | ---: | --- |\n"
         for x in r.scaling + r.ageing {

@@ -17,6 +17,8 @@ struct Results: Codable, Sendable {
     var quick: Bool
     var command: String
     var closedLoop: [RunResult] = []
+    /// The engine on variants of the workload (uniform cards, the peak hour), one caller.
+    var variants: [RunResult]? = []
     var openLoop: [OpenLoopResult] = []
     var scaling: [ScalingPoint] = []
     var ageing: [ScalingPoint] = []
