@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "Headroom", targets: ["Headroom"]),
         .executable(name: "headroom", targets: ["HeadroomCLI"]),
+        // Seeded randomness and made-up card numbers, shared by the tests and the benchmarks.
+        .library(name: "HeadroomTesting", targets: ["HeadroomTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,11 +46,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "HeadroomTesting", dependencies: ["HeadroomCore"]),
         .testTarget(name: "LMDBKitTests", dependencies: ["LMDBKit"]),
-        .testTarget(name: "HeadroomCoreTests", dependencies: ["HeadroomCore"]),
+        .testTarget(name: "HeadroomCoreTests", dependencies: ["HeadroomCore", "HeadroomTesting"]),
         .testTarget(name: "HeadroomRulesTests", dependencies: ["HeadroomRules", "HeadroomCore"]),
-        .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "HeadroomCore", "HeadroomRules", "LMDBKit"]),
-        .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI", "Headroom", "HeadroomCore", "HeadroomRules"]),
+        .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "HeadroomCore", "HeadroomRules", "LMDBKit", "HeadroomTesting"]),
+        .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI", "Headroom", "HeadroomCore", "HeadroomRules", "HeadroomTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,6 +19,7 @@ let package = Package(
             name: "HeadroomBench",
             dependencies: [
                 .product(name: "Headroom", package: "Headroom"),
+                .product(name: "HeadroomTesting", package: "Headroom"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -106,9 +106,21 @@ static inline int approve(const op_t *op, int n, const int64_t used_amount[6], c
 /* What the peer believes: per kind, the amount and count of approved, unreleased payments. */
 typedef struct { int64_t amount[K_KINDS], count[K_KINDS]; } totals_t;
 
-static inline void expect_payment(totals_t *t, const op_t *op) {
+static void expect_payment(totals_t *t, const op_t *op) {
     uint64_t keys[6]; int n = counter_keys(op, keys);
     for (int i = 0; i < n; i++) { t->amount[key_kind(keys[i])] += op->amount_fen; t->count[key_kind(keys[i])] += 1; }
+}
+
+/* What the cells must hold at the end, from the peer's own answers: per kind, the approved
+ * (first answer) and unreleased payments. `decided[payment]` is 1 approved, 2 declined. */
+static inline void expected_totals(const op_t *ops, uint64_t count, const char *decided, totals_t *want) {
+    memset(want, 0, sizeof *want);
+    char *released = calloc(count + 1, 1), *seen = calloc(count + 1, 1);
+    for (uint64_t i = 0; i < count; i++) if (ops[i].kind == OP_RELEASE) released[ops[i].payment] = 1;
+    for (uint64_t i = 0; i < count; i++)
+        if (ops[i].kind == OP_AUTHORIZE && !seen[ops[i].payment]++ && decided[ops[i].payment] == 1 && !released[ops[i].payment])
+            expect_payment(want, &ops[i]);
+    free(released); free(seen);
 }
 
 static int totals_equal(const totals_t *a, const totals_t *b) {

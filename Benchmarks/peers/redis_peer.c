@@ -151,12 +151,8 @@ int main(int argc, char **argv) {
     }
     double seconds = now_seconds() - start;
 
-    totals_t want = {0}, have = {0};
-    char *released = calloc(count + 1, 1), *seen = calloc(count + 1, 1);
-    for (uint64_t i = 0; i < count; i++) if (ops[i].kind == OP_RELEASE) released[ops[i].payment] = 1;
-    for (uint64_t i = 0; i < count; i++)
-        if (ops[i].kind == OP_AUTHORIZE && !seen[ops[i].payment]++ && decided[ops[i].payment] == 1 && !released[ops[i].payment])
-            expect_payment(&want, &ops[i]);
+    totals_t want, have = {0};
+    expected_totals(ops, count, decided, &want);
     const char *totals[] = {"EVAL", TOTALS_LUA, "0"}; command(3, totals); flush_out();
     long long elements = reply(NULL);
     for (long long e = 0; e < elements && e < 12; e++) {

@@ -94,12 +94,8 @@ int main(int argc, char **argv) {
     }
     double seconds = now_seconds() - start;
 
-    totals_t want = {0}, have = {0};
-    char *released = calloc(count + 1, 1), *seen = calloc(count + 1, 1);
-    for (uint64_t i = 0; i < count; i++) if (ops[i].kind == OP_RELEASE) released[ops[i].payment] = 1;
-    for (uint64_t i = 0; i < count; i++)
-        if (ops[i].kind == OP_AUTHORIZE && !seen[ops[i].payment]++ && decided[ops[i].payment] == 1 && !released[ops[i].payment])
-            expect_payment(&want, &ops[i]);
+    totals_t want, have = {0};
+    expected_totals(ops, count, decided, &want);
     sqlite3_stmt *all = prep("SELECT k, amount, n FROM counters");
     while (sqlite3_step(all) == SQLITE_ROW) {
         uint64_t key = (uint64_t)sqlite3_column_int64(all, 0);

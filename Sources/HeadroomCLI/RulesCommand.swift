@@ -263,15 +263,7 @@ struct RulesCommand: ParsableCommand {
         }
 
         func caps(_ limit: Limit) -> String {
-            var parts: [String] = []
-            if let v = limit.caps.amountFenMax { parts.append("amount \(Amount.grouped(v))") }
-            if let v = limit.caps.countMax { parts.append("count \(v)") }
-            for (institution, caps) in limit.institutionCaps.sorted(by: { $0.key < $1.key }) {
-                let c = limit.caps.overridden(by: caps)
-                parts.append("\(institution.code): " + [c.amountFenMax.map { "amount \(Amount.grouped($0))" }, c.countMax.map { "count \($0)" }].compactMap { $0 }.joined(separator: ", "))
-            }
-            if limit.refundRestores { parts.append("refunds restore") }
-            return parts.joined(separator: "; ")
+            RuleSetDiff.capParts(limit).joined(separator: "; ")
         }
 
         func limitJSON(_ limit: Limit) -> [String: Any] {

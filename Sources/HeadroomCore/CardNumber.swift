@@ -33,6 +33,20 @@ public struct CardNumber: Sendable, CustomStringConvertible, CustomDebugStringCo
         self.digits = digits
     }
 
+    /// The Luhn check digit (ASCII) that completes `body` (ASCII digits without it).
+    public static func luhnCheckDigit(for body: some BidirectionalCollection<UInt8>) -> UInt8 {
+        var sum = 0
+        for (index, byte) in body.reversed().enumerated() {
+            var d = Int(byte - 48)
+            if index % 2 == 0 {
+                d *= 2
+                if d > 9 { d -= 9 }
+            }
+            sum += d
+        }
+        return UInt8(48 + (10 - sum % 10) % 10)
+    }
+
     /// The Luhn (mod 10) check over ASCII digits.
     public static func luhnValid(_ ascii: [UInt8]) -> Bool {
         var sum = 0

@@ -59,7 +59,12 @@ public enum RuleSetDiff {
 
     /// `bank, card, daily, agreement/gateway, amount 200,000.00, count 50`
     public static func describe(_ limit: Limit) -> String {
-        var parts = [limit.tier.name, scope(limit), describe(limit.filter)]
+        ([limit.tier.name, scope(limit), describe(limit.filter)] + capParts(limit)).joined(separator: ", ")
+    }
+
+    /// `amount 20,000.00`, `count 4`, `Z2007933000010: amount 50,000.00`, `refunds restore`.
+    public static func capParts(_ limit: Limit) -> [String] {
+        var parts: [String] = []
         if let v = limit.caps.amountFenMax { parts.append("amount \(Amount.grouped(v))") }
         if let v = limit.caps.countMax { parts.append("count \(v)") }
         for (institution, caps) in limit.institutionCaps.sorted(by: { $0.key < $1.key }) {
@@ -68,7 +73,7 @@ public enum RuleSetDiff {
                 .compactMap { $0 }.joined(separator: ", "))
         }
         if limit.refundRestores { parts.append("refunds restore") }
-        return parts.joined(separator: ", ")
+        return parts
     }
 
     /// `card+institution, daily` or `single payment`.

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import HeadroomTesting
 import Testing
 
 /// Runs the built `headroom` binary.
@@ -83,33 +84,9 @@ final class ErrorCollector: @unchecked Sendable {
 }
 
 /// A valid card number (Luhn) from a number.
-func pan(_ n: Int) -> String {
-    let body = "622848" + String(format: "%012d", n)
-    var digits = body.map { Int(String($0))! }
-    var sum = 0
-    for (i, d) in digits.reversed().enumerated() {
-        var v = d
-        if i % 2 == 0 { v *= 2; if v > 9 { v -= 9 } }
-        sum += v
-    }
-    digits.append((10 - sum % 10) % 10)
-    return digits.map(String.init).joined()
-}
+func pan(_ n: Int) -> String { TestCards.number(n) }
 
 /// The JSON object of one output line.
 func object(_ line: String) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
-}
-
-/// A small seeded generator, so that random tests repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

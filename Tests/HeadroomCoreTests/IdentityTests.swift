@@ -1,4 +1,5 @@
 import HeadroomCore
+import HeadroomTesting
 import Testing
 
 @Suite struct IdentityTests {

@@ -1,5 +1,6 @@
 import Foundation
 import HeadroomCore
+import HeadroomTesting
 import Testing
 
 @Suite struct TimeTests {

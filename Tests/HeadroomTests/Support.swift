@@ -2,20 +2,8 @@ import Foundation
 @testable import Headroom
 import HeadroomCore
 import HeadroomRules
+@_exported import HeadroomTesting
 import Testing
-
-/// A small seeded generator, so that random tests repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum Fixture {
     static let cardKey = try! CardKey(hex: String(repeating: "5a", count: 32))
@@ -38,19 +26,8 @@ enum Fixture {
         try Engine(path: path, cardKey: key, rules: rules, options: .init(storage: .init(mapSizeBytes: 64 << 20)))
     }
 
-    /// A valid card number (Luhn) from an 18-digit body.
-    static func pan(_ n: Int) -> String {
-        let body = "622202" + String(format: "%012d", n)
-        var digits = body.map { Int(String($0))! }
-        var sum = 0
-        for (i, d) in digits.reversed().enumerated() {
-            var v = d
-            if i % 2 == 0 { v *= 2; if v > 9 { v -= 9 } }
-            sum += v
-        }
-        digits.append((10 - sum % 10) % 10)
-        return digits.map(String.init).joined()
-    }
+    /// A valid card number (Luhn).
+    static func pan(_ n: Int) -> String { TestCards.number(n, issuer: "622202") }
 
     static func request(_ id: String, _ time: String, card: Int = 1, institution: String = "Z2007933000010",
                         business: Business = .agreement, amount: String, accountClass: AccountClass = .classI,

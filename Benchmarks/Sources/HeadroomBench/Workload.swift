@@ -1,5 +1,6 @@
 import Foundation
 import HeadroomCore
+import HeadroomTesting
 
 /// A seeded, deterministic stream of NetsUnion traffic, as the issue specifies: Zipf-skewed or
 /// uniform cards, institutions by share, the business mix, log-normal amounts, account classes,
@@ -160,26 +161,5 @@ struct ZipfSampler: Sendable {
     }
 }
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A valid card number (Luhn) for a card index.
-func cardNumber(_ index: UInt32) -> String {
-    let body = "622848" + String(format: "%012d", index)
-    var sum = 0
-    for (i, c) in body.utf8.reversed().enumerated() {
-        var d = Int(c - 48)
-        if i % 2 == 0 { d *= 2; if d > 9 { d -= 9 } }
-        sum += d
-    }
-    return body + String((10 - sum % 10) % 10)
-}
+func cardNumber(_ index: UInt32) -> String { TestCards.number(Int(index)) }
