@@ -13,12 +13,19 @@ extension Engine {
     /// - Throws: ``HeadroomError``: `idConflict`, `invalidInput` (a refund sent as a payment),
     ///   `counterOverflow`, `storage`, `corrupted`.
     public func authorize(_ request: PaymentRequest) throws(HeadroomError) -> AuthorizeResult {
+        let txn = try store.beginWrite()
+        try refreshRules(txn)
+        let result = try authorize(request, in: txn)
+        try store.commit(txn)
+        return result
+    }
+
+    /// ``authorize(_:)`` inside a write transaction the caller owns and commits.
+    func authorize(_ request: PaymentRequest, in txn: borrowing Transaction) throws(HeadroomError) -> AuthorizeResult {
         guard request.business != .refund else {
             throw HeadroomError(.invalidInput, "\(request.id): a refund is not authorized: send it as a refund of its original")
         }
         let payment = hashed(request)
-        let txn = try store.beginWrite()
-        try refreshRules(txn)
         if let existing = try store.record(txn, id: payment.id.text) {
             guard existing.kind == .payment, existing.fingerprint == payment.fingerprint else {
                 throw HeadroomError(.idConflict, "\(payment.id) was already used for another \(existing.kind == .payment ? "payment" : "refund")")
@@ -37,7 +44,6 @@ extension Engine {
             time: payment.time, amountFen: payment.amount.fen, refundedFen: 0, ruleSetVersion: ruleSetVersion,
             decision: decision, counters: decision.isApproved ? plan.updates : [], original: nil)
         try store.put(txn, id: payment.id.text, record)
-        try store.commit(txn)
         return AuthorizeResult(decision: decision, replayed: false)
     }
 

@@ -8,11 +8,15 @@ extension Engine {
     ///   `alreadyReleased`; nothing changes then.
     public func confirm(_ id: PaymentID) throws(HeadroomError) {
         let txn = try store.beginWrite()
+        try confirm(id, in: txn)
+        try store.commit(txn)
+    }
+
+    func confirm(_ id: PaymentID, in txn: borrowing Transaction) throws(HeadroomError) {
         var record = try approvedPayment(txn, id)
         try requireAuthorized(record, id)
         record.state = .confirmed
         try store.put(txn, id: id.text, record)
-        try store.commit(txn)
     }
 
     /// The core debit failed or timed out: the reservation is given back to the windows it
@@ -22,6 +26,11 @@ extension Engine {
     ///   `alreadyReleased`; nothing changes then.
     public func release(_ id: PaymentID) throws(HeadroomError) {
         let txn = try store.beginWrite()
+        try release(id, in: txn)
+        try store.commit(txn)
+    }
+
+    func release(_ id: PaymentID, in txn: borrowing Transaction) throws(HeadroomError) {
         var record = try approvedPayment(txn, id)
         try requireAuthorized(record, id)
         let purgedBefore = try purgeHorizon(txn)
@@ -30,7 +39,6 @@ extension Engine {
         }
         record.state = .released
         try store.put(txn, id: id.text, record)
-        try store.commit(txn)
     }
 
     /// Refunds part or all of a confirmed payment. Counters whose limits say
@@ -41,6 +49,12 @@ extension Engine {
     ///   `notConfirmed`, `alreadyReleased`, `refundExceedsRemaining`.
     public func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult {
         let txn = try store.beginWrite()
+        let result = try refund(request, in: txn)
+        try store.commit(txn)
+        return result
+    }
+
+    func refund(_ request: RefundRequest, in txn: borrowing Transaction) throws(HeadroomError) -> RefundResult {
         if let existing = try store.record(txn, id: request.id.text) {
             guard existing.kind == .refund, existing.fingerprint == request.fingerprint else {
                 throw HeadroomError(.idConflict, "\(request.id) was already used for another \(existing.kind == .payment ? "payment" : "refund")")
@@ -65,7 +79,6 @@ extension Engine {
             decision: Decision(outcome: .approve, code: .approved, failed: nil, headroom: [:], ruleSetVersion: ruleSetVersion),
             counters: [], original: request.original.text)
         try store.put(txn, id: request.id.text, record)
-        try store.commit(txn)
         return RefundResult(id: request.id, original: request.original, amount: request.amount,
                             refundedTotalFen: total, remainingFen: original.amountFen - total, replayed: false)
     }

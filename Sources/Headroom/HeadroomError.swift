@@ -48,6 +48,8 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case nothingToRollBack
         /// A change needs the operator's name.
         case operatorRequired
+        /// More operations are waiting for the disk than the group committer's queue holds.
+        case overloaded
         /// LMDB reported a condition (map full, readers full, I/O).
         case storage
         /// The store holds something that cannot be: a record that does not decode, a counter

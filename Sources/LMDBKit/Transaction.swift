@@ -34,6 +34,16 @@ public struct Transaction: ~Copyable {
         mdb_txn_abort(handle)
     }
 
+    /// Begins a transaction nested in this write transaction: its changes join this one's when
+    /// it commits, and vanish when it aborts, while this one goes on. (Group commit runs each
+    /// caller's operation in one, so a refused operation leaves nothing half-written.)
+    public func beginChild() throws(LMDBError) -> Transaction {
+        precondition(!isReadOnly, "a read transaction has no children")
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(mdb_txn_env(handle), handle, 0, &txn), "mdb_txn_begin(child)")
+        return Transaction(handle: txn!, isReadOnly: false)
+    }
+
     /// The value stored under `key`, or `nil`. Valid only until the transaction ends.
     public func get(_ db: Database, key: UnsafeRawBufferPointer) throws(LMDBError) -> UnsafeRawBufferPointer? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))

@@ -31,6 +31,8 @@ final class EngineHarness: @unchecked Sendable {
     let workload: Workload
     let requests: [PaymentRequest?]
     let ids: [PaymentID]
+    /// When set, operations go through group commit instead of the lock.
+    var committer: GroupCommitter?
 
     static let rulesDirectory: String = {
         let here = URL(fileURLWithPath: #filePath)
@@ -68,6 +70,7 @@ final class EngineHarness: @unchecked Sendable {
     /// Runs op `i`; answers whether an authorization was approved (nil for other ops).
     @discardableResult
     func run(_ i: Int) -> (approved: Bool?, error: Bool) {
+        if let committer { return run(i, through: committer) }
         let op = workload.ops[i]
         lock.lock()
         defer { lock.unlock() }
@@ -87,11 +90,47 @@ final class EngineHarness: @unchecked Sendable {
     }
 }
 
+/// Runs `body` on `count` threads of their own at once and waits for all of them.
+func runThreads(_ count: Int, _ body: @escaping @Sendable () -> Void) {
+    let group = DispatchGroup()
+    for _ in 0..<count {
+        group.enter()
+        let thread = Thread {
+            body()
+            group.leave()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+    group.wait()
+}
+
+extension EngineHarness {
+    func run(_ i: Int, through committer: GroupCommitter) -> (approved: Bool?, error: Bool) {
+        let op = workload.ops[i]
+        do {
+            switch Op.Kind(rawValue: op.kind)! {
+            case .authorize: return (try committer.authorize(requests[i]!).decision.isApproved, false)
+            case .confirm: try committer.confirm(ids[i])
+            case .release: try committer.release(ids[i])
+            case .refund:
+                _ = try committer.refund(RefundRequest(id: ids[i], original: try PaymentID("\(workload.spec.idPrefix)\(op.payment)"),
+                                                       amount: Amount(fen: op.amountFen), time: Timestamp(unixSeconds: op.time + 3600)))
+            }
+            return (nil, false)
+        } catch {
+            return (nil, true)
+        }
+    }
+}
+
 enum EngineRunner {
     /// Runs the whole workload as fast as it goes with `threads` caller threads.
     /// `verify`: compare the counters with the answers (a store holding only this workload);
     /// otherwise only the engine's own invariant check runs.
-    static func closedLoop(_ harness: EngineHarness, threads: Int, setting: String, verify: Bool = true) throws -> RunResult {
+    static func closedLoop(_ harness: EngineHarness, threads: Int, setting: String, verify: Bool = true,
+                           groupCommit: Bool = false) throws -> RunResult {
+        if groupCommit { harness.committer = GroupCommitter(engine: harness.engine) }
         let units = harness.workload.units
         let next = Atomic<Int>(0)
         let approved = Mutex([Int: Bool]())  // payment -> approved, by its first answer
@@ -100,7 +139,8 @@ enum EngineRunner {
         let started = DispatchTime.now().uptimeNanoseconds
         for phase in [0..<refundStart, refundStart..<units.count] {
             next.store(phase.lowerBound, ordering: .relaxed)
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            // Real threads: concurrentPerform would run only as many at once as there are cores.
+            runThreads(threads) {
                 while true {
                     let u = next.add(1, ordering: .relaxed).oldValue
                     guard u < phase.upperBound else { return }
@@ -113,12 +153,18 @@ enum EngineRunner {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        var note = ""
+        if let committer = harness.committer {
+            committer.shutdown()
+            note = String(format: "group commit: %.1f operations per commit", Double(committer.operationsCommitted) / Double(max(1, committer.batches)))
+            harness.committer = nil
+        }
         let decisions = approved.withLock { $0 }
         let correct = verify ? try Correctness.verify(harness, approved: decisions) : try harness.engine.check().problems.isEmpty
         return RunResult(system: "headroom", setting: setting, threads: threads, ops: harness.workload.ops.count,
                          authorizations: harness.workload.authorizations, seconds: seconds,
                          approved: decisions.values.filter { $0 }.count, declined: decisions.values.filter { !$0 }.count,
-                         errors: errors.load(ordering: .relaxed), correct: correct)
+                         errors: errors.load(ordering: .relaxed), correct: correct, note: note)
     }
 }
 

@@ -45,6 +45,15 @@ struct Suite: ParsableCommand {
                 results.closedLoop.append(r)
             }
         }
+        // Group commit: callers' operations share transactions and syncs.
+        for (setting, durable) in [("durable, group commit", true), ("no sync, group commit", false)] {
+            for threads in [1, 2, 8, 64] {
+                let harness = try EngineHarness(workload: workload, store: try store("group"), durable: durable)
+                let r = try EngineRunner.closedLoop(harness, threads: threads, setting: setting, groupCommit: true)
+                say("headroom \(setting) \(threads) threads: \(Int(r.authorizationsPerSecond)) authorizations/s (\(r.note)), correct \(r.correct)")
+                results.closedLoop.append(r)
+            }
+        }
         // Variants of the workload: uniform card choice, and the day's traffic packed into its peak hour.
         let variants: [(String, (inout WorkloadSpec) -> Void)] = [("uniform cards", { $0.zipf = false }), ("peak hour 20:00-21:00", { $0.peakHour = true })]
         for (label, change) in variants {

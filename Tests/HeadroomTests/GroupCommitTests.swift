@@ -1,0 +1,125 @@
+import Foundation
+@testable import Headroom
+import HeadroomCore
+import HeadroomRules
+import Synchronization
+import Testing
+
+@Suite struct GroupCommitTests {
+    typealias F = Fixture
+
+    static let tight = [RuleSource(name: "g/limits.yaml", text: """
+    limits:
+      - {id: bank.card-daily, tier: bank, window: day, group: card, amount_max: 1000.00, count_max: 5,
+         applies_to: {business: [agreement]}}
+      - {id: inst.exposure, tier: institution, window: day, group: institution, amount_max: 6000.00,
+         applies_to: {business: [agreement]}}
+    card_tier: {applies_to: {business: [agreement]}}
+    """)]
+
+    func ticket(_ op: GroupCommitter.Operation) -> GroupCommitter.Ticket {
+        GroupCommitter.Ticket(op, semaphore: DispatchSemaphore(value: 0))
+    }
+
+    @Test func aBatchIsOneTransactionWhoseRefusalsLeaveNothing() throws {
+        let dir = try F.directory("batch")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let committer = GroupCommitter(engine: try F.engine(dir, rules: Self.tight), options: .init(), startWriter: false)
+        let a = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "600.00")
+        let other = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "600.01")
+        let b = try F.request("B", "2026-11-25T10:01:00+08:00", amount: "500.00")
+        let c = try F.request("C", "2026-11-25T10:02:00+08:00", amount: "400.00")
+        let batch = [ticket(.authorize(a)), ticket(.authorize(a)), ticket(.authorize(other)), ticket(.confirm(try PaymentID("nope"))),
+                     ticket(.authorize(b)), ticket(.authorize(c)), ticket(.confirm(try PaymentID("A")))]
+        committer.commit(batch)
+        func decision(_ i: Int) -> AuthorizeResult? {
+            if case .success(.authorized(let r)) = batch[i].answer { return r }
+            return nil
+        }
+        func refusal(_ i: Int) -> HeadroomError.Code? {
+            if case .failure(let e) = batch[i].answer { return e.code }
+            return nil
+        }
+        #expect(decision(0)?.decision.isApproved == true && decision(0)?.replayed == false)
+        #expect(decision(1)?.replayed == true)  // the retry sees the first in the same batch
+        #expect(refusal(2) == .idConflict)
+        #expect(refusal(3) == .unknownPayment)
+        #expect(decision(4)?.decision.code.name == "exceedsBankDailyAmount")  // 600 + 500 > 1000 within the batch
+        #expect(decision(5)?.decision.isApproved == true)
+        if case .success(.done) = batch[6].answer {} else { Issue.record("confirm in the batch failed: \(String(describing: batch[6].answer))") }
+        #expect(committer.batches == 1 && committer.operationsCommitted == 7)
+        let engine = committer.engine
+        #expect(try engine.state(of: try PaymentID("A")) == "confirmed")
+        #expect(try engine.check().problems.isEmpty)
+        let daily = try engine.explain(try F.request("p", "2026-11-25T11:00:00+08:00", amount: "1.00")).lines.first { $0.check.limitID == "bank.card-daily" }
+        #expect(daily?.used == CounterValue(amountFen: 100_000, count: 2))
+    }
+
+    @Test func aFullQueueAnswersOverloadedAtOnce() throws {
+        let dir = try F.directory("overload")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let committer = GroupCommitter(engine: try F.engine(dir, rules: Self.tight), options: .init(batchMax: 1, queueMax: 1), startWriter: false)
+        expectError(.overloaded) { _ = try committer.authorize(try F.request("A", "2026-11-25T10:00:00+08:00", amount: "1.00")) }
+    }
+
+    /// Many threads race for tight caps on a few cards: no limit is ever exceeded, and the
+    /// counters equal the sums of the answers the callers got.
+    @Test func concurrentCallersNeverOverApprove() throws {
+        let dir = try F.directory("threads")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let committer = GroupCommitter(engine: try F.engine(dir, rules: Self.tight), options: .init(batchMax: 64))
+        let approved = Mutex([(card: Int, fen: Int64)]())
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            var rng = SplitMix64(seed: UInt64(thread) + 1)
+            for i in 0..<60 {
+                let card = Int(rng.next() % 4) + 1
+                let fen = Int64(1 + rng.next() % 40_000)
+                let request = try! F.request("T\(thread)-\(i)", "2026-11-25T10:00:00+08:00", card: card, institution: "Z1",
+                                             amount: Amount(fen: fen).plain)
+                let result = try! committer.authorize(request)
+                guard result.decision.isApproved else { continue }
+                if i % 3 == 0 {
+                    try! committer.release(request.id)  // the core debit failed: the limit comes back
+                } else {
+                    try! committer.confirm(request.id)
+                    approved.withLock { $0.append((card, fen)) }
+                }
+            }
+        }
+        committer.shutdown()
+        let live = approved.withLock { $0 }
+        for card in 1...4 {
+            let mine = live.filter { $0.card == card }
+            #expect(mine.reduce(0) { $0 + $1.fen } <= 100_000, "card \(card) over its daily amount")
+            #expect(mine.count <= 5, "card \(card) over its daily count")
+        }
+        #expect(live.reduce(0) { $0 + $1.fen } <= 600_000)
+        #expect(committer.operationsCommitted > 0 && committer.batches <= committer.operationsCommitted)
+        let engine = committer.engine
+        #expect(try engine.check().problems.isEmpty)
+        let totals = try engine.counterTotals()
+        let exposure = try #require(engine.ruleSet.limit(id: "inst.exposure")?.counter?.id)
+        #expect(totals[exposure] == CounterValue(amountFen: live.reduce(0) { $0 + $1.fen }, count: Int64(live.count)))
+    }
+
+    @Test func theAsyncAPIAnswersAfterTheCommit() async throws {
+        let dir = try F.directory("async")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let committer = GroupCommitter(engine: try F.engine(dir, rules: Self.tight))
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    let request = try F.request("A\(i)", "2026-11-25T10:00:00+08:00", card: 9, institution: "Z1", amount: "200.00")
+                    let approved = try await committer.authorize(request).decision.isApproved
+                    if approved { try await committer.confirm(request.id) }
+                    return approved
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 5)  // 5 x 200.00 = the daily amount, and the daily count
+        committer.shutdown()
+        #expect(try committer.engine.check().problems.isEmpty)
+        expectError(.overloaded) { _ = try committer.authorize(try F.request("late", "2026-11-25T10:00:00+08:00", amount: "1.00")) }
+    }
+}
