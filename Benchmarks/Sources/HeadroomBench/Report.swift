@@ -124,7 +124,9 @@ enum Report {
     }
 
     static func targets(_ r: Results) -> String {
-        let durable = find(r, "headroom", "durable")
+        // The engine's best durable run, whichever caller count and commit mode gave it.
+        let durable = r.closedLoop.filter { $0.system == "headroom" && $0.setting.hasPrefix("durable") }
+            .max { $0.authorizationsPerSecond < $1.authorizationsPerSecond }
         let raw = find(r, "lmdb-raw", "durable")
         let redis = find(r, "redis", "appendfsync always")
         let open92 = r.openLoop.first { $0.setting == "durable" && $0.offeredPerSecond == 92_000 }
@@ -136,17 +138,20 @@ enum Report {
 
         ## Against the targets
 
-        Targets from the benchmark issue, for 1,000,000 active cards on this 2-core machine. Reported, not asserted.
+        Targets from the benchmark issue, for 1,000,000 active cards on this 2-core machine. Reported, not asserted. \
+        The engine's figure is its best durable run; each ratio compares runs that commit alike.
 
         | target | measured | met |
         | --- | --- | --- |
 
         """
         if let d = durable {
-            md += "| at least 180,000 durable authorizations/s | \(n(d.authorizationsPerSecond)) | \(d.authorizationsPerSecond >= 180_000 ? "yes" : "no") |\n"
+            md += "| at least 180,000 durable authorizations/s | \(n(d.authorizationsPerSecond)) (\(d.setting), \(d.threads) callers) | \(d.authorizationsPerSecond >= 180_000 ? "yes" : "no") |\n"
         }
-        md += "| at least 80% of the raw C ceiling at equal durability | \(ratio(durable, raw)) of lmdb-raw durable | \((durable.flatMap { d in raw.map { d.authorizationsPerSecond >= 0.8 * $0.authorizationsPerSecond } }).map { $0 ? "yes" : "no" } ?? "-") |\n"
-        md += "| at least 3x Redis-Lua with appendfsync always | \(ratio(durable, redis)) | \((durable.flatMap { d in redis.map { d.authorizationsPerSecond >= 3 * $0.authorizationsPerSecond } }).map { $0 ? "yes" : "no" } ?? "-") |\n"
+        // Like with like: raw LMDB commits one transaction per operation, so the engine under the lock, one caller.
+        let perOperation = find(r, "headroom", "durable")
+        md += "| at least 80% of the raw C ceiling at equal durability | \(ratio(perOperation, raw)) of lmdb-raw durable, both one transaction per operation (a batched raw ceiling is not measured yet) | \((perOperation.flatMap { d in raw.map { d.authorizationsPerSecond >= 0.8 * $0.authorizationsPerSecond } }).map { $0 ? "yes" : "no" } ?? "-") |\n"
+        md += "| at least 3x Redis-Lua with appendfsync always | \(ratio(durable, redis)), both batching (group commit; pipelining) | \((durable.flatMap { d in redis.map { d.authorizationsPerSecond >= 3 * $0.authorizationsPerSecond } }).map { $0 ? "yes" : "no" } ?? "-") |\n"
         if let o = open92 {
             md += "| p99 at most 2 ms at 92,000/s offered | \(o.saturated ? "saturated (achieved \(n(o.achievedPerSecond))/s)" : us(o.p99Microseconds)) | \(!o.saturated && o.p99Microseconds <= 2000 ? "yes" : "no") |\n"
         }
@@ -167,7 +172,7 @@ extension Report {
         let hn = find(r, "headroom", "no sync"), rn = find(r, "lmdb-raw", "no sync")
         let ra = find(r, "redis", "appendfsync always")
         var text = "\nWhat limits us, in this run's figures:\n\n"
-        text += "- **Syncs.** Every operation is its own LMDB write transaction, and a durable commit syncs the disk: a payment "
+        text += "- **Syncs.** Under the lock every operation is its own LMDB write transaction, and a durable commit syncs the disk: a payment "
         text += "(authorization and confirm) pays two. Raw LMDB in C, doing nothing but the same writes, reaches \(rate(rd)) durable "
         text += "operations/s here; the engine reaches \(rate(hd)). That ceiling is the disk's, not the code's.\n"
         text += "- **CPU per operation.** Without sync the engine spends \(perOp(hn)) per operation against \(perOp(rn)) for raw LMDB: "
