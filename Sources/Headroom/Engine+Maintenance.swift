@@ -167,13 +167,9 @@ extension Engine {
     }
 
     func describe(_ key: CounterKey) -> String {
-        "kind \(key.kind) definition \(hex16(key.definition)) window \(key.window)"
+        "kind \(key.kind) definition \(key.definition.hexDigits) window \(key.window)"
     }
 
-    func hex16(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
 
     func forEach(_ txn: borrowing Transaction, _ db: Database,
                  _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(HeadroomError) -> Void) throws(HeadroomError) {

@@ -123,7 +123,7 @@ public final class Engine {
             logger.info("rule set in force", metadata: ["version": "\(version)"])
             return version
         }
-        if try RuleSetHistory.info(store, txn, version: current).digest == RuleSetHistory.hex(rules.digest) {
+        if try RuleSetHistory.info(store, txn, version: current).digest == rules.digest.hexDigits {
             return current
         }
         guard options.adoptRulesWithoutApproval else {

@@ -108,7 +108,7 @@ enum RuleSetHistory {
     /// Stores `sources` as the next version; answers it.
     static func add(_ store: Store, _ txn: borrowing Transaction, _ sources: [RuleSource], by name: String, at time: Int64) throws(HeadroomError) -> RuleSetVersion {
         let next = UInt32(try store.metaInteger(txn, "rules.latest") ?? 0) + 1
-        let info = RuleSetVersion(version: next, digest: hex(sources.digest),
+        let info = RuleSetVersion(version: next, digest: sources.digest.hexDigits,
                                   files: sources.map { String($0.name.split(separator: "/").last ?? "") },
                                   proposedBy: name, proposedAt: time)
         try store.putMeta(txn, "rules.v\(next)", encode(sources))
@@ -164,10 +164,6 @@ enum RuleSetHistory {
         return try currentVersion(store, txn)
     }
 
-    static func hex(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
 
     static func encode(_ sources: [RuleSource]) -> [UInt8] {
         var w = ByteWriter()

@@ -94,10 +94,13 @@ public struct CardHash: Hashable, Sendable, CustomStringConvertible {
     public static let ungrouped = CardHash(high: 0, low: 0)
 
     /// 32 lowercase hex digits.
-    public var description: String { hex(high) + hex(low) }
+    public var description: String { high.hexDigits + low.hexDigits }
 }
 
-func hex(_ value: UInt64) -> String {
-    let s = String(value, radix: 16)
-    return String(repeating: "0", count: 16 - s.count) + s
+extension UInt64 {
+    /// 16 lowercase hex digits, zero-padded: for hashes and identities shown to people.
+    public var hexDigits: String {
+        let s = String(self, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
 }

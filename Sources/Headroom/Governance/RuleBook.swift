@@ -47,7 +47,7 @@ public final class RuleBook {
         }
         return try write { (txn) throws(HeadroomError) in
             if let current = try RuleSetHistory.currentVersion(store, txn),
-               try RuleSetHistory.info(store, txn, version: current).digest == RuleSetHistory.hex(sources.digest) {
+               try RuleSetHistory.info(store, txn, version: current).digest == sources.digest.hexDigits {
                 throw HeadroomError(.ruleSetAlreadyActive, "these files are the rule set in force (v\(current))")
             }
             let info = try RuleSetHistory.add(store, txn, sources, by: name, at: clock())
