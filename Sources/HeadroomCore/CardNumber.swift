@@ -47,18 +47,10 @@ public struct CardNumber: Sendable, CustomStringConvertible, CustomDebugStringCo
         return UInt8(48 + (10 - sum % 10) % 10)
     }
 
-    /// The Luhn (mod 10) check over ASCII digits.
+    /// The Luhn (mod 10) check over ASCII digits: the last one is the check digit of the rest.
     public static func luhnValid(_ ascii: [UInt8]) -> Bool {
-        var sum = 0
-        for (index, byte) in ascii.reversed().enumerated() {
-            var d = Int(byte - 48)
-            if index % 2 == 1 {
-                d *= 2
-                if d > 9 { d -= 9 }
-            }
-            sum += d
-        }
-        return sum % 10 == 0
+        guard let last = ascii.last else { return false }
+        return luhnCheckDigit(for: ascii.dropLast()) == last
     }
 
     /// `622202******1234`: at most the first 6 and last 4 digits, as PCI DSS allows.
