@@ -1,0 +1,78 @@
+import Foundation
+@testable import Headroom
+import HeadroomCore
+import HeadroomRules
+import Testing
+
+/// Two front-processor processes on one store: LMDB serialises their writes, so together they
+/// never exceed a limit, and the counters equal what both were told.
+@Suite(.serialized) struct MultiProcessTests {
+    static let rules = """
+    limits:
+      - {id: bank.card-daily, tier: bank, window: day, group: card, amount_max: 1000.00, count_max: 6,
+         applies_to: {business: [agreement]}}
+    card_tier: {applies_to: {business: [agreement]}}
+    """
+
+    struct Payment {
+        let id: String
+        let card: Int
+        let fen: Int64
+    }
+
+    func start(_ store: String, input: String) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["replay", "--store", store]
+        process.environment = CLI.environment([:])
+        let file = store + "-\(UUID().uuidString).jsonl"
+        try input.write(toFile: file, atomically: true, encoding: .utf8)
+        process.standardInput = FileHandle(forReadingAtPath: file)
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return (process, out)
+    }
+
+    @Test func twoProcessesNeverExceedALimitTogether() throws {
+        let root = try CLI.temporaryDirectory("two")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
+        try Self.rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
+        let store = root + "/store"
+        #expect(try CLI.run(["replay", "--store", store, "--rules", root + "/rules"], input: "").status == 0)
+
+        var rng = SplitMix64(seed: 5)
+        var payments: [String: Payment] = [:]
+        var inputs = ["", ""]
+        for i in 0..<300 {
+            for p in 0..<2 {
+                let payment = Payment(id: "P\(p)-\(i)", card: Int(rng.next() % 3), fen: Int64(5_000 + rng.next() % 30_000))
+                payments[payment.id] = payment
+                inputs[p] += #"{"op":"authorize","id":"\#(payment.id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(payment.card))","institution":"Z1","business":"agreement","amount":"\#(Amount(fen: payment.fen).plain)","account_class":"I"}"# + "\n"
+            }
+        }
+        let running = try inputs.map { try start(store, input: $0) }
+        var approved: [Payment] = []
+        for (process, out) in running {
+            let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0 && lines.count == 300)
+            for line in lines {
+                let o = object(String(line))
+                if o["outcome"] as? String == "approve", let id = o["id"] as? String { approved.append(payments[id]!) }
+            }
+        }
+        for card in 0..<3 {
+            let mine = approved.filter { $0.card == card }
+            #expect(!mine.isEmpty)
+            #expect(mine.reduce(0) { $0 + $1.fen } <= 100_000, "card \(card): over the daily amount together")
+            #expect(mine.count <= 6, "card \(card): over the daily count together")
+        }
+        let engine = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
+        #expect(try engine.check().problems.isEmpty)
+        let daily = try #require(engine.ruleSet.limit(id: "bank.card-daily")?.counter?.id)
+        #expect(try engine.counterTotals()[daily] == CounterValue(amountFen: approved.reduce(0) { $0 + $1.fen }, count: Int64(approved.count)))
+    }
+}
