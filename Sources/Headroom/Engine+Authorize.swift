@@ -13,11 +13,13 @@ extension Engine {
     /// - Throws: ``HeadroomError``: `idConflict`, `invalidInput` (a refund sent as a payment),
     ///   `counterOverflow`, `storage`, `corrupted`.
     public func authorize(_ request: PaymentRequest) throws(HeadroomError) -> AuthorizeResult {
-        let txn = try store.beginWrite()
-        try refreshRules(txn)
-        let result = try authorize(request, in: txn)
-        try store.commit(txn)
-        return result
+        try growingMap { () throws(HeadroomError) in
+            let txn = try store.beginWrite()
+            try refreshRules(txn)
+            let result = try authorize(request, in: txn)
+            try store.commit(txn)
+            return result
+        }
     }
 
     /// ``authorize(_:)`` inside a write transaction the caller owns and commits.

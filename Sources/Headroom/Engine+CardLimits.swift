@@ -11,6 +11,10 @@ extension Engine {
     ///   limit for the same window; the message names that limit.
     @discardableResult
     public func setCardLimits(_ card: CardNumber, institution: Institution?, _ limits: CardLimits, by name: String) throws(HeadroomError) -> CardLimits {
+        try growingMap { () throws(HeadroomError) in try setCardLimitsOnce(card, institution: institution, limits, by: name) }
+    }
+
+    func setCardLimitsOnce(_ card: CardNumber, institution: Institution?, _ limits: CardLimits, by name: String) throws(HeadroomError) -> CardLimits {
         try ruleBook.requireName(name)
         let hash = cardKey.hash(card)
         let txn = try store.beginWrite()

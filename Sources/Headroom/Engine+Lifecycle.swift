@@ -7,9 +7,11 @@ extension Engine {
     /// - Throws: `unknownPayment`, `notApproved` (declined), `alreadyConfirmed`,
     ///   `alreadyReleased`; nothing changes then.
     public func confirm(_ id: PaymentID) throws(HeadroomError) {
-        let txn = try store.beginWrite()
-        try confirm(id, in: txn)
-        try store.commit(txn)
+        try growingMap { () throws(HeadroomError) in
+            let txn = try store.beginWrite()
+            try confirm(id, in: txn)
+            try store.commit(txn)
+        }
     }
 
     func confirm(_ id: PaymentID, in txn: borrowing Transaction) throws(HeadroomError) {
@@ -25,9 +27,11 @@ extension Engine {
     /// - Throws: `unknownPayment`, `notApproved`, `alreadyConfirmed` (refund it instead),
     ///   `alreadyReleased`; nothing changes then.
     public func release(_ id: PaymentID) throws(HeadroomError) {
-        let txn = try store.beginWrite()
-        try release(id, in: txn)
-        try store.commit(txn)
+        try growingMap { () throws(HeadroomError) in
+            let txn = try store.beginWrite()
+            try release(id, in: txn)
+            try store.commit(txn)
+        }
     }
 
     func release(_ id: PaymentID, in txn: borrowing Transaction) throws(HeadroomError) {
@@ -48,10 +52,12 @@ extension Engine {
     /// - Throws: `idConflict`, `unknownPayment`, `notAPayment`, `notApproved`,
     ///   `notConfirmed`, `alreadyReleased`, `refundExceedsRemaining`.
     public func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult {
-        let txn = try store.beginWrite()
-        let result = try refund(request, in: txn)
-        try store.commit(txn)
-        return result
+        try growingMap { () throws(HeadroomError) in
+            let txn = try store.beginWrite()
+            let result = try refund(request, in: txn)
+            try store.commit(txn)
+            return result
+        }
     }
 
     func refund(_ request: RefundRequest, in txn: borrowing Transaction) throws(HeadroomError) -> RefundResult {

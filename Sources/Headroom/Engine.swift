@@ -27,13 +27,18 @@ public final class Engine {
         /// For a scratch copy of a store only (a backtest): puts the rule files given at open in
         /// force without dual control. Never set it on a live store.
         public var adoptRulesWithoutApproval: Bool
+        /// When the map fills, it doubles, up to this size; an operation fails with a storage
+        /// error only when the map cannot grow further.
+        public var mapSizeBytesMax: Int
 
         public init(storage: Environment.Options = .init(), recordRetentionDays: Int = 400,
-                    clock: @escaping @Sendable () -> Int64 = Engine.systemClock, adoptRulesWithoutApproval: Bool = false) {
+                    clock: @escaping @Sendable () -> Int64 = Engine.systemClock, adoptRulesWithoutApproval: Bool = false,
+                    mapSizeBytesMax: Int = 1 << 40) {
             self.storage = storage
             self.recordRetentionDays = recordRetentionDays
             self.clock = clock
             self.adoptRulesWithoutApproval = adoptRulesWithoutApproval
+            self.mapSizeBytesMax = mapSizeBytesMax
         }
     }
 
@@ -146,6 +151,34 @@ public final class Engine {
             ruleSetVersion = version
             logger.info("rule set in force", metadata: ["version": "\(version)"])
         }
+    }
+
+    /// Runs `body` (which opens and ends its own transactions); when the map is full, grows it
+    /// and runs `body` again. A failed attempt left nothing: its transaction was aborted.
+    func growingMap<R>(_ body: () throws(HeadroomError) -> R) throws(HeadroomError) -> R {
+        while true {
+            do {
+                return try body()
+            } catch where error.isMapFull {
+                try growMap()
+            }
+        }
+    }
+
+    /// Doubles the map (no transaction of this engine is open), and says so in the log.
+    func growMap() throws(HeadroomError) {
+        let current = try statistics().mapSizeBytes
+        guard current < options.mapSizeBytesMax else {
+            throw HeadroomError(.storage, "the store's map is full at its largest allowed size, \(current) bytes (mapSizeBytesMax)",
+                                storageCode: LMDBError.mapFullCode)
+        }
+        let next = min(current * 2, options.mapSizeBytesMax)
+        do {
+            try store.environment.setMapSize(next)
+        } catch {
+            throw .storage(error)
+        }
+        logger.warning("the store's map was full: grown", metadata: ["from": "\(current)", "to": "\(next)", "store": "\(path)"])
     }
 
     /// Size facts about the store.

@@ -207,17 +207,22 @@ public final class GroupCommitter: @unchecked Sendable {
         return batch
     }
 
-    /// One transaction, one sync, then every answer.
+    /// One transaction, one sync, then every answer. When the map is full, the batch (whose
+    /// transaction is then aborted) runs again after the map has grown.
     func commit(_ batch: [Ticket]) {
-        var answers: [Result<Answer, HeadroomError>] = []
-        answers.reserveCapacity(batch.count)
+        let answers: [Result<Answer, HeadroomError>]
         do {
-            let txn = try engine.store.beginWrite()
-            try engine.refreshRules(txn)
-            for ticket in batch {
-                answers.append(try apply(ticket.operation, in: txn))
+            answers = try engine.growingMap { () throws(HeadroomError) in
+                var answers: [Result<Answer, HeadroomError>] = []
+                answers.reserveCapacity(batch.count)
+                let txn = try engine.store.beginWrite()
+                try engine.refreshRules(txn)
+                for ticket in batch {
+                    answers.append(try apply(ticket.operation, in: txn))
+                }
+                try engine.store.commit(txn)
+                return answers
             }
-            try engine.store.commit(txn)
         } catch {
             for ticket in batch { ticket.deliver(.failure(error)) }
             return

@@ -59,16 +59,22 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
 
     public let code: Code
     public let message: String
+    /// For `storage`: LMDB's return code.
+    public let storageCode: Int32?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, storageCode: Int32? = nil) {
         self.code = code
         self.message = message
+        self.storageCode = storageCode
     }
+
+    /// The store's map is full (it can be grown).
+    public var isMapFull: Bool { storageCode == LMDBError.mapFullCode }
 
     public var description: String { "\(code.rawValue): \(message)" }
 
     static func storage(_ error: LMDBError) -> HeadroomError {
-        HeadroomError(.storage, error.description)
+        HeadroomError(.storage, error.description, storageCode: error.code)
     }
 
     static func rules(_ errors: RuleErrors) -> HeadroomError {

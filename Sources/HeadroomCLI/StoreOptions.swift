@@ -12,13 +12,19 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The card key file, when $HEADROOM_CARD_KEY is not set.", valueName: "path"))
     var cardKeyFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("The map size at open, in MiB; it doubles by itself when full.", valueName: "mib"))
+    var mapSizeMib = 1024
+
     func validate() throws {
         if store.isEmpty { throw ValidationError("--store needs a directory") }
+        guard (1...(1 << 20)).contains(mapSizeMib) else { throw ValidationError("--map-size-mib: 1 to 1048576, not \(mapSizeMib)") }
     }
 
     /// Opens the engine. `rules` names rule files to put in force; without it the store's rule
     /// set is used, or, for a new store, `Rules/` in the current directory.
-    func openEngine(rules: String?, options: Engine.Options = .init()) throws -> Engine {
+    func openEngine(rules: String?, options given: Engine.Options = .init()) throws -> Engine {
+        var options = given
+        options.storage.mapSizeBytes = mapSizeMib << 20
         // A key is created only for a new store: an existing store needs the key it was made with.
         let (key, origin) = try CardKey.load(file: cardKeyFile, createIfMissing: !Self.storeHasRules(store))
         if case .created(let path) = origin {

@@ -84,16 +84,32 @@ public final class Environment: @unchecked Sendable {
 
     /// Begins the one write transaction; blocks while another thread or process holds it.
     public func beginWrite() throws(LMDBError) -> Transaction {
-        var txn: OpaquePointer?
-        try check(mdb_txn_begin(handle, nil, 0, &txn), "mdb_txn_begin(write)")
-        return Transaction(handle: txn!, isReadOnly: false)
+        Transaction(handle: try begin(flags: 0, "mdb_txn_begin(write)"), isReadOnly: false)
     }
 
     /// Begins a read transaction: a consistent snapshot that does not wait for the writer.
     public func beginRead() throws(LMDBError) -> Transaction {
+        Transaction(handle: try begin(flags: clmdb_RDONLY, "mdb_txn_begin(read)"), isReadOnly: true)
+    }
+
+    /// Begins a transaction; when another process has grown the map past ours
+    /// (`MDB_MAP_RESIZED`), adopts its size and begins again. The caller holds no other
+    /// transaction of this process at that moment (a Headroom engine never does).
+    private func begin(flags: UInt32, _ operation: String) throws(LMDBError) -> OpaquePointer {
         var txn: OpaquePointer?
-        try check(mdb_txn_begin(handle, nil, clmdb_RDONLY, &txn), "mdb_txn_begin(read)")
-        return Transaction(handle: txn!, isReadOnly: true)
+        var rc = mdb_txn_begin(handle, nil, flags, &txn)
+        if rc == clmdb_MAP_RESIZED {
+            try check(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize(adopt)")
+            rc = mdb_txn_begin(handle, nil, flags, &txn)
+        }
+        try check(rc, operation)
+        return txn!
+    }
+
+    /// Grows (never shrinks) the map to `bytes`. Only while this process has no transaction
+    /// open (LMDB's rule); other processes adopt the new size at their next transaction.
+    public func setMapSize(_ bytes: Int) throws(LMDBError) {
+        try check(mdb_env_set_mapsize(handle, bytes), "mdb_env_set_mapsize(\(bytes))")
     }
 
     /// Clears reader slots left by processes that died; returns how many were cleared.

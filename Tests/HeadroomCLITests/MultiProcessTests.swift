@@ -76,3 +76,53 @@ import Testing
         #expect(try engine.counterTotals()[daily] == CounterValue(amountFen: approved.reduce(0) { $0 + $1.fen }, count: Int64(approved.count)))
     }
 }
+
+extension MultiProcessTests {
+    @Test func aProcessAdoptsAMapAnotherProcessGrew() throws {
+        let root = try CLI.temporaryDirectory("resized")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = root + "/store"
+        let rules = CLI.repositoryRoot + "/Rules"
+        #expect(try CLI.run(["replay", "--store", store, "--rules", rules, "--map-size-mib", "1"], input: "").status == 0)
+        func line(_ id: String, _ card: Int) -> String {
+            #"{"op":"authorize","id":"\#(id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(card))","institution":"Z1","business":"agreement","amount":"10.00","account_class":"I"}"# + "\n"
+        }
+        // A stays open with a 1 MiB map, answering one line at a time.
+        let a = Process()
+        a.executableURL = URL(fileURLWithPath: CLI.binary)
+        a.arguments = ["replay", "--store", store, "--map-size-mib", "1"]
+        a.environment = CLI.environment([:])
+        let input = Pipe(), output = Pipe()
+        a.standardInput = input
+        a.standardOutput = output
+        a.standardError = FileHandle.nullDevice
+        try a.run()
+        func ask(_ text: String) -> [String: Any] {
+            input.fileHandleForWriting.write(Data(text.utf8))
+            var buffer = Data()
+            while !buffer.contains(10) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+            }
+            return object(String(decoding: buffer, as: UTF8.self))
+        }
+        #expect(ask(line("A1", 1))["outcome"] as? String == "approve")
+        // B grows the store well past A's map.
+        let many = (0..<4000).map { line("B\($0)", 10 + $0) }.joined()
+        let b = try CLI.run(["replay", "--store", store, "--map-size-mib", "1"], input: many)
+        #expect(b.status == 0 && b.lines.count == 4000 && !b.stdout.contains("\"error\""))
+        let facts = json(try CLI.run(["store", "stat", "--store", store, "--map-size-mib", "1", "--format", "json"]))
+        #expect((facts?["used_bytes"] as? Int ?? 0) > 1 << 20)
+        // A's next transaction finds the map resized, adopts it, and answers.
+        #expect(ask(line("A2", 2))["outcome"] as? String == "approve")
+        try input.fileHandleForWriting.close()
+        a.waitUntilExit()
+        #expect(a.terminationStatus == 0)
+        #expect(try CLI.run(["store", "check", "--store", store]).status == 0)
+    }
+
+    func json(_ result: CLI.Result) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any]
+    }
+}
