@@ -62,6 +62,30 @@ extension Engine {
         return Explanation(decision: decision, lines: lines)
     }
 
+    /// ``explain(_:)`` for any thread, while the engine writes (under a ``GroupCommitter``): one
+    /// read transaction, a consistent snapshot that waits for no writer, and no engine state
+    /// touched (the rule set in force is looked up in the snapshot and parsed once per version).
+    public func explainSnapshot(_ request: PaymentRequest) throws(HeadroomError) -> Explanation {
+        let payment = hashed(request)
+        let txn = try store.beginRead()
+        guard let version = try RuleSetHistory.activateIfDue(store, txn, now: options.clock) else {
+            throw HeadroomError(.noRuleSet, "the store has no rule set")
+        }
+        let rules: RuleSet
+        if let cached = ruleSetCache.withLock({ $0[version] }) {
+            rules = cached
+        } else {
+            rules = try RuleSetHistory.load(store, txn, version: version)
+            ruleSetCache.withLock { $0[version] = rules }
+        }
+        let (plan, usage) = try evaluate(txn, payment, rules: rules)
+        let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: version)
+        let lines = zip(plan.checks, usage).map { check, used in
+            Explanation.Line(check: check, used: check.counter == nil ? .zero : used)
+        }
+        return Explanation(decision: decision, lines: lines)
+    }
+
     func hashed(_ r: PaymentRequest) -> Payment {
         Payment(id: r.id, time: r.time, card: cardKey.hash(r.card), institution: r.institution, business: r.business,
                 amount: r.amount, accountClass: r.accountClass, channel: r.channel, accountType: r.accountType,
@@ -69,10 +93,10 @@ extension Engine {
     }
 
     /// The plan for a payment and what each checked window held before it.
-    func evaluate(_ txn: borrowing Transaction, _ payment: Payment) throws(HeadroomError) -> (Plan, [CounterValue]) {
+    func evaluate(_ txn: borrowing Transaction, _ payment: Payment, rules: RuleSet? = nil) throws(HeadroomError) -> (Plan, [CounterValue]) {
         let cardLimits = try store.cardLimits(txn, payment.card, nil)
         let cardInstitutionLimits = try store.cardLimits(txn, payment.card, payment.institution)
-        let plan = ruleSet.plan(for: payment, cardLimits: cardLimits, cardInstitutionLimits: cardInstitutionLimits)
+        let plan = (rules ?? ruleSet).plan(for: payment, cardLimits: cardLimits, cardInstitutionLimits: cardInstitutionLimits)
         var usage: [CounterValue] = []
         usage.reserveCapacity(plan.checks.count)
         for check in plan.checks {

@@ -3,6 +3,7 @@ import HeadroomCore
 import HeadroomRules
 import LMDBKit
 import Logging
+import Synchronization
 
 /// Headroom's engine: three-tier limits over an LMDB store, with an exact, durable payment
 /// lifecycle. Linked into the front processor and called once per payment, before the core
@@ -53,6 +54,8 @@ public final class Engine {
     let store: Store
     let cardKey: CardKey
     let logger: Logger
+    /// Rule sets by version, for reads from other threads (``explainSnapshot(_:)``).
+    let ruleSetCache = Mutex<[UInt32: RuleSet]>([:])
 
     /// Opens (creating when missing) the store in the directory `path`.
     ///

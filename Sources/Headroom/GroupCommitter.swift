@@ -13,7 +13,8 @@ import LMDBKit
 /// been committed one by one. The queue is bounded: past `queueMax` waiting operations a caller is
 /// answered `overloaded` at once rather than held in unbounded memory.
 ///
-/// The committer owns its ``Engine``: while it runs, use the engine only through it. Blocking
+/// The committer owns its ``Engine``: while it runs, use the engine only through it. Reads
+/// (``explain(_:)``) run on the caller's thread in a snapshot and never wait for the writer. Blocking
 /// calls suit thread-based callers; the `async` ones suspend without blocking a thread, so they
 /// are safe from Swift concurrency and from SwiftNIO event loops (via a task).
 public final class GroupCommitter: @unchecked Sendable {
@@ -145,6 +146,14 @@ public final class GroupCommitter: @unchecked Sendable {
         if let refused = enqueue(ticket) { throw refused }
         semaphore.wait()
         return try ticket.answer!.get()
+    }
+
+    // MARK: Reads
+
+    /// The decision a payment would get now, with every limit that applied, changing nothing:
+    /// read from a snapshot on the caller's thread, without waiting for the writer.
+    public func explain(_ request: PaymentRequest) throws(HeadroomError) -> Explanation {
+        try engine.explainSnapshot(request)
     }
 
     // MARK: Async API

@@ -123,3 +123,67 @@ import Testing
         expectError(.overloaded) { _ = try committer.authorize(try F.request("late", "2026-11-25T10:00:00+08:00", amount: "1.00")) }
     }
 }
+
+extension GroupCommitTests {
+    /// Reads run beside the writer: each is a consistent snapshot (a window never above its cap,
+    /// bank and card-tier views of the same cell equal), and an idle read equals `explain`.
+    @Test func readsDoNotWaitForTheWriterAndSeeSnapshots() throws {
+        let dir = try F.directory("reads")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: Self.tight)
+        let idle = try F.request("probe", "2026-11-25T10:00:00+08:00", card: 1, institution: "Z1", amount: "1.00")
+        let before = try engine.explain(idle)
+        let snapshot = try engine.explainSnapshot(idle)
+        #expect(snapshot.lines == before.lines && snapshot.decision == before.decision)
+        let committer = GroupCommitter(engine: engine)
+        let reads = Atomic<Int>(0)
+        let problems = Mutex([String]())
+        runConcurrently(writers: 4, readers: 2) { thread in
+            var rng = SplitMix64(seed: UInt64(thread) + 11)
+            for i in 0..<80 {
+                let request = try! F.request("W\(thread)-\(i)", "2026-11-25T10:00:00+08:00", card: Int(rng.next() % 3) + 1,
+                                             institution: "Z1", amount: Amount(fen: Int64(1 + rng.next() % 30_000)).plain)
+                if try! committer.authorize(request).decision.isApproved { try! committer.confirm(request.id) }
+            }
+        } read: {
+            let e = try! committer.explain(idle)
+            reads.add(1, ordering: .relaxed)
+            for line in e.lines where line.check.counter != nil {
+                let overAmount = line.check.caps.amountFenMax.map { line.used.amountFen > $0 } ?? false
+                let overCount = line.check.caps.countMax.map { line.used.count > $0 } ?? false
+                if overAmount || overCount {
+                    problems.withLock { if $0.isEmpty { $0.append("\(line.check.limitID): \(line.used)") } }
+                }
+            }
+        }
+        committer.shutdown()
+        #expect(problems.withLock { $0 }.isEmpty)
+        #expect(reads.load(ordering: .relaxed) > 0)
+        #expect(try engine.check().problems.isEmpty)
+    }
+
+    /// `writers` threads run `write(thread)`; `readers` threads loop `read()` until the writers end.
+    func runConcurrently(writers: Int, readers: Int, _ write: @escaping @Sendable (Int) -> Void,
+                         read: @escaping @Sendable () -> Void) {
+        final class Writing: Sendable { let on = Atomic<Bool>(true) }
+        let writing = Writing()
+        let writersDone = DispatchGroup(), readersDone = DispatchGroup()
+        for thread in 0..<writers {
+            writersDone.enter()
+            Thread {
+                write(thread)
+                writersDone.leave()
+            }.start()
+        }
+        for _ in 0..<readers {
+            readersDone.enter()
+            Thread {
+                repeat { read() } while writing.on.load(ordering: .relaxed)
+                readersDone.leave()
+            }.start()
+        }
+        writersDone.wait()
+        writing.on.store(false, ordering: .relaxed)
+        readersDone.wait()
+    }
+}
