@@ -15,9 +15,26 @@ import Synchronization
 /// `Engine` only (LMDB must not open an environment twice in one process); several processes
 /// may share a store, and LMDB serialises their writes.
 public final class Engine {
+    /// What an answered payment survives, named for what each setting risks.
+    public enum Durability: Sendable, Equatable {
+        /// Every commit is flushed to disk before its answer: an answered payment survives a crash
+        /// of the process, of the operating system and a power loss. The default.
+        case syncEachCommit
+        /// Commits are not flushed; a background thread flushes every `milliseconds`. A crash of
+        /// the process loses nothing; a crash of the operating system or a power loss loses at
+        /// most the payments answered in the last `milliseconds` (plus one flush's duration).
+        case syncEvery(milliseconds: Int)
+        /// Commits are not flushed; the operating system writes when it likes. A crash of the
+        /// process loses nothing; a crash of the system or a power loss can lose every payment
+        /// answered since its last write-back (on Linux, typically up to 30 seconds).
+        case operatingSystemDecides
+    }
+
     public struct Options: Sendable {
-        /// How LMDB is opened: map size, readers, sync on commit.
+        /// How LMDB is opened: map size, readers. `durability` decides its sync setting.
         public var storage: Environment.Options
+        /// What an answered payment survives.
+        public var durability: Durability
         /// How long a payment record stays after its last window closes (and a declined or
         /// released one after its day): the span in which a retry or a refund can still name
         /// it. At least 31 days.
@@ -32,10 +49,15 @@ public final class Engine {
         /// error only when the map cannot grow further.
         public var mapSizeBytesMax: Int
 
-        public init(storage: Environment.Options = .init(), recordRetentionDays: Int = 400,
+        public init(storage: Environment.Options = .init(), durability: Durability? = nil, recordRetentionDays: Int = 400,
                     clock: @escaping @Sendable () -> Int64 = Engine.systemClock, adoptRulesWithoutApproval: Bool = false,
                     mapSizeBytesMax: Int = 1 << 40) {
+            // Without a durability, the storage options' syncOnCommit says it (as before).
+            let durability = durability ?? (storage.syncOnCommit ? .syncEachCommit : .operatingSystemDecides)
+            var storage = storage
+            storage.syncOnCommit = durability == .syncEachCommit
             self.storage = storage
+            self.durability = durability
             self.recordRetentionDays = recordRetentionDays
             self.clock = clock
             self.adoptRulesWithoutApproval = adoptRulesWithoutApproval
@@ -56,6 +78,8 @@ public final class Engine {
     let logger: Logger
     /// Rule sets by version, for reads from other threads (``explainSnapshot(_:)``).
     let ruleSetCache = Mutex<[UInt32: RuleSet]>([:])
+    /// The background flush of ``Durability/syncEvery(milliseconds:)``.
+    let flusher: Flusher?
 
     /// Opens (creating when missing) the store in the directory `path`.
     ///
@@ -88,6 +112,15 @@ public final class Engine {
             throw .storage(error)
         }
         (self.ruleSet, self.ruleSetVersion) = try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
+        if case .syncEvery(let milliseconds) = options.durability {
+            flusher = Flusher(environment: store.environment, milliseconds: milliseconds, logger: logger)
+        } else {
+            flusher = nil
+        }
+    }
+
+    deinit {
+        flusher?.stop()
     }
 
     /// Rule-set administration (propose, approve, activate, rollback, history) on this store.
