@@ -55,11 +55,7 @@ extension Engine {
         let txn = try store.beginRead()
         try refreshRules(txn)
         let (plan, usage) = try evaluate(txn, payment)
-        let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
-        let lines = zip(plan.checks, usage).map { check, used in
-            Explanation.Line(check: check, used: check.counter == nil ? .zero : used)
-        }
-        return Explanation(decision: decision, lines: lines)
+        return Self.explanation(payment, plan, usage, ruleSetVersion: ruleSetVersion)
     }
 
     /// ``explain(_:)`` for any thread, while the engine writes (under a ``GroupCommitter``): one
@@ -79,7 +75,12 @@ extension Engine {
             ruleSetCache.withLock { $0[version] = rules }
         }
         let (plan, usage) = try evaluate(txn, payment, rules: rules)
-        let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: version)
+        return Self.explanation(payment, plan, usage, ruleSetVersion: version)
+    }
+
+    /// The decision and every checked limit with what its window held.
+    static func explanation(_ payment: Payment, _ plan: Plan, _ usage: [CounterValue], ruleSetVersion: UInt32) -> Explanation {
+        let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
         let lines = zip(plan.checks, usage).map { check, used in
             Explanation.Line(check: check, used: check.counter == nil ? .zero : used)
         }

@@ -49,7 +49,7 @@ struct Explain: ParsableCommand {
             }
             let verdict = d.isApproved ? "approve" : "decline: \(d.code.name) by \(d.failed!.limitID) (\(ResultEncoder.reason(d.failed!)))"
             printLines(explanation.lines, header: "\(request.id) \(request.amount.grouped) by card \(request.card.masked) at \(request.institution): would \(verdict); rule set v\(d.ruleSetVersion)",
-                       afterAmount: request.amount.fen, format: format.format, decision: d, onRecord: state)
+                       format: format.format, decision: d, onRecord: state)
         } catch {
             throw fail(error)
         }

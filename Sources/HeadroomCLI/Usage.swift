@@ -53,7 +53,7 @@ struct Usage: ParsableCommand {
                     && !line.check.limitID.hasPrefix("card@"))
             }
             printLines(lines, header: "card \(request.card.masked)\(institution.map { " at \($0)" } ?? "") on \(ChinaTime.dateString(day: request.time.chinaDay)), rule set v\(engine.ruleSetVersion)",
-                       afterAmount: 0, format: format.format)
+                       format: format.format)
         } catch {
             throw fail(error)
         }
@@ -67,8 +67,8 @@ extension Optional {
     }
 }
 
-/// Prints explanation lines: limit, tier, window, used, cap, left (after `afterAmount` more).
-func printLines(_ lines: [Explanation.Line], header: String, afterAmount: Int64, format: OutputFormat,
+/// Prints explanation lines: limit, tier, window, what it held, cap, what is left.
+func printLines(_ lines: [Explanation.Line], header: String, format: OutputFormat,
                 decision: Decision? = nil, onRecord: String? = nil) {
     if format == .json {
         var o: [String: Any] = ["scope": header, "limits": lines.map { line -> [String: Any] in

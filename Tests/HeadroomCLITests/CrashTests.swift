@@ -56,17 +56,7 @@ import Testing
     /// Starts a replay, reads `answersBeforeKill` answers, kills it with SIGKILL, and returns
     /// every answer it had written (those read, and those still in the pipe).
     static func replayAndKill(store: String, rules: String, input: String, answersBeforeKill: Int?) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["replay", "--store", store, "--rules", rules]
-        process.environment = CLI.environment([:])
-        let inFile = store + ".input"
-        try input.write(toFile: inFile, atomically: true, encoding: .utf8)
-        process.standardInput = FileHandle(forReadingAtPath: inFile)
-        let outPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, outPipe) = try CLI.start(["replay", "--store", store, "--rules", rules], input: input, inputFile: store + ".input")
         let reader = outPipe.fileHandleForReading
         var buffer = Data()
         var answered = 0

@@ -20,20 +20,6 @@ import Testing
         let fen: Int64
     }
 
-    func start(_ store: String, input: String) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["replay", "--store", store]
-        process.environment = CLI.environment([:])
-        let file = store + "-\(UUID().uuidString).jsonl"
-        try input.write(toFile: file, atomically: true, encoding: .utf8)
-        process.standardInput = FileHandle(forReadingAtPath: file)
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return (process, out)
-    }
 
     @Test func twoProcessesNeverExceedALimitTogether() throws {
         let root = try CLI.temporaryDirectory("two")
@@ -53,7 +39,7 @@ import Testing
                 inputs[p] += #"{"op":"authorize","id":"\#(payment.id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(payment.card))","institution":"Z1","business":"agreement","amount":"\#(Amount(fen: payment.fen).plain)","account_class":"I"}"# + "\n"
             }
         }
-        let running = try inputs.map { try start(store, input: $0) }
+        let running = try inputs.map { try CLI.start(["replay", "--store", store], input: $0, inputFile: store + "-\(UUID().uuidString).jsonl") }
         var approved: [Payment] = []
         for (process, out) in running {
             let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")

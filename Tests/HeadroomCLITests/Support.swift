@@ -58,6 +58,22 @@ enum CLI {
         return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: err.text())
     }
 
+    /// Starts `headroom` reading `input` from a file (so it reads at its own pace), its answers
+    /// in the returned pipe, its standard error dropped.
+    static func start(_ arguments: [String], input: String, inputFile: String) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = environment([:])
+        try input.write(toFile: inputFile, atomically: true, encoding: .utf8)
+        process.standardInput = FileHandle(forReadingAtPath: inputFile)
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return (process, out)
+    }
+
     static func temporaryDirectory(_ name: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-cli-\(name)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -67,20 +67,25 @@ final class EngineHarness: @unchecked Sendable {
         self.ids = ids
     }
 
-    /// Runs op `i`; answers whether an authorization was approved (nil for other ops).
+    /// Runs op `i`; answers whether an authorization was approved (nil for other ops). Through
+    /// group commit when it is on, else under the lock.
     @discardableResult
     func run(_ i: Int) -> (approved: Bool?, error: Bool) {
-        if let committer { return run(i, through: committer) }
-        let op = workload.ops[i]
+        if let committer { return run(i, on: committer) }
         lock.lock()
         defer { lock.unlock() }
+        return run(i, on: engine)
+    }
+
+    func run(_ i: Int, on target: some Lifecycle) -> (approved: Bool?, error: Bool) {
+        let op = workload.ops[i]
         do {
             switch Op.Kind(rawValue: op.kind)! {
-            case .authorize: return (try engine.authorize(requests[i]!).decision.isApproved, false)
-            case .confirm: try engine.confirm(ids[i])
-            case .release: try engine.release(ids[i])
+            case .authorize: return (try target.authorize(requests[i]!).decision.isApproved, false)
+            case .confirm: try target.confirm(ids[i])
+            case .release: try target.release(ids[i])
             case .refund:
-                _ = try engine.refund(RefundRequest(id: ids[i], original: try PaymentID("\(workload.spec.idPrefix)\(op.payment)"),
+                _ = try target.refund(RefundRequest(id: ids[i], original: try PaymentID("\(workload.spec.idPrefix)\(op.payment)"),
                                                     amount: Amount(fen: op.amountFen), time: Timestamp(unixSeconds: op.time + 3600)))
             }
             return (nil, false)
@@ -89,6 +94,17 @@ final class EngineHarness: @unchecked Sendable {
         }
     }
 }
+
+/// The calls the engine and the group committer both answer.
+protocol Lifecycle {
+    func authorize(_ request: PaymentRequest) throws(HeadroomError) -> AuthorizeResult
+    func confirm(_ id: PaymentID) throws(HeadroomError)
+    func release(_ id: PaymentID) throws(HeadroomError)
+    func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult
+}
+
+extension Engine: Lifecycle {}
+extension GroupCommitter: Lifecycle {}
 
 /// Runs `body` on `count` threads of their own at once and waits for all of them.
 func runThreads(_ count: Int, _ body: @escaping @Sendable () -> Void) {
@@ -103,25 +119,6 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable () -> Void) {
         thread.start()
     }
     group.wait()
-}
-
-extension EngineHarness {
-    func run(_ i: Int, through committer: GroupCommitter) -> (approved: Bool?, error: Bool) {
-        let op = workload.ops[i]
-        do {
-            switch Op.Kind(rawValue: op.kind)! {
-            case .authorize: return (try committer.authorize(requests[i]!).decision.isApproved, false)
-            case .confirm: try committer.confirm(ids[i])
-            case .release: try committer.release(ids[i])
-            case .refund:
-                _ = try committer.refund(RefundRequest(id: ids[i], original: try PaymentID("\(workload.spec.idPrefix)\(op.payment)"),
-                                                       amount: Amount(fen: op.amountFen), time: Timestamp(unixSeconds: op.time + 3600)))
-            }
-            return (nil, false)
-        } catch {
-            return (nil, true)
-        }
-    }
 }
 
 enum EngineRunner {
