@@ -63,6 +63,9 @@ public struct Filter: Hashable, Sendable {
         return true
     }
 
+    /// The filter as bit masks, for matching on the hot path without hashing.
+    public var compiled: CompiledFilter { CompiledFilter(self) }
+
     /// A stable text form, for counter identities.
     var canonical: String {
         func list<T>(_ set: Set<T>?, _ raw: (T) -> UInt8) -> String {
@@ -72,6 +75,42 @@ public struct Filter: Hashable, Sendable {
         let inst = institutions.map { $0.sorted().map(\.code).joined(separator: ",") } ?? "*"
         return "business=\(list(businesses, \.rawValue))|class=\(list(accountClasses, \.rawValue))"
             + "|channel=\(list(channels, \.rawValue))|type=\(list(accountTypes, \.rawValue))|inst=\(inst)"
+    }
+}
+
+/// A ``Filter`` as bit masks of raw values (every enum here has fewer than 8 cases): matching
+/// is a few ANDs. Institutions stay a set; few limits name them.
+public struct CompiledFilter: Sendable {
+    let businesses: UInt8
+    let accountClasses: UInt8
+    /// `nil`: every payment, said or not; else the payment must say one of these.
+    let channels: UInt8?
+    let accountTypes: UInt8?
+    let institutions: Set<Institution>?
+
+    init(_ f: Filter) {
+        func mask<T: RawRepresentable>(_ set: Set<T>) -> UInt8 where T.RawValue == UInt8 {
+            set.reduce(0) { $0 | 1 << $1.rawValue }
+        }
+        businesses = mask(f.businesses)
+        accountClasses = f.accountClasses.map(mask) ?? 0xFF
+        channels = f.channels.map(mask)
+        accountTypes = f.accountTypes.map(mask)
+        institutions = f.institutions
+    }
+
+    /// Exactly ``Filter/matches(_:)``.
+    @inline(__always)
+    public func matches(_ p: Payment) -> Bool {
+        guard businesses & 1 << p.business.rawValue != 0, accountClasses & 1 << p.accountClass.rawValue != 0 else { return false }
+        if let channels {
+            guard let channel = p.channel, channels & 1 << channel.rawValue != 0 else { return false }
+        }
+        if let accountTypes {
+            guard let type = p.accountType, accountTypes & 1 << type.rawValue != 0 else { return false }
+        }
+        if let institutions, !institutions.contains(p.institution) { return false }
+        return true
     }
 }
 
@@ -102,6 +141,9 @@ public struct CounterDefinition: Hashable, Sendable {
     public let filter: Filter
     /// Whether refunds give back what they refund (a limit policy, part of what is counted).
     public let refundRestores: Bool
+    /// The stable 64-bit identity stored in counter keys: a hash of the definition's canonical
+    /// text, computed once here (the hot path reads it for every counter of every payment).
+    public let id: UInt64
 
     public init(grouping: Grouping, window: Window, filter: Filter, refundRestores: Bool) {
         precondition(window != .single, "a single-payment cap has no counter")
@@ -109,13 +151,9 @@ public struct CounterDefinition: Hashable, Sendable {
         self.window = window
         self.filter = filter
         self.refundRestores = refundRestores
-    }
-
-    /// The stable 64-bit identity stored in counter keys.
-    public var id: UInt64 {
         var h = FNV1a()
         h.add("counter.v1|group=\(grouping.name)|window=\(window)|\(filter.canonical)|refund=\(refundRestores)")
-        return h.value
+        self.id = h.value
     }
 
     /// The key of the bucket (or natural period) holding `payment`.
@@ -171,16 +209,15 @@ public struct Limit: Hashable, Sendable {
         self.caps = caps
         self.institutionCaps = institutionCaps
         self.source = source
-    }
-
-    /// The counter this limit reads, or `nil` for a single-payment cap.
-    public var counter: CounterDefinition? {
-        window == .single ? nil
+        self.counter = window == .single ? nil
             : CounterDefinition(grouping: grouping, window: window, filter: filter, refundRestores: refundRestores)
     }
 
+    /// The counter this limit reads, or `nil` for a single-payment cap.
+    public let counter: CounterDefinition?
+
     /// The caps that bind a payment through `institution`.
     public func caps(for institution: Institution) -> Caps {
-        caps.overridden(by: institutionCaps[institution])
+        institutionCaps.isEmpty ? caps : caps.overridden(by: institutionCaps[institution])
     }
 }

@@ -1,37 +1,63 @@
 /// A validated, immutable set of limits. Build it with `HeadroomRules` from rule files.
+///
+/// It is compiled when built: each business type has the list of limits that can apply to it,
+/// filters are bit masks, and counter identities are computed once, so that planning a payment
+/// neither scans every rule nor hashes text.
 public struct RuleSet: Sendable, Equatable {
     /// Every limit, in evaluation order: by tier, then in the order the rule files give them.
     public let limits: [Limit]
     /// What a customer's own card limits count.
     public let cardTier: CardTierPolicy
-
-    public init(limits: [Limit], cardTier: CardTierPolicy) {
-        // A stable sort: within a tier, the rule files' order stays.
-        self.limits = limits.enumerated()
-            .sorted { ($0.element.tier, $0.offset) < ($1.element.tier, $1.offset) }
-            .map(\.element)
-        self.cardTier = cardTier
-    }
-
-    public func limit(id: String) -> Limit? { limits.first { $0.id == id } }
-
     /// The counter definitions behind the card tier: per card and per card and institution,
     /// daily and monthly. Counted for every payment the card tier applies to, so that a limit
     /// a customer sets at noon already knows the morning's payments.
-    public var cardTierCounters: [CounterDefinition] {
-        [Grouping.card, .cardInstitution].flatMap { grouping in
+    public let cardTierCounters: [CounterDefinition]
+
+    /// For each business type (by raw value), the indices in `limits` whose filter names it.
+    private let limitsByBusiness: [[Int]]
+    /// `limits[i].filter`, compiled.
+    private let filters: [CompiledFilter]
+    private let cardTierFilter: CompiledFilter
+    /// The most checks and counter updates one payment can have: the plan's arrays are sized once.
+    private let checksMax: Int
+    private let updatesMax: Int
+
+    public init(limits: [Limit], cardTier: CardTierPolicy) {
+        // A stable sort: within a tier, the rule files' order stays.
+        let limits = limits.enumerated()
+            .sorted { ($0.element.tier, $0.offset) < ($1.element.tier, $1.offset) }
+            .map(\.element)
+        self.limits = limits
+        self.cardTier = cardTier
+        self.cardTierCounters = [Grouping.card, .cardInstitution].flatMap { grouping in
             [Window.day, .month].map {
                 CounterDefinition(grouping: grouping, window: $0, filter: cardTier.filter,
                                   refundRestores: cardTier.refundRestores)
             }
         }
+        limitsByBusiness = Business.allCases.map { business in
+            limits.indices.filter { limits[$0].filter.businesses.contains(business) }
+        }
+        filters = limits.map(\.filter.compiled)
+        cardTierFilter = cardTier.filter.compiled
+        let cardChecksMax = 2 * 3  // single, daily and monthly; for the card and for the card at the institution
+        checksMax = (limitsByBusiness.map(\.count).max() ?? 0) + cardChecksMax
+        updatesMax = checksMax + cardTierCounters.count
     }
+
+    public static func == (a: RuleSet, b: RuleSet) -> Bool {
+        a.limits == b.limits && a.cardTier == b.cardTier
+    }
+
+    public func limit(id: String) -> Limit? { limits.first { $0.id == id } }
 
     /// The counter definition that a card-tier limit of `window` reads.
     public func cardTierCounter(_ window: Window, perInstitution: Bool) -> CounterDefinition? {
-        window == .single ? nil
-            : CounterDefinition(grouping: perInstitution ? .cardInstitution : .card, window: window,
-                                filter: cardTier.filter, refundRestores: cardTier.refundRestores)
+        switch window {
+        case .day: cardTierCounters[perInstitution ? 2 : 0]
+        case .month: cardTierCounters[perInstitution ? 3 : 1]
+        default: nil
+        }
     }
 }
 
@@ -79,34 +105,37 @@ extension RuleSet {
     public func plan(for payment: Payment, cardLimits: CardLimits?, cardInstitutionLimits: CardLimits?) -> Plan {
         var checks: [Check] = []
         var updates: [CounterUpdate] = []
-        var seen: Set<CounterKey> = []
+        checks.reserveCapacity(checksMax)
+        updates.reserveCapacity(updatesMax)
+        // A payment has a handful of counters: a linear search beats hashing them.
         func count(_ definition: CounterDefinition) -> CounterKey {
             let key = definition.key(for: payment)
-            if seen.insert(key).inserted {
+            if !updates.contains(where: { $0.key == key }) {
                 updates.append(CounterUpdate(key: key, refundRestores: definition.refundRestores))
             }
             return key
         }
-        for limit in limits where limit.filter.matches(payment) {
+        for i in limitsByBusiness[Int(payment.business.rawValue)] where filters[i].matches(payment) {
+            let limit = limits[i]
             let key = limit.counter.map(count)
             let caps = limit.caps(for: payment.institution)
             if !caps.isEmpty {
                 checks.append(Check(limitID: limit.id, tier: limit.tier, window: limit.window, caps: caps, counter: key))
             }
         }
-        guard cardTier.filter.matches(payment) else { return Plan(checks: checks, updates: updates) }
+        guard cardTierFilter.matches(payment) else { return Plan(checks: checks, updates: updates) }
         for definition in cardTierCounters { _ = count(definition) }
-        let scopes: [(CardLimits?, Bool, String)] = [
-            (cardLimits, false, "card"),
-            (cardInstitutionLimits, true, "card@\(payment.institution.code)"),
-        ]
-        for case let (limits?, perInstitution, prefix) in scopes {
+        func cardChecks(_ limits: CardLimits?, perInstitution: Bool) {
+            guard let limits else { return }
             for (window, caps) in CardTierChecks.caps(limits) {
                 let key = cardTierCounter(window, perInstitution: perInstitution).map(count)
-                checks.append(Check(limitID: "\(prefix).\(CardTierChecks.suffix(window))", tier: .card,
-                                    window: window, caps: caps, counter: key))
+                let id = perInstitution ? "card@\(payment.institution.code).\(CardTierChecks.suffix(window))"
+                    : "card.\(CardTierChecks.suffix(window))"
+                checks.append(Check(limitID: id, tier: .card, window: window, caps: caps, counter: key))
             }
         }
+        cardChecks(cardLimits, perInstitution: false)
+        cardChecks(cardInstitutionLimits, perInstitution: true)
         return Plan(checks: checks, updates: updates)
     }
 }

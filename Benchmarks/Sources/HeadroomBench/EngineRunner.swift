@@ -126,8 +126,10 @@ enum EngineRunner {
     /// `verify`: compare the counters with the answers (a store holding only this workload);
     /// otherwise only the engine's own invariant check runs.
     static func closedLoop(_ harness: EngineHarness, threads: Int, setting: String, verify: Bool = true,
-                           groupCommit: Bool = false) throws -> RunResult {
-        if groupCommit { harness.committer = GroupCommitter(engine: harness.engine) }
+                           groupCommit: Bool = false, committer options: GroupCommitter.Options? = nil) throws -> RunResult {
+        if let options = options ?? (groupCommit ? GroupCommitter.Options() : nil) {
+            harness.committer = GroupCommitter(engine: harness.engine, options: options)
+        }
         let units = harness.workload.units
         let next = Atomic<Int>(0)
         let approved = Mutex([Int: Bool]())  // payment -> approved, by its first answer

@@ -7,7 +7,7 @@ struct HeadroomBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "headroom-bench",
         abstract: "Headroom's benchmark suite: the engine against raw LMDB, SQLite and Redis on one workload.",
-        subcommands: [Suite.self, Allocations.self, Rerender.self],
+        subcommands: [Suite.self, Probe.self, Allocations.self, Rerender.self],
         defaultSubcommand: Suite.self
     )
 }
