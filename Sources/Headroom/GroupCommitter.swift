@@ -6,10 +6,9 @@ import LMDBKit
 /// callers submit into one LMDB write transaction and one sync, and answers every caller only
 /// after the commit that holds its operation is durable.
 ///
-/// Each operation runs in a transaction nested in the batch's, so one refused operation (a
-/// conflict, an unknown id) leaves nothing half-written and the rest of the batch goes on; a
-/// storage failure aborts the whole batch and every caller in it gets the error, with nothing
-/// committed. Operations in one batch see each other in submission order, exactly as if they had
+/// One refused operation (a conflict, an unknown id) leaves nothing half-written and the rest
+/// of the batch goes on (see ``commit(_:)``); a storage failure aborts the whole batch and every
+/// caller in it gets the error, with nothing committed. Operations in one batch see each other in submission order, exactly as if they had
 /// been committed one by one. The queue is bounded: past `queueMax` waiting operations a caller is
 /// answered `overloaded` at once rather than held in unbounded memory.
 ///
@@ -218,19 +217,44 @@ public final class GroupCommitter: @unchecked Sendable {
 
     /// One transaction, one sync, then every answer. When the map is full, the batch (whose
     /// transaction is then aborted) runs again after the map has grown.
+    ///
+    /// Operations run directly in the batch's transaction. An operation refused before it wrote
+    /// anything (the usual case: a conflict, an unknown id, a wrong state) just gets its refusal.
+    /// One refused after it began writing (a counter that would overflow) cannot be undone
+    /// alone: the batch is aborted and run again with that operation answered by its refusal
+    /// and left out. Nothing half-done is ever committed, and no operation pays for a nested
+    /// transaction (which in LMDB copies and merges the batch's dirty page list).
     func commit(_ batch: [Ticket]) {
-        let answers: [Result<Answer, HeadroomError>]
-        do {
-            answers = try engine.growingMap { () throws(HeadroomError) in
-                var answers: [Result<Answer, HeadroomError>] = []
-                answers.reserveCapacity(batch.count)
-                let txn = try engine.store.beginWrite()
-                try engine.refreshRules(txn)
-                for ticket in batch {
-                    answers.append(try apply(ticket.operation, in: txn))
+        var refusedAfterWriting: [Int: HeadroomError] = [:]
+        var answers: [Result<Answer, HeadroomError>]?
+        do throws(HeadroomError) {
+            while answers == nil {
+                answers = try engine.growingMap { () throws(HeadroomError) -> [Result<Answer, HeadroomError>]? in
+                    var answers: [Result<Answer, HeadroomError>] = []
+                    answers.reserveCapacity(batch.count)
+                    let txn = try engine.store.beginWrite()
+                    try engine.refreshRules(txn)
+                    for (i, ticket) in batch.enumerated() {
+                        if let refusal = refusedAfterWriting[i] {
+                            answers.append(.failure(refusal))
+                            continue
+                        }
+                        let writesBefore = engine.store.writes.count
+                        do throws(HeadroomError) {
+                            answers.append(.success(try perform(ticket.operation, in: txn)))
+                        } catch where error.code == .storage || error.code == .corrupted {
+                            throw error
+                        } catch {
+                            guard engine.store.writes.count == writesBefore else {
+                                refusedAfterWriting[i] = error
+                                return nil  // the transaction is dropped: aborted; run the batch again
+                            }
+                            answers.append(.failure(error))
+                        }
+                    }
+                    try engine.store.commit(txn)
+                    return answers
                 }
-                try engine.store.commit(txn)
-                return answers
             }
         } catch {
             for ticket in batch { ticket.deliver(.failure(error)) }
@@ -238,32 +262,16 @@ public final class GroupCommitter: @unchecked Sendable {
         }
         batches += 1
         operationsCommitted += batch.count
-        for (ticket, answer) in zip(batch, answers) { ticket.deliver(answer) }
+        for (ticket, answer) in zip(batch, answers!) { ticket.deliver(answer) }
     }
 
-    /// Runs one operation in a nested transaction: a refusal is its answer, and leaves nothing;
-    /// a storage failure or corruption is thrown, and aborts the batch.
-    private func apply(_ operation: Operation, in txn: borrowing Transaction) throws(HeadroomError) -> Result<Answer, HeadroomError> {
-        let child: Transaction
-        do {
-            child = try txn.beginChild()
-        } catch {
-            throw .storage(error)
-        }
-        do {
-            let answer: Answer
-            switch operation {
-            case .authorize(let request): answer = .authorized(try engine.authorize(request, in: child))
-            case .confirm(let id): try engine.confirm(id, in: child); answer = .done
-            case .release(let id): try engine.release(id, in: child); answer = .done
-            case .refund(let request): answer = .refunded(try engine.refund(request, in: child))
-            }
-            try engine.store.commit(child)
-            return .success(answer)
-        } catch where error.code == .storage || error.code == .corrupted {
-            throw error
-        } catch {
-            return .failure(error)  // the child was dropped: aborted, nothing of it stays
+    /// Runs one operation in the batch's transaction.
+    private func perform(_ operation: Operation, in txn: borrowing Transaction) throws(HeadroomError) -> Answer {
+        switch operation {
+        case .authorize(let request): return .authorized(try engine.authorize(request, in: txn))
+        case .confirm(let id): try engine.confirm(id, in: txn); return .done
+        case .release(let id): try engine.release(id, in: txn); return .done
+        case .refund(let request): return .refunded(try engine.refund(request, in: txn))
         }
     }
 }

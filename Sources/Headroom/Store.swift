@@ -13,6 +13,10 @@ struct Store {
     let payments: Database
     let cards: Database
     let meta: Database
+    /// How many puts and deletes went through ``add(_:_:amountFen:count:)`` and
+    /// ``put(_:id:_:)``: group commit compares it before and after an operation to tell
+    /// whether a refused operation wrote anything.
+    let writes = WriteTally()
 
     static let schemaVersion: UInt32 = 1
 
@@ -67,6 +71,7 @@ struct Store {
         guard next.amountFen >= 0, next.count >= 0 else {
             throw HeadroomError(.corrupted, "a counter cell would go negative (\(next.amountFen) fen, \(next.count) payments)")
         }
+        writes.count &+= 1
         do {
             try lmdbTyped {
                 try key.withBytes { k in
@@ -99,6 +104,7 @@ struct Store {
     }
 
     func put(_ txn: borrowing Transaction, id: String, _ record: PaymentRecord) throws(HeadroomError) {
+        writes.count &+= 1
         do {
             try txn.put(payments, key: Array(id.utf8), value: record.encoded())
         } catch {
@@ -158,4 +164,10 @@ struct Store {
         w.i64(value)
         try putMeta(txn, name, w.bytes)
     }
+}
+
+/// A count of writes (see ``Store/writes``), touched only by the thread that writes.
+final class WriteTally: @unchecked Sendable {
+    // @unchecked: only the engine's writing thread reads or changes it.
+    var count = 0
 }

@@ -55,6 +55,51 @@ import Testing
         #expect(daily?.used == CounterValue(amountFen: 100_000, count: 2))
     }
 
+    /// An operation refused after it began writing (its last counter would overflow, after the
+    /// others were added to) is left out of the batch, which runs again: the others commit, and
+    /// nothing of the refused one stays.
+    @Test func aRefusalAfterWritingIsLeftOutOfTheBatch() throws {
+        let dir = try F.directory("rerun")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: Self.tight)
+        let doomed = try F.request("D", "2026-11-25T10:00:00+08:00", card: 2, amount: "10.00")
+        // The last counter the payment adds to (per card and institution, monthly) is near its limit of Int64.
+        let last = try #require(engine.ruleSet.cardTierCounter(.month, perInstitution: true)).key(for: engine.hashed(doomed))
+        let txn = try engine.store.beginWrite()
+        try engine.store.add(txn, last, amountFen: Int64.max - 5, count: 1)
+        try engine.store.commit(txn)
+        let before = try engine.counterCells()
+
+        let committer = GroupCommitter(engine: engine, options: .init(), startWriter: false)
+        let a = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "100.00")
+        let b = try F.request("B", "2026-11-25T10:01:00+08:00", amount: "200.00")
+        let batch = [ticket(.authorize(a)), ticket(.authorize(doomed)), ticket(.authorize(b))]
+        committer.commit(batch)
+        guard case .failure(let refusal) = batch[1].answer else {
+            Issue.record("the overflowing payment was answered \(String(describing: batch[1].answer))")
+            return
+        }
+        #expect(refusal.code == .counterOverflow)
+        for i in [0, 2] {
+            guard case .success(.authorized(let r)) = batch[i].answer else {
+                Issue.record("payment \(i) was answered \(String(describing: batch[i].answer))")
+                continue
+            }
+            #expect(r.decision.isApproved)
+        }
+        #expect(committer.batches == 1)
+        #expect(try engine.state(of: doomed.id) == nil)
+        // Every cell the refused payment touched is as it was; only A's and B's were added.
+        let after = try engine.counterCells()
+        let doomedKeys = Set(engine.ruleSet.plan(for: engine.hashed(doomed), cardLimits: nil, cardInstitutionLimits: nil).updates.map(\.key))
+        for key in doomedKeys {
+            let othersAdded = [a, b].contains { r in
+                engine.ruleSet.plan(for: engine.hashed(r), cardLimits: nil, cardInstitutionLimits: nil).updates.contains { $0.key == key }
+            }
+            if !othersAdded { #expect(after[key] == before[key], "cell \(key) kept a write of the refused payment") }
+        }
+    }
+
     @Test func aFullQueueAnswersOverloadedAtOnce() throws {
         let dir = try F.directory("overload")
         defer { try? FileManager.default.removeItem(atPath: dir) }
