@@ -77,3 +77,15 @@ public struct RefundResult: Sendable, Equatable {
     public let remainingFen: Int64
     public let replayed: Bool
 }
+
+/// The four operations of a payment's life, answered by an ``Engine`` (one transaction each)
+/// and by a ``GroupCommitter`` (batched): code that drives either takes this.
+public protocol PaymentLifecycle {
+    func authorize(_ request: PaymentRequest) throws(HeadroomError) -> AuthorizeResult
+    func confirm(_ id: PaymentID) throws(HeadroomError)
+    func release(_ id: PaymentID) throws(HeadroomError)
+    func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult
+}
+
+extension Engine: PaymentLifecycle {}
+extension GroupCommitter: PaymentLifecycle {}

@@ -19,16 +19,30 @@ struct Replay: ParsableCommand {
         now), with --rules DIR as the rule set if given, and throws the copy away: a backtest of a \
         proposed rule set that never touches the live counters.
 
+        --callers N replays from N caller threads at once through group commit, as a front \
+        processor with many connections does: operations share transactions and syncs. Events of \
+        one payment (and its refunds) keep their input order on one caller; answers leave as \
+        their commits become durable, in commit order, each with its id and op. Standard error \
+        then also says how many operations each commit held.
+
         Exit status: 0 when every line was answered (error lines included), 2 for bad options or
         rules, 3 when the store failed (the replay stops at that line).
 
         Examples:
           headroom replay --store /var/lib/headroom < payments.jsonl > decisions.jsonl
           headroom replay --store /var/lib/headroom --dry-run --rules proposed/ < yesterday.jsonl
+          headroom replay --store /var/lib/headroom --callers 16 < peak-hour.jsonl
         """
     )
 
     @Flag(help: "Evaluate on a scratch copy of the store; change nothing.") var dryRun = false
+
+    @Option(help: ArgumentHelp("Caller threads sharing commits through group commit (1: one commit per event, in order).", valueName: "n"))
+    var callers = 1
+
+    func validate() throws {
+        guard (1...1024).contains(callers) else { throw ValidationError("--callers must be from 1 to 1024, not \(callers)") }
+    }
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -64,27 +78,53 @@ struct Replay: ParsableCommand {
             throw fail(error)
         }
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
-        var replayer = Replayer(engine: engine)
-        var number = 0
-        var meter = ProgressMeter()
-        while let line = readLine(strippingNewline: true) {
-            number += 1
-            meter.tick("headroom: \(number) lines replayed")
+        let s: Replayer.Summary
+        var perCommit = ""
+        if callers > 1 {
+            let committer = GroupCommitter(engine: engine)
+            let lock = NSLock()
+            let replay = ConcurrentReplay(committer: committer, callers: callers) { answer in
+                lock.withLock { FileHandle.standardOutput.write(Data((answer + "\n").utf8)) }
+            }
+            var number = 0
+            var meter = ProgressMeter()
             do {
-                // Written unbuffered: each answer leaves as soon as its commit is durable,
-                // also into a pipe, and nothing answered waits in a buffer at a crash.
-                if let answer = try replayer.handle(line, number: number) {
-                    FileHandle.standardOutput.write(Data((answer + "\n").utf8))
+                while let line = readLine(strippingNewline: true) {
+                    number += 1
+                    meter.tick("headroom: \(number) lines read")
+                    try replay.submit(line, number: number)
                 }
+                s = try replay.finish()
             } catch {
-                warn("stopped at line \(number)")
+                committer.shutdown()
+                warn("stopped after a storage failure; \(number) lines were read")
                 throw fail(error)
             }
+            committer.shutdown()
+            perCommit = String(format: "; %.1f operations per commit", Double(committer.operationsCommitted) / Double(max(1, committer.batches)))
+        } else {
+            var replayer = Replayer(engine: engine)
+            var number = 0
+            var meter = ProgressMeter()
+            while let line = readLine(strippingNewline: true) {
+                number += 1
+                meter.tick("headroom: \(number) lines replayed")
+                do {
+                    // Written unbuffered: each answer leaves as soon as its commit is durable,
+                    // also into a pipe, and nothing answered waits in a buffer at a crash.
+                    if let answer = try replayer.handle(line, number: number) {
+                        FileHandle.standardOutput.write(Data((answer + "\n").utf8))
+                    }
+                } catch {
+                    warn("stopped at line \(number)")
+                    throw fail(error)
+                }
+            }
+            s = replayer.summary
         }
         endProgress()
-        let s = replayer.summary
         let ruleSet = dryRun && rules != nil ? "the rules in \(rules!)" : "rule set v\(engine.ruleSetVersion)"
         if dryRun { warn("dry run: nothing was changed in \(storeOptions.store)") }
-        warn("replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.errors) errors, \(s.replayed) retries answered again (\(ruleSet))")
+        warn("replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.errors) errors, \(s.replayed) retries answered again (\(ruleSet)\(perCommit))")
     }
 }

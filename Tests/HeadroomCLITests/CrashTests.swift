@@ -55,8 +55,9 @@ import Testing
 
     /// Starts a replay, reads `answersBeforeKill` answers, kills it with SIGKILL, and returns
     /// every answer it had written (those read, and those still in the pipe).
-    static func replayAndKill(store: String, rules: String, input: String, answersBeforeKill: Int?) throws -> [String] {
-        let (process, outPipe) = try CLI.start(["replay", "--store", store, "--rules", rules], input: input, inputFile: store + ".input")
+    static func replayAndKill(store: String, rules: String, input: String, answersBeforeKill: Int?,
+                              arguments: [String] = []) throws -> [String] {
+        let (process, outPipe) = try CLI.start(["replay", "--store", store, "--rules", rules] + arguments, input: input, inputFile: store + ".input")
         let reader = outPipe.fileHandleForReading
         var buffer = Data()
         var answered = 0
@@ -141,5 +142,60 @@ import Testing
         for id in firstAnswer.keys {
             #expect(try once.state(of: PaymentID(id)) == killed.state(of: PaymentID(id)), "\(id)")
         }
+    }
+
+    /// Kills `headroom replay --callers 8` (group commit) with SIGKILL at random points. The
+    /// answers leave in commit order, so each restart sends the whole input again, as NetsUnion
+    /// retries. After every kill: no partial batch (the counters equal their reservations), every
+    /// answered payment on record in the state its answer implies, and every later answer for a
+    /// payment the same as its first.
+    @Test func killedDuringGroupCommitLosesNoAnsweredPayment() throws {
+        let root = try CLI.temporaryDirectory("crash-group")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let rulesDir = root + "/rules"
+        try FileManager.default.createDirectory(atPath: rulesDir, withIntermediateDirectories: true)
+        try Self.rules.write(toFile: rulesDir + "/limits.yaml", atomically: true, encoding: .utf8)
+        let lines = Self.input(seed: 12, lines: 1_500)
+        let input = lines.joined(separator: "\n") + "\n"
+        let group = ["--callers", "8"]
+
+        // Operations do share commits in this mode (else this would test nothing new).
+        let reference = try CLI.run(["replay", "--store", root + "/reference", "--rules", rulesDir] + group, input: input)
+        #expect(reference.status == 0 && reference.lines.count == lines.count, "\(reference.stderr)")
+        let perCommit = reference.stderr.firstMatch(of: /([0-9.]+) operations per commit/).flatMap { Double($0.1) } ?? 0
+        #expect(perCommit > 1.2, "\(reference.stderr)")
+
+        var rng = SplitMix64(seed: 77)
+        let store = root + "/killed"
+        var first: [String: [String: Any]] = [:]  // authorize id -> the first answer it got
+        for round in 0..<6 {
+            let killAt = round < 5 ? Int(1 + rng.next() % 400) : nil
+            let answers = try Self.replayAndKill(store: store, rules: rulesDir, input: input, answersBeforeKill: killAt, arguments: group)
+            if killAt != nil { #expect(answers.count < lines.count, "round \(round): the kill came after the end") }
+            for line in answers {
+                let o = object(line)
+                guard o["op"] as? String == "authorize", let id = o["id"] as? String, o["outcome"] as? String != "error" else { continue }
+                if let earlier = first[id] {
+                    #expect(o["replayed"] as? Bool == true, "round \(round) \(id): answered as new twice")
+                    #expect(o["outcome"] as? String == earlier["outcome"] as? String, "round \(round) \(id)")
+                    #expect(o["code"] as? String == earlier["code"] as? String, "round \(round) \(id)")
+                } else {
+                    first[id] = o
+                }
+            }
+            let engine = try Self.openStore(store)
+            let report = try engine.check()
+            #expect(report.problems.isEmpty, "round \(round): \(report.problems)")
+            for (id, o) in first {
+                let state = try engine.state(of: PaymentID(id))
+                if o["outcome"] as? String == "approve" {
+                    #expect(["authorized", "confirmed", "released"].contains(state ?? "missing"), "round \(round) \(id): \(state ?? "missing")")
+                } else {
+                    #expect(state == "declined", "round \(round) \(id)")
+                }
+            }
+        }
+        #expect(first.values.contains { $0["outcome"] as? String == "decline" }, "the input should decline some payments")
+        #expect(first.count == Set(lines.compactMap { object($0)["op"] as? String == "authorize" ? object($0)["id"] as? String : nil }).count)
     }
 }

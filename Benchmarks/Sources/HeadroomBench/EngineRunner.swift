@@ -77,7 +77,7 @@ final class EngineHarness: @unchecked Sendable {
         return run(i, on: engine)
     }
 
-    func run(_ i: Int, on target: some Lifecycle) -> (approved: Bool?, error: Bool) {
+    func run(_ i: Int, on target: some PaymentLifecycle) -> (approved: Bool?, error: Bool) {
         let op = workload.ops[i]
         do {
             switch Op.Kind(rawValue: op.kind)! {
@@ -94,17 +94,6 @@ final class EngineHarness: @unchecked Sendable {
         }
     }
 }
-
-/// The calls the engine and the group committer both answer.
-protocol Lifecycle {
-    func authorize(_ request: PaymentRequest) throws(HeadroomError) -> AuthorizeResult
-    func confirm(_ id: PaymentID) throws(HeadroomError)
-    func release(_ id: PaymentID) throws(HeadroomError)
-    func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult
-}
-
-extension Engine: Lifecycle {}
-extension GroupCommitter: Lifecycle {}
 
 /// Runs `body` on `count` threads of their own at once and waits for all of them.
 func runThreads(_ count: Int, _ body: @escaping @Sendable () -> Void) {

@@ -10,12 +10,18 @@ public struct Replayer {
         public var declined = 0
         public var errors = 0
         public var replayed = 0
+
+        public static func + (a: Summary, b: Summary) -> Summary {
+            Summary(lines: a.lines + b.lines, approved: a.approved + b.approved, declined: a.declined + b.declined,
+                    errors: a.errors + b.errors, replayed: a.replayed + b.replayed)
+        }
     }
 
-    public let engine: Engine
+    /// An engine, or a group committer in front of one.
+    public let engine: any PaymentLifecycle
     public private(set) var summary = Summary()
 
-    public init(engine: Engine) {
+    public init(engine: any PaymentLifecycle) {
         self.engine = engine
     }
 

@@ -1,0 +1,110 @@
+import Foundation
+import HeadroomCore
+
+/// Replays events from several caller threads at once through a ``GroupCommitter``, as a front
+/// processor does with its many NetsUnion connections: the callers' operations share
+/// transactions and syncs.
+///
+/// Events of one payment (its authorization and retries, its confirm or release, and its
+/// refunds) go to one caller, in input order, so each payment's life keeps its order; payments
+/// on different callers interleave as the committer takes them. Each answer leaves (through
+/// `answer`, from the caller's thread) as soon as the commit holding it is durable, so answers
+/// come in commit order, not input order; each carries its id and op. A storage failure stops
+/// the replay: ``submit(_:number:)`` and ``finish()`` then throw it.
+public final class ConcurrentReplay: @unchecked Sendable {
+    // @unchecked: `queues`, `closed` and `failure` are guarded by `condition`; each caller
+    // thread alone touches its `Replayer`, and the summaries are read after the threads end.
+
+    private let condition = NSCondition()
+    private var queues: [[(line: String, number: Int)]]
+    private var closed = false
+    private var failure: HeadroomError?
+    private var summaries: [Replayer.Summary]
+    private let depth: Int
+    private let done = DispatchGroup()
+
+    /// Starts `callers` threads that answer through `committer`; each holds at most
+    /// `queueDepth` events waiting, beyond which ``submit(_:number:)`` waits.
+    public init(committer: GroupCommitter, callers: Int, queueDepth: Int = 256,
+                answer: @escaping @Sendable (String) -> Void) {
+        precondition(callers >= 1 && queueDepth >= 1)
+        queues = Array(repeating: [], count: callers)
+        summaries = Array(repeating: .init(), count: callers)
+        depth = queueDepth
+        for caller in 0..<callers {
+            done.enter()
+            let thread = Thread { [self] in
+                run(caller, Replayer(engine: committer), answer)
+                done.leave()
+            }
+            thread.name = "headroom.replay-caller-\(caller)"
+            thread.start()
+        }
+    }
+
+    /// Hands one input line (1-based `number`) to the caller that owns its payment; waits while
+    /// that caller is `queueDepth` events behind.
+    /// - Throws: the storage failure that stopped the replay.
+    public func submit(_ line: String, number: Int) throws(HeadroomError) {
+        let caller = Self.caller(of: line, number: number, callers: queues.count)
+        condition.lock()
+        defer { condition.unlock() }
+        while queues[caller].count >= depth && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        queues[caller].append((line, number))
+        condition.broadcast()
+    }
+
+    /// Waits until every submitted line is answered and the callers have stopped.
+    /// - Returns: the replay's counts, over all callers.
+    /// - Throws: the storage failure that stopped the replay.
+    public func finish() throws(HeadroomError) -> Replayer.Summary {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+        done.wait()
+        if let failure { throw failure }
+        return summaries.reduce(Replayer.Summary(), +)
+    }
+
+    /// The caller of a line: by the payment it concerns (a refund by its original), so that a
+    /// payment's events keep their order; a line that does not decode, by its number.
+    static func caller(of line: String, number: Int, callers: Int) -> Int {
+        var h = FNV1a()
+        switch try? EventDecoder.decode(line) {
+        case .refund(let r)?: h.add(r.original.text)
+        case let event?: h.add(event.id.text)
+        case nil: h.add("\(number)")
+        }
+        return Int(h.value % UInt64(callers))
+    }
+
+    private func run(_ caller: Int, _ replayer: Replayer, _ answer: (String) -> Void) {
+        var replayer = replayer
+        while let (line, number) = next(caller) {
+            do {
+                if let text = try replayer.handle(line, number: number) { answer(text) }
+            } catch {
+                condition.lock()
+                if failure == nil { failure = error }
+                condition.broadcast()
+                condition.unlock()
+                break
+            }
+        }
+        condition.lock()
+        summaries[caller] = replayer.summary
+        condition.unlock()
+    }
+
+    /// The caller's next line; `nil` once closed and drained, or after a failure.
+    private func next(_ caller: Int) -> (String, Int)? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queues[caller].isEmpty && !closed && failure == nil { condition.wait() }
+        guard failure == nil, !queues[caller].isEmpty else { return nil }
+        condition.broadcast()  // a submitter may be waiting for room
+        return queues[caller].removeFirst()
+    }
+}
