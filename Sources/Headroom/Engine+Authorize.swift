@@ -50,18 +50,12 @@ extension Engine {
     }
 
     /// The decision `request` would get now, with every limit that applied, changing nothing.
+    ///
+    /// Safe from any thread, also while the engine writes (under a ``GroupCommitter``): one read
+    /// transaction, a consistent snapshot that waits for no writer, and no engine state touched
+    /// (the rule set in force is looked up in the snapshot and parsed once per version). This is
+    /// what `headroom usage` and `headroom explain` show.
     public func explain(_ request: PaymentRequest) throws(HeadroomError) -> Explanation {
-        let payment = hashed(request)
-        let txn = try store.beginRead()
-        try refreshRules(txn)
-        let (plan, usage) = try evaluate(txn, payment)
-        return Self.explanation(payment, plan, usage, ruleSetVersion: ruleSetVersion)
-    }
-
-    /// ``explain(_:)`` for any thread, while the engine writes (under a ``GroupCommitter``): one
-    /// read transaction, a consistent snapshot that waits for no writer, and no engine state
-    /// touched (the rule set in force is looked up in the snapshot and parsed once per version).
-    public func explainSnapshot(_ request: PaymentRequest) throws(HeadroomError) -> Explanation {
         let payment = hashed(request)
         let txn = try store.beginRead()
         guard let version = try RuleSetHistory.activateIfDue(store, txn, now: options.clock) else {

@@ -76,7 +76,7 @@ public final class Engine {
     let store: Store
     let cardKey: CardKey
     let logger: Logger
-    /// Rule sets by version, for reads from other threads (``explainSnapshot(_:)``).
+    /// Rule sets by version, for reads from any thread (``explain(_:)``).
     let ruleSetCache = Mutex<[UInt32: RuleSet]>([:])
     /// The background flush of ``Durability/syncEvery(milliseconds:)``.
     let flusher: Flusher?

@@ -152,7 +152,13 @@ public final class GroupCommitter: @unchecked Sendable {
     /// The decision a payment would get now, with every limit that applied, changing nothing:
     /// read from a snapshot on the caller's thread, without waiting for the writer.
     public func explain(_ request: PaymentRequest) throws(HeadroomError) -> Explanation {
-        try engine.explainSnapshot(request)
+        try engine.explain(request)
+    }
+
+    /// The state of a payment on record (see ``Engine/state(of:)``), read from a snapshot on the
+    /// caller's thread.
+    public func state(of id: PaymentID) throws(HeadroomError) -> String? {
+        try engine.state(of: id)
     }
 
     // MARK: Async API
