@@ -117,6 +117,17 @@ public final class Engine {
         } else {
             flusher = nil
         }
+        if JournalFile.exists(in: path) {
+            // A journal: its writer still runs (its lock is held: this engine may only read), or
+            // it stopped or crashed (bring the store up to date from it before anything else).
+            let journal = try JournalFile(directory: path)
+            if journal.tryLock() {
+                defer { journal.unlock() }
+                try recoverJournal(journal)
+            } else {
+                store.writes.refusal = "another process journals this store (group commit in journal mode) and is its only writer: read it, or stop that process first"
+            }
+        }
     }
 
     deinit {
@@ -201,6 +212,21 @@ public final class Engine {
         }
     }
 
+    /// The last journal entry the store holds (0 before any).
+    func journalLSN() throws(HeadroomError) -> UInt64 {
+        let txn = try store.beginRead()
+        return UInt64(try store.metaInteger(txn, "journal-lsn") ?? 0)
+    }
+
+    /// Flushes the store to disk whatever the durability setting (a journal checkpoint).
+    func syncStore() throws(HeadroomError) {
+        do {
+            try store.environment.sync()
+        } catch {
+            throw .storage(error)
+        }
+    }
+
     /// Doubles the map (no transaction of this engine is open), and says so in the log.
     func growMap() throws(HeadroomError) {
         let current = try statistics().mapSizeBytes
@@ -229,6 +255,7 @@ public final class Engine {
 
 extension Store {
     func beginWrite() throws(HeadroomError) -> Transaction {
+        if let refusal = writes.refusal { throw HeadroomError(.storeBusy, refusal) }
         do {
             return try environment.beginWrite()
         } catch {

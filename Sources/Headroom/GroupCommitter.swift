@@ -29,12 +29,32 @@ public final class GroupCommitter: @unchecked Sendable {
         /// `batchMax`. 0 commits whatever is waiting at once: with one caller it costs nothing,
         /// with many the batch fills while the previous commit syncs.
         public var gatherMicroseconds: Int
+        /// Journal mode (decision 0009), or `nil` for one LMDB commit and sync per batch.
+        public var journal: JournalOptions?
 
-        public init(batchMax: Int = 512, queueMax: Int = 65_536, gatherMicroseconds: Int = 0) {
+        public init(batchMax: Int = 512, queueMax: Int = 65_536, gatherMicroseconds: Int = 0, journal: JournalOptions? = nil) {
             precondition(batchMax >= 1 && queueMax >= batchMax && gatherMicroseconds >= 0)
             self.batchMax = batchMax
             self.queueMax = queueMax
             self.gatherMicroseconds = gatherMicroseconds
+            self.journal = journal
+        }
+    }
+
+    /// Journal mode: each batch is made durable by one append and sync of its writes to the
+    /// store's journal, and callers are answered then; LMDB holds the batches in one long write
+    /// transaction, committed (a checkpoint) every `checkpointOperations` operations or
+    /// `checkpointMilliseconds`, whichever comes first, after which the journal is emptied.
+    /// The committer is then the store's only writer: engines that other processes open on it
+    /// meanwhile may read (they see the last checkpoint) but not write.
+    public struct JournalOptions: Sendable, Equatable {
+        public var checkpointOperations: Int
+        public var checkpointMilliseconds: Int
+
+        public init(checkpointOperations: Int = 100_000, checkpointMilliseconds: Int = 1_000) {
+            precondition(checkpointOperations >= 1 && checkpointMilliseconds >= 1)
+            self.checkpointOperations = checkpointOperations
+            self.checkpointMilliseconds = checkpointMilliseconds
         }
     }
 
@@ -83,22 +103,42 @@ public final class GroupCommitter: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Ticket] = []
     private var stopping = false
+    /// Tests: stop as a crash would (see ``crashForTesting()``).
+    private var crashing = false
     private var writer: Thread?
     private let finished = DispatchSemaphore(value: 0)
-    /// How many batches were committed, and how many operations they held. Written by the
-    /// writer thread: read them after ``shutdown()``.
+    /// How many batches were committed (journal mode: journaled), and how many operations they
+    /// held. Written by the writer thread: read them after ``shutdown()``.
     public private(set) var batches = 0
     public private(set) var operationsCommitted = 0
+    /// Journal mode: the journal (locked while the committer runs) and its syncing thread.
+    private let journal: JournalFile?
+    private let syncer: JournalSyncer?
 
     /// Starts the writer thread; the committer now owns `engine`.
-    public convenience init(engine: Engine, options: Options = .init()) {
-        self.init(engine: engine, options: options, startWriter: true)
+    /// - Throws: only in journal mode: `storeBusy` when another process journals the store (or
+    ///   this engine may not write it), `storage` when the journal cannot be opened.
+    public convenience init(engine: Engine, options: Options = .init()) throws(HeadroomError) {
+        try self.init(engine: engine, options: options, startWriter: true)
     }
 
     /// `startWriter: false` is for tests that drive `commit(_:)` by hand.
-    init(engine: Engine, options: Options, startWriter: Bool) {
+    init(engine: Engine, options: Options, startWriter: Bool) throws(HeadroomError) {
         self.engine = engine
         self.options = options
+        if options.journal != nil {
+            if let refusal = engine.store.writes.refusal { throw HeadroomError(.storeBusy, refusal) }
+            let file = try JournalFile(directory: engine.path)
+            guard file.tryLock() else {
+                throw HeadroomError(.storeBusy, "another engine journals this store: it is the store's only writer")
+            }
+            try engine.recoverJournal(file)
+            journal = file
+            syncer = JournalSyncer(file)
+        } else {
+            journal = nil
+            syncer = nil
+        }
         guard startWriter else {
             stopping = true
             finished.signal()
@@ -117,6 +157,25 @@ public final class GroupCommitter: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         finished.wait()
+        journal?.unlock()
+    }
+
+    /// Tests: stops as a crash would in journal mode: the long transaction is aborted instead of
+    /// checkpointed and the journal is left as it is (callers already answered stay answered).
+    func crashForTesting() {
+        condition.lock()
+        crashing = true
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+        finished.wait()
+        journal?.unlock()
+    }
+
+    private var isCrashing: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return crashing
     }
 
     deinit {
@@ -201,17 +260,28 @@ public final class GroupCommitter: @unchecked Sendable {
     }
 
     private func run() {
-        while let batch = nextBatch() {
-            commit(batch)
+        if let journaling = options.journal, let syncer {
+            runJournaled(journaling, syncer)
+        } else {
+            while let batch = nextBatch() {
+                commit(batch)
+            }
         }
         finished.signal()
     }
 
-    /// Waits for work; `nil` once stopping with nothing left.
-    private func nextBatch() -> [Ticket]? {
+    /// Waits for work (until `deadline`, when given); `nil` once stopping with nothing left, or
+    /// at the deadline.
+    private func nextBatch(until deadline: Date? = nil) -> [Ticket]? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty && !stopping { condition.wait() }
+        while queue.isEmpty && !stopping {
+            if let deadline {
+                if !condition.wait(until: deadline) { break }
+            } else {
+                condition.wait()
+            }
+        }
         if queue.isEmpty { return nil }
         if options.gatherMicroseconds > 0 && queue.count < options.batchMax && !stopping {
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(options.gatherMicroseconds) / 1e6))
@@ -278,6 +348,249 @@ public final class GroupCommitter: @unchecked Sendable {
         case .confirm(let id): try engine.confirm(id, in: txn); return .done
         case .release(let id): try engine.release(id, in: txn); return .done
         case .refund(let request): return .refunded(try engine.refund(request, in: txn))
+        }
+    }
+
+    // MARK: Journal mode
+
+    /// Checkpoint intervals, one after another, until stopped; then the syncer is drained.
+    private func runJournaled(_ journaling: JournalOptions, _ syncer: JournalSyncer) {
+        var lsn: UInt64
+        do {
+            lsn = try engine.journalLSN()
+        } catch {
+            syncer.fail(error)
+            while let batch = nextBatch() { for ticket in batch { ticket.deliver(.failure(error)) } }
+            syncer.shutdown()
+            return
+        }
+        while let first = nextBatch() {
+            lsn = interval(first, after: lsn, journaling, syncer)
+        }
+        syncer.shutdown()
+    }
+
+    /// One checkpoint interval: batches in one long write transaction, each journaled (and its
+    /// callers answered, by the syncer) as it ends; then the checkpoint commit, after which the
+    /// journal is emptied. Answers the last lsn the store holds.
+    private func interval(_ first: [Ticket], after start: UInt64, _ journaling: JournalOptions, _ syncer: JournalSyncer) -> UInt64 {
+        var lsn = start
+        var current: [Ticket]? = first  // the batch not yet handed to the syncer
+        let deadline = Date(timeIntervalSinceNow: Double(journaling.checkpointMilliseconds) / 1000)
+        let writes = engine.store.writes
+        do throws(HeadroomError) {
+            let txn = try engine.store.beginWrite()
+            var operations = 0
+            while let batch = current {
+                if let failure = syncer.failure { throw failure }
+                try engine.refreshRules(txn)
+                writes.effects.bytes.removeAll(keepingCapacity: true)
+                writes.capturing = true
+                defer { writes.capturing = false }
+                let answers = try runJournaled(batch, in: txn)
+                lsn += 1
+                syncer.submit(.entry(JournalFile.encode(lsn: lsn, payload: writes.effects.bytes), batch, answers))
+                current = nil
+                batches += 1
+                operationsCommitted += batch.count
+                operations += batch.count
+                if operations < journaling.checkpointOperations { current = nextBatch(until: deadline) }
+            }
+            if isCrashing {
+                syncer.drain()
+                return lsn  // the transaction is dropped: aborted, as a crash would leave it
+            }
+            try engine.store.putMetaInteger(txn, "journal-lsn", Int64(lsn))
+            try engine.store.commit(txn)
+            try engine.syncStore()
+            syncer.submit(.truncate)
+            return lsn
+        } catch {
+            // The long transaction was aborted. What was handed to the syncer is (or will be) in
+            // the journal, its callers answered: once written, the store is brought up to date
+            // from it. The batch in hand runs again when the map was full, else gets the error.
+            syncer.drain()
+            do throws(HeadroomError) {
+                if error.isMapFull { try engine.growMap() }
+                try engine.recoverJournal(journal!)
+                lsn = try engine.journalLSN()
+            } catch {
+                syncer.fail(error)
+            }
+            if let batch = current {
+                if error.isMapFull && syncer.failure == nil {
+                    condition.lock()
+                    queue.insert(contentsOf: batch, at: 0)
+                    condition.unlock()
+                } else {
+                    for ticket in batch { ticket.deliver(.failure(error)) }
+                }
+            }
+            return lsn
+        }
+    }
+
+    /// Runs a batch in journal mode's long transaction. An operation refused after it began
+    /// writing (an overflowing counter, after others were added to) has its writes undone from
+    /// the effect log, which holds them (only counter additions come before such a refusal).
+    private func runJournaled(_ batch: [Ticket], in txn: borrowing Transaction) throws(HeadroomError) -> [Result<Answer, HeadroomError>] {
+        let writes = engine.store.writes
+        var answers: [Result<Answer, HeadroomError>] = []
+        answers.reserveCapacity(batch.count)
+        for ticket in batch {
+            let mark = writes.effects.bytes.count
+            let writesBefore = writes.count
+            do throws(HeadroomError) {
+                answers.append(.success(try perform(ticket.operation, in: txn)))
+            } catch where error.code == .storage || error.code == .corrupted {
+                throw error
+            } catch {
+                if writes.count != writesBefore { try undo(since: mark, in: txn) }
+                answers.append(.failure(error))
+            }
+        }
+        return answers
+    }
+
+    /// Takes back the counter additions logged since `mark`, newest first, and drops them from
+    /// the log.
+    private func undo(since mark: Int, in txn: borrowing Transaction) throws(HeadroomError) {
+        let writes = engine.store.writes
+        var additions: [(CounterKey, Int64, Int64)] = []
+        try EffectLog.forEach(writes.effects.bytes[mark...]) { (item) throws(HeadroomError) in
+            guard case .counter(let key, let amountFen, let count) = item else {
+                throw HeadroomError(.corrupted, "a refused operation wrote a payment record: it cannot be undone")
+            }
+            additions.append((key, amountFen, count))
+        }
+        writes.capturing = false
+        defer { writes.capturing = true }
+        for (key, amountFen, count) in additions.reversed() {
+            try engine.store.add(txn, key, amountFen: -amountFen, count: -count)
+        }
+        writes.effects.bytes.removeLast(writes.effects.bytes.count - mark)
+    }
+}
+
+/// Journal mode's second thread: writes the journal entries the writer hands it, as many as
+/// are waiting in one append and one sync, and then answers their callers; empties the journal
+/// after each checkpoint. The writer goes on with the next batch meanwhile.
+final class JournalSyncer: @unchecked Sendable {
+    // @unchecked: `items`, `busy`, `stopping` and `failed` are guarded by `condition`.
+
+    enum Item {
+        /// An encoded entry, the batch it journals, and their answers.
+        case entry([UInt8], [GroupCommitter.Ticket], [Result<GroupCommitter.Answer, HeadroomError>])
+        /// Empty the journal: everything before this is in the store, committed and synced.
+        case truncate
+    }
+
+    /// Entries waiting at most: beyond, the writer waits (memory stays bounded).
+    static let depthMax = 256
+
+    private let file: JournalFile
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var busy = false
+    private var stopping = false
+    private var failed: HeadroomError?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ file: JournalFile) {
+        self.file = file
+        let thread = Thread { [unowned self] in self.run() }
+        thread.name = "headroom.journal"
+        thread.start()
+    }
+
+    /// The failure that stopped journaling, if any: the writer then refuses everything.
+    var failure: HeadroomError? {
+        condition.lock()
+        defer { condition.unlock() }
+        return failed
+    }
+
+    func fail(_ error: HeadroomError) {
+        condition.lock()
+        if failed == nil { failed = error }
+        condition.unlock()
+    }
+
+    func submit(_ item: Item) {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= Self.depthMax { condition.wait() }
+        items.append(item)
+        condition.broadcast()
+    }
+
+    /// Waits until everything submitted is written (or refused) and answered.
+    func drain() {
+        condition.lock()
+        defer { condition.unlock() }
+        while !items.isEmpty || busy { condition.wait() }
+    }
+
+    func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+        finished.wait()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while items.isEmpty && !stopping { condition.wait() }
+            if items.isEmpty {
+                condition.unlock()
+                break
+            }
+            let taken = items
+            items.removeAll(keepingCapacity: true)
+            busy = true
+            let failedBefore = failed
+            condition.broadcast()
+            condition.unlock()
+            write(taken, failedBefore)
+            condition.lock()
+            busy = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        finished.signal()
+    }
+
+    /// Runs of entries go out in one append and sync; truncations in their place.
+    private func write(_ taken: [Item], _ failedBefore: HeadroomError?) {
+        var failure = failedBefore
+        var i = 0
+        while i < taken.count {
+            if case .truncate = taken[i] {
+                if failure == nil {
+                    do { try file.truncate() } catch { failure = error; fail(error) }
+                }
+                i += 1
+                continue
+            }
+            var bytes: [UInt8] = []
+            var answered: [([GroupCommitter.Ticket], [Result<GroupCommitter.Answer, HeadroomError>])] = []
+            while i < taken.count, case .entry(let entry, let tickets, let answers) = taken[i] {
+                bytes.append(contentsOf: entry)
+                answered.append((tickets, answers))
+                i += 1
+            }
+            if failure == nil {
+                do { try file.appendAndSync(bytes) } catch { failure = error; fail(error) }
+            }
+            for (tickets, answers) in answered {
+                if let failure {
+                    for ticket in tickets { ticket.deliver(.failure(failure)) }
+                } else {
+                    for (ticket, answer) in zip(tickets, answers) { ticket.deliver(answer) }
+                }
+            }
         }
     }
 }

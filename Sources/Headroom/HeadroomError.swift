@@ -50,6 +50,8 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case operatorRequired
         /// More operations are waiting for the disk than the group committer's queue holds.
         case overloaded
+        /// Another process journals this store and is its only writer (decision 0009).
+        case storeBusy
         /// LMDB reported a condition (map full, readers full, I/O).
         case storage
         /// The store holds something that cannot be: a record that does not decode, a counter

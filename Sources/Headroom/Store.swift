@@ -13,10 +13,8 @@ struct Store {
     let payments: Database
     let cards: Database
     let meta: Database
-    /// How many puts and deletes went through ``add(_:_:amountFen:count:)`` and
-    /// ``put(_:id:_:)``: group commit compares it before and after an operation to tell
-    /// whether a refused operation wrote anything.
-    let writes = WriteTally()
+    /// What the engine's writing thread keeps about its writes: how many, and (journaling) what.
+    let writes = WriteState()
 
     static let schemaVersion: UInt32 = 1
 
@@ -72,6 +70,7 @@ struct Store {
             throw HeadroomError(.corrupted, "a counter cell would go negative (\(next.amountFen) fen, \(next.count) payments)")
         }
         writes.count &+= 1
+        if writes.capturing { writes.effects.counter(key, amountFen: amountFen, count: count) }
         do {
             try lmdbTyped {
                 try key.withBytes { k in
@@ -105,8 +104,22 @@ struct Store {
 
     func put(_ txn: borrowing Transaction, id: String, _ record: PaymentRecord) throws(HeadroomError) {
         writes.count &+= 1
+        let bytes = record.encoded()
+        if writes.capturing { writes.effects.record(id: id, bytes) }
         do {
-            try txn.put(payments, key: Array(id.utf8), value: record.encoded())
+            try txn.put(payments, key: Array(id.utf8), value: bytes)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// Writes a record's bytes as they are (replaying a journal; they were checked when written).
+    func putRaw(_ txn: borrowing Transaction, id: String, _ bytes: UnsafeRawBufferPointer) throws(HeadroomError) {
+        guard PaymentRecord(bytes: bytes) != nil else {
+            throw HeadroomError(.corrupted, "the journal's record of \(id) does not decode")
+        }
+        do {
+            try txn.put(payments, key: Array(id.utf8), value: Array(bytes))
         } catch {
             throw .storage(error)
         }
@@ -166,8 +179,19 @@ struct Store {
     }
 }
 
-/// A count of writes (see ``Store/writes``), touched only by the thread that writes.
-final class WriteTally: @unchecked Sendable {
-    // @unchecked: only the engine's writing thread reads or changes it.
+/// What the engine's writing thread keeps about its writes (see ``Store/writes``).
+final class WriteState: @unchecked Sendable {
+    // @unchecked: only the engine's writing thread reads or changes it (`refusal` is set at
+    // open, before any write).
+
+    /// How many puts and deletes went through ``Store/add(_:_:amountFen:count:)`` and
+    /// ``Store/put(_:id:_:)``: group commit compares it before and after an operation to tell
+    /// whether a refused operation wrote anything.
     var count = 0
+    /// Journaling: every counter delta and record written is also added to `effects`.
+    var capturing = false
+    var effects = EffectLog()
+    /// Set when another process journals this store (decision 0009): every write transaction
+    /// is refused with this message.
+    var refusal: String?
 }

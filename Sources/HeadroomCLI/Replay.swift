@@ -23,7 +23,9 @@ struct Replay: ParsableCommand {
         processor with many connections does: operations share transactions and syncs. Events of \
         one payment (and its refunds) keep their input order on one caller; answers leave as \
         their commits become durable, in commit order, each with its id and op. Standard error \
-        then also says how many operations each commit held.
+        then also says how many operations each commit held. --journal runs group commit in \
+        journal mode: each batch is made durable by one append and sync of the store's journal, \
+        and LMDB is committed in large checkpoints (docs/architecture.md).
 
         Exit status: 0 when every line was answered (error lines included), 2 for bad options or
         rules, 3 when the store failed (the replay stops at that line).
@@ -40,8 +42,13 @@ struct Replay: ParsableCommand {
     @Option(help: ArgumentHelp("Caller threads sharing commits through group commit (1: one commit per event, in order).", valueName: "n"))
     var callers = 1
 
+    @Flag(help: "With --callers: group commit in journal mode (each batch made durable by one journal append and sync).")
+    var journal = false
+
     func validate() throws {
         guard (1...1024).contains(callers) else { throw ValidationError("--callers must be from 1 to 1024, not \(callers)") }
+        if journal && callers < 2 { throw ValidationError("--journal is a mode of group commit: give --callers 2 or more") }
+        if journal && dryRun { throw ValidationError("--journal and --dry-run do not go together") }
     }
 
     @OptionGroup var storeOptions: StoreOptions
@@ -81,7 +88,12 @@ struct Replay: ParsableCommand {
         let s: Replayer.Summary
         var perCommit = ""
         if callers > 1 {
-            let committer = GroupCommitter(engine: engine)
+            let committer: GroupCommitter
+            do {
+                committer = try GroupCommitter(engine: engine, options: .init(journal: journal ? .init() : nil))
+            } catch {
+                throw fail(error)
+            }
             let lock = NSLock()
             let replay = ConcurrentReplay(committer: committer, callers: callers) { answer in
                 lock.withLock { FileHandle.standardOutput.write(Data((answer + "\n").utf8)) }

@@ -77,7 +77,7 @@ func fail(_ error: Error) -> ExitCode {
     switch error {
     case let e as HeadroomError:
         warn(e.description)
-        return e.code == .storage || e.code == .corrupted ? ExitCode(3) : ExitCode(2)
+        return e.code == .storage || e.code == .corrupted || e.code == .storeBusy ? ExitCode(3) : ExitCode(2)
     case let e as ValidationError:
         warn(e.message)
         return ExitCode(64)

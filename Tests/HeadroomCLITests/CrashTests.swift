@@ -149,7 +149,10 @@ import Testing
     /// retries. After every kill: no partial batch (the counters equal their reservations), every
     /// answered payment on record in the state its answer implies, and every later answer for a
     /// payment the same as its first.
-    @Test func killedDuringGroupCommitLosesNoAnsweredPayment() throws {
+    /// The same in journal mode: a kill loses the long transaction since the last checkpoint,
+    /// and the next open brings the store up to date from the journal.
+    @Test(arguments: [[], ["--journal"]])
+    func killedDuringGroupCommitLosesNoAnsweredPayment(mode: [String]) throws {
         let root = try CLI.temporaryDirectory("crash-group")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let rulesDir = root + "/rules"
@@ -157,7 +160,7 @@ import Testing
         try Self.rules.write(toFile: rulesDir + "/limits.yaml", atomically: true, encoding: .utf8)
         let lines = Self.input(seed: 12, lines: 1_500)
         let input = lines.joined(separator: "\n") + "\n"
-        let group = ["--callers", "8"]
+        let group = ["--callers", "8"] + mode
 
         // Operations do share commits in this mode (else this would test nothing new).
         let reference = try CLI.run(["replay", "--store", root + "/reference", "--rules", rulesDir] + group, input: input)

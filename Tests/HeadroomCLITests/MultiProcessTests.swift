@@ -111,4 +111,47 @@ extension MultiProcessTests {
     func json(_ result: CLI.Result) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any]
     }
+
+    /// While `replay --journal` runs, it is the store's only writer: another process's replay is
+    /// refused (`storeBusy`, exit 3) and changes nothing, while `usage` still reads the store.
+    /// Once the journaling process ends, the store takes writes again and holds its payments.
+    @Test func aJournalingProcessIsTheStoresOnlyWriter() throws {
+        let root = try CLI.temporaryDirectory("journal-owner")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
+        try Self.rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
+        let store = root + "/store"
+        func authorize(_ id: String) -> String {
+            #"{"op":"authorize","id":"\#(id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(1))","institution":"Z1","business":"agreement","amount":"10.00","account_class":"I"}"# + "\n"
+        }
+        // The journaling replay reads a pipe we hold open: it runs until we close it.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["replay", "--store", store, "--rules", root + "/rules", "--callers", "2", "--journal"]
+        process.environment = CLI.environment([:])
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data(authorize("J1").utf8))
+        var answered = Data()
+        while !answered.contains(10) { answered.append(output.fileHandleForReading.availableData) }
+        #expect(object(String(decoding: answered, as: UTF8.self).split(separator: "\n")[0].description)["outcome"] as? String == "approve")
+
+        let refused = try CLI.run(["replay", "--store", store], input: authorize("X1"))
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.lines.isEmpty && refused.stderr.contains("storeBusy"), "\(refused.stdout)\(refused.stderr)")
+        let usage = try CLI.run(["usage", pan(1), "--store", store, "--at", "2026-11-25T11:00:00+08:00", "--format", "json"])
+        #expect(usage.status == 0, "\(usage.stderr)")
+
+        try input.fileHandleForWriting.close()
+        _ = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let after = try CLI.run(["replay", "--store", store], input: authorize("X1"))
+        #expect(after.status == 0 && object(after.lines[0])["outcome"] as? String == "approve", "\(after.stdout)\(after.stderr)")
+        let engine = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
+        #expect(try engine.state(of: try PaymentID("J1")) == "authorized")
+    }
 }

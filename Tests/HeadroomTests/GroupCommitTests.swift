@@ -24,7 +24,7 @@ import Testing
     @Test func aBatchIsOneTransactionWhoseRefusalsLeaveNothing() throws {
         let dir = try F.directory("batch")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let committer = GroupCommitter(engine: try F.engine(dir, rules: Self.tight), options: .init(), startWriter: false)
+        let committer = try GroupCommitter(engine: try F.engine(dir, rules: Self.tight), options: .init(), startWriter: false)
         let a = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "600.00")
         let other = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "600.01")
         let b = try F.request("B", "2026-11-25T10:01:00+08:00", amount: "500.00")
@@ -70,7 +70,7 @@ import Testing
         try engine.store.commit(txn)
         let before = try engine.counterCells()
 
-        let committer = GroupCommitter(engine: engine, options: .init(), startWriter: false)
+        let committer = try GroupCommitter(engine: engine, options: .init(), startWriter: false)
         let a = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "100.00")
         let b = try F.request("B", "2026-11-25T10:01:00+08:00", amount: "200.00")
         let batch = [ticket(.authorize(a)), ticket(.authorize(doomed)), ticket(.authorize(b))]
@@ -103,16 +103,19 @@ import Testing
     @Test func aFullQueueAnswersOverloadedAtOnce() throws {
         let dir = try F.directory("overload")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let committer = GroupCommitter(engine: try F.engine(dir, rules: Self.tight), options: .init(batchMax: 1, queueMax: 1), startWriter: false)
+        let committer = try GroupCommitter(engine: try F.engine(dir, rules: Self.tight), options: .init(batchMax: 1, queueMax: 1), startWriter: false)
         expectError(.overloaded) { _ = try committer.authorize(try F.request("A", "2026-11-25T10:00:00+08:00", amount: "1.00")) }
     }
 
     /// Many threads race for tight caps on a few cards: no limit is ever exceeded, and the
     /// counters equal the sums of the answers the callers got.
-    @Test func concurrentCallersNeverOverApprove() throws {
+    /// In journal mode too (checkpoints every 40 operations).
+    @Test(arguments: [false, true])
+    func concurrentCallersNeverOverApprove(journal: Bool) throws {
         let dir = try F.directory("threads")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let committer = GroupCommitter(engine: try F.engine(dir, rules: Self.tight), options: .init(batchMax: 64))
+        let committer = try GroupCommitter(engine: try F.engine(dir, rules: Self.tight),
+                                           options: .init(batchMax: 64, journal: journal ? .init(checkpointOperations: 40) : nil))
         let approved = Mutex([(card: Int, fen: Int64)]())
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
             var rng = SplitMix64(seed: UInt64(thread) + 1)
@@ -150,7 +153,7 @@ import Testing
     @Test func theAsyncAPIAnswersAfterTheCommit() async throws {
         let dir = try F.directory("async")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let committer = GroupCommitter(engine: try F.engine(dir, rules: Self.tight))
+        let committer = try GroupCommitter(engine: try F.engine(dir, rules: Self.tight))
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
             for i in 0..<8 {
                 group.addTask {
@@ -178,7 +181,7 @@ extension GroupCommitTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let engine = try F.engine(dir, rules: Self.tight)
         let idle = try F.request("probe", "2026-11-25T10:00:00+08:00", card: 1, institution: "Z1", amount: "1.00")
-        let committer = GroupCommitter(engine: engine)
+        let committer = try GroupCommitter(engine: engine)
         let before = try engine.explain(idle), through = try committer.explain(idle)
         #expect(through.lines == before.lines && through.decision == before.decision)
         let reads = Atomic<Int>(0)

@@ -30,7 +30,7 @@ import Testing
     @Test func groupCommitRetriesTheBatchAfterGrowing() throws {
         let dir = try F.directory("grow-group")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let committer = GroupCommitter(engine: try engine(dir, mapSizeBytes: 256 << 10))
+        let committer = try GroupCommitter(engine: try engine(dir, mapSizeBytes: 256 << 10))
         DispatchQueue.concurrentPerform(iterations: 4) { thread in
             for i in 0..<500 {
                 let r = try! committer.authorize(try! F.request("T\(thread)-\(i)", "2026-11-25T10:00:00+08:00", card: thread * 1000 + i, amount: "10.00"))

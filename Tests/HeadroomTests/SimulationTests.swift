@@ -84,6 +84,70 @@ import Testing
         #expect(model.payments.values.contains { $0.refundedFen > 0 }, "seed \(seed): the run refunded nothing")
     }
 
+    /// The same simulation through group commit in journal mode, with checkpoints every few
+    /// operations, and each `reopen` a crash: the writer stops without its checkpoint, the
+    /// store is reopened and brought up to date from the journal, and every answer given before
+    /// must still stand. Card limits are set between two committers (the committer owns the
+    /// engine while it runs).
+    @Test(arguments: seeds)
+    func journalModeMatchesModelThroughCrashes(seed: UInt64) throws {
+        let dir = try Fixture.directory("sim-journal")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journaling = GroupCommitter.Options(journal: .init(checkpointOperations: 7, checkpointMilliseconds: 50))
+        var engine: Engine! = try Fixture.engine(dir, rules: [Self.rules])
+        var committer: GroupCommitter! = try GroupCommitter(engine: engine, options: journaling)
+        let model = Model(rules: engine.ruleSet, version: engine.ruleSetVersion)
+        var sim = Simulator(seed: seed)
+        var recovered = 0
+        for step in 0..<1200 {
+            let event = sim.next(model: model)
+            let context = Comment(rawValue: "seed \(seed) step \(step): \(event)")
+            switch event {
+            case .reopen:
+                committer.crashForTesting()
+                committer = nil
+                engine = nil  // closed first: a process must not hold a store open twice
+                if try JournalFile(directory: dir).entries().entries.isEmpty == false { recovered += 1 }
+                engine = try Fixture.engine(dir)  // brought up to date from the journal here
+                let report = try engine.check()
+                #expect(report.problems.isEmpty, context)
+                #expect(report.liveReservations == model.payments.values.filter { $0.state == .authorized || $0.state == .confirmed }.count,
+                        "reopened without what the journal held: \(context)")
+                committer = try GroupCommitter(engine: engine, options: journaling)
+                continue
+            case .setCardLimits, .clearCardLimits:
+                committer.shutdown()
+                _ = run(event, on: engine)
+                _ = run(event, on: model)
+                committer = try GroupCommitter(engine: engine, options: journaling)
+                continue
+            case .authorize(_, let pay):
+                try compareUsageAfterCheckpoint(&committer, engine, journaling, model, pay, context)
+            default:
+                break
+            }
+            let got = run(event, on: committer)
+            let want = run(event, on: model)
+            #expect(got == want, context)
+            if got != want { return }
+        }
+        committer.shutdown()
+        #expect(recovered > 0, "seed \(seed): no crash left anything in the journal to recover")
+        let report = try engine.check()
+        #expect(report.problems.isEmpty, "seed \(seed): \(report.problems)")
+        #expect(report.liveReservations == model.payments.values.filter { $0.state == .authorized || $0.state == .confirmed }.count)
+    }
+
+    /// Snapshot reads see the last checkpoint in journal mode: now and then, checkpoint (a
+    /// committer shut down and started again) and compare the windows with the model.
+    func compareUsageAfterCheckpoint(_ committer: inout GroupCommitter!, _ engine: Engine, _ options: GroupCommitter.Options,
+                                     _ model: Model, _ pay: Model.Pay, _ context: Comment) throws {
+        guard pay.amountFen % 5 == 0 else { return }
+        committer.shutdown()
+        try compareUsage(engine, model, pay, context)
+        committer = try GroupCommitter(engine: engine, options: options)
+    }
+
     /// Every limit that applies to `pay`: the engine's counter cells and the model's scan agree.
     func compareUsage(_ engine: Engine, _ model: Model, _ pay: Model.Pay, _ context: Comment) throws {
         let explanation = try engine.explain(Simulator.request("probe", pay))
@@ -94,7 +158,7 @@ import Testing
         }
     }
 
-    func run(_ event: Simulator.Event, on engine: Engine) -> Model.Outcome {
+    func run(_ event: Simulator.Event, on engine: some PaymentLifecycle) -> Model.Outcome {
         do {
             switch event {
             case .authorize(let id, let pay):
@@ -111,9 +175,11 @@ import Testing
                                                         amount: Amount(fen: amount), time: Timestamp(unixSeconds: time)))
                 return .refund(total: r.refundedTotalFen, remaining: r.remainingFen, replayed: r.replayed)
             case .setCardLimits(let pan, let institution, let limits):
+                guard let engine = engine as? Engine else { preconditionFailure("card limits are set on the engine") }
                 try engine.setCardLimits(try CardNumber(pan), institution: try institution.map { try Institution($0) }, limits, by: "sim")
                 return .ok
             case .clearCardLimits(let pan, let institution):
+                guard let engine = engine as? Engine else { preconditionFailure("card limits are set on the engine") }
                 try engine.clearCardLimits(try CardNumber(pan), institution: try institution.map { try Institution($0) }, by: "sim")
                 return .ok
             case .reopen:

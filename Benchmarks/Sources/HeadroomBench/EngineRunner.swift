@@ -117,7 +117,7 @@ enum EngineRunner {
     static func closedLoop(_ harness: EngineHarness, threads: Int, setting: String, verify: Bool = true,
                            groupCommit: Bool = false, committer options: GroupCommitter.Options? = nil) throws -> RunResult {
         if let options = options ?? (groupCommit ? GroupCommitter.Options() : nil) {
-            harness.committer = GroupCommitter(engine: harness.engine, options: options)
+            harness.committer = try GroupCommitter(engine: harness.engine, options: options)
         }
         let units = harness.workload.units
         let next = Atomic<Int>(0)

@@ -26,8 +26,8 @@ public struct Replayer {
     }
 
     /// Handles one input line (1-based `number`); `nil` for a blank line.
-    /// - Throws: ``HeadroomError`` with `storage` or `corrupted`, after which nothing more
-    ///   should be replayed.
+    /// - Throws: ``HeadroomError`` with `storage`, `corrupted` or `storeBusy`, after which nothing
+    ///   more should be replayed.
     public mutating func handle(_ line: String, number: Int) throws(HeadroomError) -> String? {
         if line.allSatisfy(\.isWhitespace) { return nil }
         summary.lines += 1
@@ -41,7 +41,7 @@ public struct Replayer {
         }
         do {
             return try apply(event)
-        } catch where error.code == .storage || error.code == .corrupted {
+        } catch where error.code == .storage || error.code == .corrupted || error.code == .storeBusy {
             throw error
         } catch {
             summary.errors += 1

@@ -1,0 +1,230 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import HeadroomCore
+import LMDBKit
+
+/// The writes of operations, as group commit's journal records them (decision 0009): counter
+/// deltas and payment records. Applying them again to the store reproduces those writes
+/// exactly, whatever rules or clock are in force then: the journal holds what was decided, not
+/// the requests.
+///
+/// Encoded as a sequence of tagged items:
+///
+///     1 key(45) amountFen(i64) count(i64)        a counter delta, as Store.add applied it
+///     2 idLength(u16) id recordLength(u32) record  a payment record, as Store.put wrote it
+struct EffectLog {
+    var bytes: [UInt8] = []
+
+    static let counterTag: UInt8 = 1
+    static let recordTag: UInt8 = 2
+
+    mutating func counter(_ key: CounterKey, amountFen: Int64, count: Int64) {
+        bytes.append(Self.counterTag)
+        withUnsafeTemporaryAllocation(byteCount: CounterKey.byteCount, alignment: 8) { buffer in
+            key.write(to: buffer)
+            bytes.append(contentsOf: buffer)
+        }
+        withUnsafeBytes(of: amountFen) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: count) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func record(id: String, _ record: [UInt8]) {
+        var w = ByteWriter()
+        w.u8(Self.recordTag)
+        w.string(id)
+        w.u32(UInt32(record.count))
+        bytes.append(contentsOf: w.bytes)
+        bytes.append(contentsOf: record)
+    }
+
+    /// One decoded item.
+    enum Item {
+        case counter(CounterKey, amountFen: Int64, count: Int64)
+        case record(id: String, UnsafeRawBufferPointer)
+    }
+
+    /// Calls `body` with every item of `payload`, in order.
+    /// - Throws: `corrupted` when the payload does not decode (a checksum passed, so this is a bug
+    ///   or another program's file, never a torn write).
+    static func forEach(_ payload: some Collection<UInt8>, _ body: (Item) throws(HeadroomError) -> Void) throws(HeadroomError) {
+        let bytes = Array(payload)
+        let result: Result<Void, HeadroomError> = bytes.withUnsafeBytes { raw in
+            do throws(HeadroomError) {
+                try forEach(raw: raw, body)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+    }
+
+    private static func forEach(raw payload: UnsafeRawBufferPointer, _ body: (Item) throws(HeadroomError) -> Void) throws(HeadroomError) {
+        var r = ByteReader(payload)
+        while !r.isAtEnd {
+            switch r.u8() {
+            case counterTag?:
+                guard let keyBytes = r.slice(CounterKey.byteCount), let key = CounterKey(bytes: keyBytes),
+                      let amount = r.i64(), let count = r.i64() else { throw HeadroomError(.corrupted, "a journal counter item does not decode") }
+                try body(.counter(key, amountFen: amount, count: count))
+            case recordTag?:
+                guard let id = r.string(), let length = r.u32(), let record = r.slice(Int(length)) else {
+                    throw HeadroomError(.corrupted, "a journal record item does not decode")
+                }
+                try body(.record(id: id, record))
+            default:
+                throw HeadroomError(.corrupted, "a journal item has an unknown tag")
+            }
+        }
+    }
+}
+
+/// The journal file of a store, `journal` in its directory: entries appended and synced, each
+///
+///     magic "HRJ1"(u32) length(u32) lsn(u64) checksum(u64) payload(length)
+///
+/// where the checksum is FNV-1a over the lsn and payload. Reading stops at the first entry that
+/// is incomplete or fails its checksum: a write torn by a crash, never synced and so never
+/// answered. Entries are numbered by a log sequence number (lsn) that only grows; the store's
+/// meta `journal-lsn` is the last one its LMDB state holds.
+final class JournalFile {
+    static let name = "journal"
+    static let magic: UInt32 = 0x314A_5248  // "HRJ1" little-endian
+    static let headerBytes = 24
+
+    let path: String
+    private let fd: Int32
+
+    init(directory: String) throws(HeadroomError) {
+        path = directory + "/" + Self.name
+        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Self.failure("cannot open", path) }
+    }
+
+    deinit { close(fd) }
+
+    static func failure(_ what: String, _ path: String) -> HeadroomError {
+        HeadroomError(.storage, "\(what) the journal \(path): \(String(cString: strerror(errno)))")
+    }
+
+    static func exists(in directory: String) -> Bool {
+        access(directory + "/" + name, F_OK) == 0
+    }
+
+    /// Takes the journal's lock without waiting; `false` when another open of it holds it.
+    func tryLock() -> Bool { flock(fd, LOCK_EX | LOCK_NB) == 0 }
+
+    func unlock() { _ = flock(fd, LOCK_UN) }
+
+    static func encode(lsn: UInt64, payload: [UInt8]) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(magic)
+        w.u32(UInt32(payload.count))
+        w.u64(lsn)
+        w.u64(checksum(lsn: lsn, payload))
+        w.bytes.append(contentsOf: payload)
+        return w.bytes
+    }
+
+    static func checksum(lsn: UInt64, _ payload: some Collection<UInt8>) -> UInt64 {
+        var h = FNV1a()
+        withUnsafeBytes(of: lsn) { for b in $0 { h.add(byte: b) } }
+        for b in payload { h.add(byte: b) }
+        return h.value
+    }
+
+    /// Appends `bytes` and waits until they are on disk.
+    func appendAndSync(_ bytes: [UInt8]) throws(HeadroomError) {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Self.failure("cannot write", path)
+            }
+            written += n
+        }
+        guard fdatasync(fd) == 0 else { throw Self.failure("cannot sync", path) }
+    }
+
+    /// Empties the journal (everything in it is in the store, committed and synced).
+    func truncate() throws(HeadroomError) {
+        guard ftruncate(fd, 0) == 0, fsync(fd) == 0 else { throw Self.failure("cannot truncate", path) }
+    }
+
+    /// The entries on disk, in order, up to the first one incomplete or damaged; and how many
+    /// bytes follow them (a torn tail).
+    func entries() throws(HeadroomError) -> (entries: [(lsn: UInt64, payload: [UInt8])], tornBytes: Int) {
+        var stats = stat()
+        guard fstat(fd, &stats) == 0 else { throw Self.failure("cannot stat", path) }
+        var bytes = [UInt8](repeating: 0, count: Int(stats.st_size))
+        var read = 0
+        while read < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + read, $0.count - read, off_t(read)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw Self.failure("cannot read", path) }
+            read += n
+        }
+        var out: [(lsn: UInt64, payload: [UInt8])] = []
+        var offset = 0
+        return bytes.withUnsafeBytes { raw in
+            while offset + Self.headerBytes <= raw.count {
+                let magic = raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+                let length = Int(raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+                let lsn = raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                let sum = raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)
+                let start = offset + Self.headerBytes
+                guard magic == Self.magic, start + length <= raw.count else { break }
+                let payload = UnsafeRawBufferPointer(rebasing: raw[start..<start + length])
+                guard Self.checksum(lsn: lsn, payload) == sum else { break }
+                out.append((lsn, Array(payload)))
+                offset = start + length
+            }
+            return (out, raw.count - offset)
+        }
+    }
+}
+
+extension Engine {
+    /// Brings the store up to date with its journal: applies, in one transaction, every entry
+    /// past the store's `journal-lsn`, then empties the journal. Run when an engine opens a store
+    /// whose journal no process holds (its writer stopped or crashed), and by a journaling
+    /// committer after a storage failure.
+    /// - Returns: how many entries were applied.
+    @discardableResult
+    func recoverJournal(_ journal: JournalFile) throws(HeadroomError) -> Int {
+        let (entries, torn) = try journal.entries()
+        let applied = try growingMap { () throws(HeadroomError) -> Int in
+            let txn = try store.beginWrite()
+            let checkpoint = UInt64(try store.metaInteger(txn, "journal-lsn") ?? 0)
+            var applied = 0
+            var last = checkpoint
+            for entry in entries where entry.lsn > checkpoint {
+                try EffectLog.forEach(entry.payload) { (item) throws(HeadroomError) in
+                    switch item {
+                    case .counter(let key, let amountFen, let count):
+                        try store.add(txn, key, amountFen: amountFen, count: count)
+                    case .record(let id, let record):
+                        try store.putRaw(txn, id: id, record)
+                    }
+                }
+                applied += 1
+                last = entry.lsn
+            }
+            if applied > 0 {
+                try store.putMetaInteger(txn, "journal-lsn", Int64(last))
+                try store.commit(txn)
+            }
+            return applied
+        }
+        if applied > 0 || torn > 0 {
+            logger.warning("the store was brought up to date from its journal",
+                           metadata: ["entries": "\(applied)", "torn tail bytes": "\(torn)", "store": "\(path)"])
+        }
+        try journal.truncate()
+        return applied
+    }
+}

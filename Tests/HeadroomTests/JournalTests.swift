@@ -1,0 +1,105 @@
+import Foundation
+@testable import Headroom
+import HeadroomCore
+import HeadroomRules
+import Testing
+
+/// The journal of group commit's journal mode (decision 0009): its file, torn tails, recovery
+/// at open, and the store having one writer while it runs.
+@Suite struct JournalTests {
+    typealias F = Fixture
+
+    static let rules = GroupCommitTests.tight
+
+    /// Authorizes `count` payments of 1.00 on card `card` through a journaling committer that
+    /// never checkpoints, then stops it as a crash would: the store holds none of them, the
+    /// journal all.
+    static func crashWithJournal(_ dir: String, count: Int, card: Int = 1) throws -> [AuthorizeResult] {
+        let committer = try GroupCommitter(engine: try F.engine(dir, rules: rules),
+                                           options: .init(journal: .init(checkpointOperations: 1_000_000, checkpointMilliseconds: 600_000)))
+        let results = try (0..<count).map { i in
+            try committer.authorize(try F.request("J\(card)-\(i)", "2026-11-25T10:00:00+08:00", card: card, amount: "1.00"))
+        }
+        committer.crashForTesting()
+        return results
+    }
+
+    @Test func anEngineOpeningAStoreAppliesItsJournal() throws {
+        let dir = try F.directory("journal-open")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let answered = try Self.crashWithJournal(dir, count: 4)
+        #expect(answered.allSatisfy { $0.decision.isApproved })
+        let journal = try JournalFile(directory: dir)
+        #expect(try journal.entries().entries.count == 4)
+
+        let engine = try F.engine(dir)
+        for i in 0..<4 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == "authorized") }
+        #expect(try engine.check().problems.isEmpty)
+        #expect(try engine.journalLSN() == 4)
+        #expect(try journal.entries().entries.isEmpty)  // emptied once applied
+        // The count cap (5 a day) knows the four: the sixth is declined.
+        #expect(try engine.authorize(try F.request("J1-4", "2026-11-25T11:00:00+08:00", amount: "1.00")).decision.isApproved)
+        #expect(try engine.authorize(try F.request("J1-5", "2026-11-25T11:00:00+08:00", amount: "1.00")).decision.isApproved == false)
+    }
+
+    /// A crash in the middle of an append leaves a torn entry: it was never synced, so never
+    /// answered. Reading stops there; the entries before it are applied; the rest is dropped.
+    @Test func aTornTailIsDroppedAndWhatPrecedesItApplied() throws {
+        let dir = try F.directory("journal-torn")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try Self.crashWithJournal(dir, count: 3)
+        let path = dir + "/" + JournalFile.name
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let whole = bytes.count
+        let partial = JournalFile.encode(lsn: 4, payload: [UInt8](repeating: 1, count: 100))
+        bytes.append(contentsOf: partial.prefix(60))
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(try JournalFile(directory: dir).entries().entries.count == 3)
+        #expect(try JournalFile(directory: dir).entries().tornBytes == 60)
+
+        // A damaged byte inside an entry ends the journal there too.
+        var damaged = bytes.prefix(whole)
+        damaged[damaged.count - 1] ^= 0xFF
+        try Data(damaged).write(to: URL(fileURLWithPath: path))
+        #expect(try JournalFile(directory: dir).entries().entries.count == 2)
+
+        let engine = try F.engine(dir)
+        #expect(try engine.state(of: try PaymentID("J1-0")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("J1-1")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("J1-2")) == nil)
+        #expect(try engine.check().problems.isEmpty)
+    }
+
+    /// Entries the store already holds (up to its `journal-lsn`) are not applied twice.
+    @Test func entriesAtOrBeforeTheCheckpointAreNotAppliedAgain() throws {
+        let dir = try F.directory("journal-twice")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try Self.crashWithJournal(dir, count: 2)
+        let path = dir + "/" + JournalFile.name
+        let saved = try Data(contentsOf: URL(fileURLWithPath: path))
+        do {
+            let engine = try F.engine(dir)  // applies 2, empties the journal
+            #expect(try engine.journalLSN() == 2)
+        }
+        try saved.write(to: URL(fileURLWithPath: path))  // as if emptying it had not reached the disk
+        let engine = try F.engine(dir)
+        #expect(try engine.check().problems.isEmpty)
+        let daily = try engine.explain(try F.request("p", "2026-11-25T12:00:00+08:00", amount: "1.00")).lines.first { $0.check.limitID == "bank.card-daily" }
+        #expect(daily?.used == CounterValue(amountFen: 200, count: 2))
+    }
+
+    /// A store has one journal writer at a time: a second journaling committer is refused
+    /// (another process's engine is refused its writes too: MultiProcessTests), and the store
+    /// takes writes again once the journal stops.
+    @Test func oneJournalAtATime() throws {
+        let dir = try F.directory("journal-owner")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: Self.rules)
+        let committer = try GroupCommitter(engine: engine, options: .init(journal: .init()))
+        #expect(try committer.authorize(try F.request("A", "2026-11-25T10:00:00+08:00", amount: "3.00")).decision.isApproved)
+        expectError(.storeBusy) { _ = try GroupCommitter(engine: engine, options: .init(journal: .init()), startWriter: false) }
+        committer.shutdown()
+        #expect(try engine.authorize(try F.request("B", "2026-11-25T10:00:00+08:00", amount: "1.00")).decision.isApproved)
+        #expect(try engine.state(of: try PaymentID("A")) == "authorized")
+    }
+}
