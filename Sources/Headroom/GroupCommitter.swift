@@ -569,7 +569,7 @@ final class JournalSyncer: @unchecked Sendable {
         while i < taken.count {
             if case .truncate = taken[i] {
                 if failure == nil {
-                    do { try file.truncate() } catch { failure = error; fail(error) }
+                    do throws(HeadroomError) { try file.truncate() } catch { failure = error; fail(error) }
                 }
                 i += 1
                 continue
@@ -582,7 +582,7 @@ final class JournalSyncer: @unchecked Sendable {
                 i += 1
             }
             if failure == nil {
-                do { try file.appendAndSync(bytes) } catch { failure = error; fail(error) }
+                do throws(HeadroomError) { try file.appendAndSync(bytes) } catch { failure = error; fail(error) }
             }
             for (tickets, answers) in answered {
                 if let failure {

@@ -129,7 +129,11 @@ final class JournalFile {
         return w.bytes
     }
 
-    static func checksum(lsn: UInt64, _ payload: some Collection<UInt8>) -> UInt64 {
+    static func checksum(lsn: UInt64, _ payload: [UInt8]) -> UInt64 {
+        payload.withUnsafeBytes { checksum(lsn: lsn, $0) }
+    }
+
+    static func checksum(lsn: UInt64, _ payload: UnsafeRawBufferPointer) -> UInt64 {
         var h = FNV1a()
         withUnsafeBytes(of: lsn) { for b in $0 { h.add(byte: b) } }
         for b in payload { h.add(byte: b) }

@@ -45,11 +45,15 @@ struct Suite: ParsableCommand {
                 results.closedLoop.append(r)
             }
         }
-        // Group commit: callers' operations share transactions and syncs.
-        for (setting, durable) in [("durable, group commit", true), ("no sync, group commit", false)] {
+        // Group commit: callers' operations share transactions and syncs; in journal mode, journal syncs.
+        let modes: [(String, Bool, GroupCommitter.Options)] = [
+            ("durable, group commit", true, .init()), ("durable, journal", true, .init(journal: .init())),
+            ("no sync, group commit", false, .init()),
+        ]
+        for (setting, durable, options) in modes {
             for threads in [1, 2, 8, 64] {
                 let harness = try EngineHarness(workload: workload, store: try store("group"), durable: durable)
-                let r = try EngineRunner.closedLoop(harness, threads: threads, setting: setting, groupCommit: true)
+                let r = try EngineRunner.closedLoop(harness, threads: threads, setting: setting, committer: options)
                 say("headroom \(setting) \(threads) threads: \(Int(r.authorizationsPerSecond)) authorizations/s (\(r.note)), correct \(r.correct)")
                 results.closedLoop.append(r)
             }
@@ -70,12 +74,21 @@ struct Suite: ParsableCommand {
         // The peers, on the same workload file.
         results.closedLoop += try Peers.run(workloadFile: workloadFile, peers: peers, scratch: scratch, say: say)
 
-        // Open loop at NetsUnion's rates.
-        let rates: [Double] = [20_000, 50_000, 92_000, 180_000]
+        // Open loop at NetsUnion's rates: one caller, and 64 callers through group commit.
+        let rates: [Double] = [5_000, 20_000, 50_000, 92_000, 180_000]
         for (setting, durable) in [("durable", true), ("no sync", false)] {
             for rate in rates {
                 let harness = try EngineHarness(workload: workload, store: try store("open"), durable: durable)
                 let r = try OpenLoop.run(harness, rate: rate, seconds: quick ? 0.1 : 1.0, setting: setting)
+                say("open loop \(setting) \(Int(rate))/s: p50 \(r.p50Microseconds) us, p99 \(r.p99Microseconds) us\(r.saturated ? " (saturated)" : "")")
+                results.openLoop.append(r)
+            }
+        }
+        for (setting, options) in [("durable, group commit, 64 callers", GroupCommitter.Options()),
+                                   ("durable, journal, 64 callers", GroupCommitter.Options(journal: .init()))] {
+            for rate in rates {
+                let harness = try EngineHarness(workload: workload, store: try store("open"), durable: true)
+                let r = try OpenLoop.runCallers(harness, rate: rate, seconds: quick ? 0.1 : 1.0, setting: setting, callers: 64, committer: options)
                 say("open loop \(setting) \(Int(rate))/s: p50 \(r.p50Microseconds) us, p99 \(r.p99Microseconds) us\(r.saturated ? " (saturated)" : "")")
                 results.openLoop.append(r)
             }

@@ -1,5 +1,7 @@
 import Foundation
+import Headroom
 import Histogram
+import Synchronization
 
 struct OpenLoopResult: Codable, Sendable {
     var setting: String
@@ -60,3 +62,68 @@ enum OpenLoop {
                               correct: try Correctness.verify(harness, approved: approved))
     }
 }
+
+extension OpenLoop {
+    /// The open loop for group commit: `callers` threads share the offered payments (payment
+    /// i goes to thread i mod callers and is due at start + i/rate), so that many are in flight
+    /// at once, as from a front processor's connections. Each thread waits for its next payment's
+    /// due time (sleeping, then spinning its last 50 us), runs it, and records its latency from
+    /// when it was due: a thread that falls behind makes every later payment of its own late,
+    /// and that counts (no coordinated omission).
+    static func runCallers(_ harness: EngineHarness, rate: Double, seconds: Double, setting: String, callers: Int,
+                           committer options: GroupCommitter.Options) throws -> OpenLoopResult {
+        harness.committer = try GroupCommitter(engine: harness.engine, options: options)
+        let units = harness.workload.units.filter { harness.workload.ops[$0.lowerBound].kind == Op.Kind.authorize.rawValue }
+        let requests = min(units.count, Int(rate * seconds))
+        let interval = 1e9 / rate
+        let start = DispatchTime.now().uptimeNanoseconds + 5_000_000
+        let latencies = Mutex([UInt64]())
+        let approved = Mutex([Int: Bool]())
+        let completed = Atomic<Int>(0)
+        let lagging = Atomic<Bool>(false)
+        runThreads(callers) { [units] in
+            // Each thread finds its index by taking the next free one.
+            let me = callerIndex.add(1, ordering: .relaxed).oldValue % callers
+            var mine: [UInt64] = []
+            var decided: [Int: Bool] = [:]
+            var n = me
+            while n < requests && !lagging.load(ordering: .relaxed) {
+                let due = start + UInt64(Double(n) * interval)
+                var now = DispatchTime.now().uptimeNanoseconds
+                if due > now + 100_000 { usleep(UInt32((due - now - 50_000) / 1000)) }
+                now = DispatchTime.now().uptimeNanoseconds
+                while now < due { now = DispatchTime.now().uptimeNanoseconds }
+                if Double(now - due) / 1e9 > lagLimitSeconds {
+                    lagging.store(true, ordering: .relaxed)
+                    break
+                }
+                let unit = units[n]
+                let (ok, _) = harness.run(unit.lowerBound)
+                mine.append((DispatchTime.now().uptimeNanoseconds - due) / 1000)
+                if let ok { decided[Int(harness.workload.ops[unit.lowerBound].payment)] = ok }
+                for i in unit.dropFirst() { harness.run(i) }
+                completed.add(1, ordering: .relaxed)
+                n += callers
+            }
+            latencies.withLock { $0 += mine }
+            approved.withLock { all in for (k, v) in decided { all[k] = v } }
+        }
+        callerIndex.store(0, ordering: .relaxed)
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        harness.committer?.shutdown()
+        harness.committer = nil
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        for l in latencies.withLock({ $0 }) { _ = histogram.record(l) }
+        let done = completed.load(ordering: .relaxed)
+        let achieved = Double(done) / elapsed
+        return OpenLoopResult(setting: setting, offeredPerSecond: rate, requests: requests, completed: done,
+                              achievedPerSecond: achieved,
+                              p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
+                              p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max,
+                              saturated: lagging.load(ordering: .relaxed) || achieved < 0.95 * rate,
+                              correct: try Correctness.verify(harness, approved: approved.withLock { $0 }))
+    }
+}
+
+/// Hands each caller thread of ``OpenLoop/runCallers`` its index.
+let callerIndex = Atomic<Int>(0)

@@ -16,6 +16,7 @@ struct Probe: ParsableCommand {
     @Flag(help: "Commit without syncing.") var noSync = false
     @Option(help: "Group commit: most operations per transaction.") var batchMax = GroupCommitter.Options().batchMax
     @Option(help: "Group commit: microseconds to wait for a fuller batch.") var gather = GroupCommitter.Options().gatherMicroseconds
+    @Flag(help: "Group commit in journal mode.") var journal = false
     @Option(help: "Runs of the same configuration, each on a new store.") var repeats = 1
     @Option(help: "A scratch directory for stores.") var scratch = NSTemporaryDirectory() + "headroom-bench-probe"
 
@@ -29,10 +30,11 @@ struct Probe: ParsableCommand {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let harness = try EngineHarness(workload: workload, store: scratch, durable: !noSync)
-            let committer = groupCommit ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather) : nil
+            let committer = groupCommit || journal
+                ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init() : nil) : nil
             let r = try EngineRunner.closedLoop(harness, threads: threads, setting: noSync ? "no sync" : "durable", committer: committer)
             print(String(format: "%@ %d threads%@: %.0f authorizations/s%@, correct %@", r.setting, threads,
-                         groupCommit ? " group commit (batch \(batchMax), gather \(gather) us)" : "",
+                         committer != nil ? " group commit\(journal ? ", journal" : "") (batch \(batchMax), gather \(gather) us)" : "",
                          r.authorizationsPerSecond, r.note.isEmpty ? "" : " (\(r.note))", r.correct ? "yes" : "NO"))
         }
     }

@@ -57,7 +57,11 @@ enum Report {
         survives a power loss). **no sync**: commits are not flushed (survives a crash of the process, not of the machine). \
         Caller threads share one engine: under a lock (each operation its own commit), or through **group \
         commit** (a writer thread gathers the callers' waiting operations into one transaction and one sync, and answers \
-        each caller after that commit; the note says how many operations a commit held on average).
+        each caller after that commit; the note says how many operations a commit held on average). **journal**: group \
+        commit in journal mode (decision 0009): each batch is made durable by one append and sync of the store's journal \
+        and answered then, LMDB is committed in checkpoints of up to 100,000 operations or one second, and the writer \
+        goes on with the next batch while the journal syncs (the note counts operations per batch; several batches can \
+        share one sync).
 
         ![throughput](benchmarks/throughput.svg)
 
@@ -92,8 +96,10 @@ enum Report {
 
         ## Open loop: a fixed offered rate
 
-        One caller offers authorizations at a fixed rate (each followed by its confirm or release); a payment's latency \
-        runs from when it was due, so a stall counts against every payment behind it (no coordinated omission). HDR \
+        Authorizations are offered at a fixed rate (each followed by its confirm or release), by one caller (*durable*, \
+        *no sync*: each operation its own commit) or by 64 caller threads sharing them round robin through group commit \
+        (*64 callers*). A payment's latency runs from when it was due, so a stall counts against every payment behind it \
+        (no coordinated omission). HDR \
         histogram, 3 significant digits. *saturated*: the engine cannot hold that rate: it achieved less than 95% of it, or \
         fell more than \(Int(OpenLoop.lagLimitSeconds)) s behind its schedule (the run stops there; the percentiles are \
         of the payments it completed).
@@ -129,7 +135,10 @@ enum Report {
             .max { $0.authorizationsPerSecond < $1.authorizationsPerSecond }
         let raw = find(r, "lmdb-raw", "durable")
         let redis = find(r, "redis", "appendfsync always")
-        let open92 = r.openLoop.first { $0.setting == "durable" && $0.offeredPerSecond == 92_000 }
+        // The durable setting that does best at 92,000/s offered: unsaturated with the lowest p99, else the highest rate achieved.
+        let open92 = r.openLoop.filter { $0.setting.hasPrefix("durable") && $0.offeredPerSecond == 92_000 }
+            .min { ($0.saturated ? 1 : 0, $0.saturated ? -$0.achievedPerSecond : Double($0.p99Microseconds))
+                < ($1.saturated ? 1 : 0, $1.saturated ? -$1.achievedPerSecond : Double($1.p99Microseconds)) }
         func ratio(_ a: RunResult?, _ b: RunResult?) -> String {
             guard let a, let b else { return "not measured" }
             return String(format: "%.2fx", a.authorizationsPerSecond / b.authorizationsPerSecond)
@@ -153,7 +162,10 @@ enum Report {
         md += "| at least 80% of the raw C ceiling at equal durability | \(ratio(perOperation, raw)) of lmdb-raw durable, both one transaction per operation (a batched raw ceiling is not measured yet) | \((perOperation.flatMap { d in raw.map { d.authorizationsPerSecond >= 0.8 * $0.authorizationsPerSecond } }).map { $0 ? "yes" : "no" } ?? "-") |\n"
         md += "| at least 3x Redis-Lua with appendfsync always | \(ratio(durable, redis)), both batching (group commit; pipelining) | \((durable.flatMap { d in redis.map { d.authorizationsPerSecond >= 3 * $0.authorizationsPerSecond } }).map { $0 ? "yes" : "no" } ?? "-") |\n"
         if let o = open92 {
-            md += "| p99 at most 2 ms at 92,000/s offered | \(o.saturated ? "saturated (achieved \(n(o.achievedPerSecond))/s)" : us(o.p99Microseconds)) | \(!o.saturated && o.p99Microseconds <= 2000 ? "yes" : "no") |\n"
+            let held = r.openLoop.filter { $0.setting.hasPrefix("durable") && !$0.saturated && $0.p99Microseconds <= 2000 }
+                .max { $0.offeredPerSecond < $1.offeredPerSecond }
+            let best = held.map { "; the highest offered rate held with p99 at most 2 ms: \(n($0.offeredPerSecond))/s (\($0.setting), p99 \(us($0.p99Microseconds)))" } ?? ""
+            md += "| p99 at most 2 ms at 92,000/s offered | \(o.saturated ? "saturated (\(o.setting): achieved \(n(o.achievedPerSecond))/s)" : us(o.p99Microseconds))\(best) | \(!o.saturated && o.p99Microseconds <= 2000 ? "yes" : "no") |\n"
         }
         if let a = r.allocationsPerAuthorization {
             md += "| zero allocations per authorization | \(String(format: "%.1f", a)) | \(a == 0 ? "yes" : "no") |\n"
@@ -190,15 +202,23 @@ extension Report {
         let locked8 = find(r, "headroom", "durable", threads: 8)
         let group8 = find(r, "headroom", "durable, group commit", threads: 8)
         let group64 = find(r, "headroom", "durable, group commit", threads: 64)
-        text += "- **Group commit, so far.** Redis with appendfsync always reaches \(ra.map { n($0.authorizationsPerSecond) } ?? "?") "
-        text += "authorizations/s because pipelining lets it sync once for many commands. With group commit the engine does the same "
-        text += "for its callers: with 8 callers \(group8.map { n($0.authorizationsPerSecond) } ?? "?") durable authorizations/s "
-        text += "(\(group8?.note ?? "?")) against \(locked8.map { n($0.authorizationsPerSecond) } ?? "?") under the lock; with 64 callers "
-        text += "\(group64.map { n($0.authorizationsPerSecond) } ?? "?") (\(group64?.note ?? "?")). A batch holds only the operations "
-        text += "waiting when the previous commit ends, so it grows with the callers, and each commit still writes and syncs every "
-        text += "page its random cards touch. Without sync, group commit costs a hand-off between threads per operation on these "
-        text += "2 cores. The targets need the next step recorded in the peak-throughput issue: a sequential journal that makes "
-        text += "a payment durable in a few small appends, with LMDB brought up to date in large batches, and a hot path without allocations.\n"
+        let journal8 = find(r, "headroom", "durable, journal", threads: 8)
+        let journal64 = find(r, "headroom", "durable, journal", threads: 64)
+        let nosync64 = find(r, "headroom", "no sync, group commit", threads: 64)
+        func rate(_ x: RunResult?, _ withNote: Bool = true) -> String {
+            x.map { n($0.authorizationsPerSecond) + (withNote && !$0.note.isEmpty ? " (\($0.note))" : "") } ?? "?"
+        }
+        text += "- **Group commit.** Redis with appendfsync always reaches \(rate(ra, false)) authorizations/s because pipelining "
+        text += "lets it sync once for many commands. Group commit does the same for the engine's callers: with 8 callers "
+        text += "\(rate(group8)) durable authorizations/s against \(rate(locked8, false)) under the lock; with 64 callers \(rate(group64)). "
+        text += "A batch holds the operations waiting when the previous commit ends, and each commit still writes and syncs every "
+        text += "page its random cards touch, while the writer waits.\n"
+        text += "- **Journal mode.** A batch costs one small sequential append and sync instead, and the writer does not wait for "
+        text += "it: \(rate(journal8)) with 8 callers, \(rate(journal64)) with 64, against \(rate(nosync64, false)) for group commit "
+        text += "without any sync. That is the ceiling now: the CPU of one writer thread and of handing operations between "
+        text += "threads on 2 cores (64 caller threads, each woken once per operation; a front processor on event loops uses the "
+        text += "async API instead), not the disk. The targets need that CPU cut several times over: a hot path without "
+        text += "allocations, and fewer thread hand-offs per operation.\n"
         return text
     }
 }
