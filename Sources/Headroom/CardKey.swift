@@ -8,6 +8,8 @@ import HeadroomCore
 public struct CardKey: @unchecked Sendable {
     // @unchecked: SymmetricKey is immutable once made; swift-crypto 3 does not mark it Sendable.
     private let key: SymmetricKey
+    /// HMAC keyed once: each hash starts from a copy of this state instead of keying again.
+    private let keyed: HMAC<SHA256>
 
     /// The environment variable that may hold the key, as 64 hex digits.
     public static let environmentVariable = "HEADROOM_CARD_KEY"
@@ -22,6 +24,7 @@ public struct CardKey: @unchecked Sendable {
             throw HeadroomError(.cardKeyUnavailable, "a card key is 32 bytes (64 hex digits), not \(bytes.count) bytes")
         }
         self.key = SymmetricKey(data: bytes)
+        self.keyed = HMAC<SHA256>(key: key)
     }
 
     public init(hex: String) throws(HeadroomError) {
@@ -47,7 +50,9 @@ public struct CardKey: @unchecked Sendable {
 
     /// The keyed hash that stands for `card` in the store.
     public func hash(_ card: CardNumber) -> CardHash {
-        let mac = card.withDigits { HMAC<SHA256>.authenticationCode(for: $0, using: key) }
+        var hmac = keyed
+        card.withDigits { hmac.update(data: $0) }
+        let mac = hmac.finalize()
         return mac.withUnsafeBytes { raw in
             CardHash(high: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
                      low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))

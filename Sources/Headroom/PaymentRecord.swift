@@ -58,6 +58,8 @@ struct PaymentRecord: Equatable {
 
     func encoded() -> [UInt8] {
         var w = ByteWriter()
+        // One allocation: the fixed fields, a decision of a few tiers, and the cells.
+        w.bytes.reserveCapacity(160 + counters.count * (CounterKey.byteCount + 1) + (original?.utf8.count ?? 0))
         w.u8(Self.version)
         w.u8(kind.rawValue)
         w.u8(state.rawValue)

@@ -88,15 +88,20 @@ struct Store {
 
     // MARK: Records
 
-    func record(_ txn: borrowing Transaction, id: String) throws(HeadroomError) -> PaymentRecord? {
-        let bytes: [UInt8]?
+    /// The value under a text key, read in place (valid until the transaction writes or ends):
+    /// the key is lent from the string's own UTF-8, nothing is copied.
+    func value(_ txn: borrowing Transaction, _ db: Database, _ key: String) throws(HeadroomError) -> UnsafeRawBufferPointer? {
+        var key = key
         do {
-            bytes = try txn.get(payments, key: Array(id.utf8))
+            return try lmdbTyped { try key.withUTF8 { try txn.get(db, key: UnsafeRawBufferPointer($0)) } }
         } catch {
             throw .storage(error)
         }
-        guard let bytes else { return nil }
-        guard let record = bytes.withUnsafeBytes({ PaymentRecord(bytes: $0) }) else {
+    }
+
+    func record(_ txn: borrowing Transaction, id: String) throws(HeadroomError) -> PaymentRecord? {
+        guard let bytes = try value(txn, payments, id) else { return nil }
+        guard let record = PaymentRecord(bytes: bytes) else {
             throw HeadroomError(.corrupted, "the record of \(id) does not decode")
         }
         return record
@@ -106,11 +111,7 @@ struct Store {
         writes.count &+= 1
         let bytes = record.encoded()
         if writes.capturing { writes.effects.record(id: id, bytes) }
-        do {
-            try txn.put(payments, key: Array(id.utf8), value: bytes)
-        } catch {
-            throw .storage(error)
-        }
+        try put(txn, payments, id, bytes)
     }
 
     /// Writes a record's bytes as they are (replaying a journal; they were checked when written).
@@ -118,8 +119,15 @@ struct Store {
         guard PaymentRecord(bytes: bytes) != nil else {
             throw HeadroomError(.corrupted, "the journal's record of \(id) does not decode")
         }
+        try put(txn, payments, id, Array(bytes))
+    }
+
+    private func put(_ txn: borrowing Transaction, _ db: Database, _ key: String, _ bytes: [UInt8]) throws(HeadroomError) {
+        var key = key
         do {
-            try txn.put(payments, key: Array(id.utf8), value: Array(bytes))
+            try lmdbTyped {
+                try key.withUTF8 { k in try bytes.withUnsafeBytes { v in try txn.put(db, key: UnsafeRawBufferPointer(k), value: v) } }
+            }
         } catch {
             throw .storage(error)
         }
@@ -128,21 +136,30 @@ struct Store {
     // MARK: Card limits
 
     static func cardKey(_ card: CardHash, _ institution: Institution?) -> [UInt8] {
-        var w = ByteWriter()
+        withCardKey(card, institution) { Array($0) }
+    }
+
+    /// Lends the 32 key bytes of a card's limits, built on the stack, to `body`.
+    static func withCardKey<R>(_ card: CardHash, _ institution: Institution?, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let inst = institution ?? Institution.ungrouped
-        for word in [card.high, card.low, inst.high, inst.low] { w.u64(word.bigEndian) }
-        return w.bytes
+        return try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { buffer in
+            buffer.storeBytes(of: card.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            buffer.storeBytes(of: card.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            buffer.storeBytes(of: inst.high.bigEndian, toByteOffset: 16, as: UInt64.self)
+            buffer.storeBytes(of: inst.low.bigEndian, toByteOffset: 24, as: UInt64.self)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
     }
 
     func cardLimits(_ txn: borrowing Transaction, _ card: CardHash, _ institution: Institution?) throws(HeadroomError) -> CardLimits? {
-        let bytes: [UInt8]?
+        let found: UnsafeRawBufferPointer?
         do {
-            bytes = try txn.get(cards, key: Store.cardKey(card, institution))
+            found = try lmdbTyped { try Store.withCardKey(card, institution) { k in try txn.get(cards, key: k) } }
         } catch {
             throw .storage(error)
         }
-        guard let bytes else { return nil }
-        guard let limits = bytes.withUnsafeBytes({ CardLimits(encoded: $0) }) else {
+        guard let found else { return nil }
+        guard let limits = CardLimits(encoded: found) else {
             throw HeadroomError(.corrupted, "a card limit record does not decode")
         }
         return limits
@@ -151,25 +168,17 @@ struct Store {
     // MARK: Meta
 
     func metaBytes(_ txn: borrowing Transaction, _ name: String) throws(HeadroomError) -> [UInt8]? {
-        do {
-            return try txn.get(meta, key: Array(name.utf8))
-        } catch {
-            throw .storage(error)
-        }
+        try value(txn, meta, name).map { Array($0) }
     }
 
     func putMeta(_ txn: borrowing Transaction, _ name: String, _ value: [UInt8]) throws(HeadroomError) {
-        do {
-            try txn.put(meta, key: Array(name.utf8), value: value)
-        } catch {
-            throw .storage(error)
-        }
+        try put(txn, meta, name, value)
     }
 
     func metaInteger(_ txn: borrowing Transaction, _ name: String) throws(HeadroomError) -> Int64? {
-        guard let bytes = try metaBytes(txn, name) else { return nil }
+        guard let bytes = try value(txn, meta, name) else { return nil }
         guard bytes.count == 8 else { throw HeadroomError(.corrupted, "meta \(name) is not 8 bytes") }
-        return bytes.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
+        return bytes.loadUnaligned(as: Int64.self)
     }
 
     func putMetaInteger(_ txn: borrowing Transaction, _ name: String, _ value: Int64) throws(HeadroomError) {
