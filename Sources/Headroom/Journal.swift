@@ -86,7 +86,7 @@ struct EffectLog {
 ///
 ///     magic "HRJ1"(u32) length(u32) lsn(u64) checksum(u64) payload(length)
 ///
-/// where the checksum is FNV-1a over the lsn and payload. Reading stops at the first entry that
+/// where the checksum is an FNV-1a-style hash over the lsn and the payload's 64-bit words. Reading stops at the first entry that
 /// is incomplete or fails its checksum: a write torn by a crash, never synced and so never
 /// answered. Entries are numbered by a log sequence number (lsn) that only grows; the store's
 /// meta `journal-lsn` is the last one its LMDB state holds.
@@ -133,11 +133,17 @@ final class JournalFile {
         payload.withUnsafeBytes { checksum(lsn: lsn, $0) }
     }
 
+    /// FNV-1a over 64-bit words (the tail byte by byte), seeded with the lsn, then mixed: a
+    /// check against torn and damaged writes, eight times fewer steps than FNV-1a over bytes.
     static func checksum(lsn: UInt64, _ payload: UnsafeRawBufferPointer) -> UInt64 {
-        var h = FNV1a()
-        withUnsafeBytes(of: lsn) { for b in $0 { h.add(byte: b) } }
-        for b in payload { h.add(byte: b) }
-        return h.value
+        let prime: UInt64 = 0x0000_0100_0000_01b3
+        var h: UInt64 = (0xcbf2_9ce4_8422_2325 ^ lsn) &* prime
+        let words = payload.count / 8
+        for w in 0..<words { h = (h ^ payload.loadUnaligned(fromByteOffset: w * 8, as: UInt64.self)) &* prime }
+        for i in words * 8..<payload.count { h = (h ^ UInt64(payload[i])) &* prime }
+        h ^= UInt64(payload.count)
+        h = (h ^ (h >> 33)) &* 0xff51_afd7_ed55_8ccd
+        return h ^ (h >> 33)
     }
 
     /// Appends `bytes` and waits until they are on disk.

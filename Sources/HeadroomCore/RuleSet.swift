@@ -17,6 +17,10 @@ public struct RuleSet: Sendable, Equatable {
     private let limitsByBusiness: [[Int]]
     /// `limits[i].filter`, compiled.
     private let filters: [CompiledFilter]
+    /// `limits[i].counter` and `cardTierCounters`, as plain values: planning copies no
+    /// reference-counted field.
+    private let counters: [CompiledCounter?]
+    private let cardTierCompiled: [CompiledCounter]
     private let cardTierFilter: CompiledFilter
     /// The most checks and counter updates one payment can have: the plan's arrays are sized once.
     private let checksMax: Int
@@ -39,6 +43,8 @@ public struct RuleSet: Sendable, Equatable {
             limits.indices.filter { limits[$0].filter.businesses.contains(business) }
         }
         filters = limits.map(\.filter.compiled)
+        counters = limits.map { $0.counter.map(CompiledCounter.init) }
+        cardTierCompiled = cardTierCounters.map(CompiledCounter.init)
         cardTierFilter = cardTier.filter.compiled
         let cardChecksMax = 2 * 3  // single, daily and monthly; for the card and for the card at the institution
         checksMax = (limitsByBusiness.map(\.count).max() ?? 0) + cardChecksMax
@@ -58,6 +64,29 @@ public struct RuleSet: Sendable, Equatable {
         case .month: cardTierCounters[perInstitution ? 3 : 1]
         default: nil
         }
+    }
+}
+
+/// A ``CounterDefinition`` reduced to what keys a payment's cell: plain values only.
+struct CompiledCounter: Sendable {
+    let id: UInt64
+    let kind: CounterKey.Kind
+    let usesCard: Bool
+    let usesInstitution: Bool
+    let refundRestores: Bool
+
+    init(_ d: CounterDefinition) {
+        id = d.id
+        kind = d.window.keyKind!
+        usesCard = d.grouping.usesCard
+        usesInstitution = d.grouping.usesInstitution
+        refundRestores = d.refundRestores
+    }
+
+    /// Exactly ``CounterDefinition/key(for:)``.
+    func key(for payment: Payment) -> CounterKey {
+        CounterKey(kind: kind, definition: id, card: usesCard ? payment.card : .ungrouped,
+                   institution: usesInstitution ? payment.institution : .ungrouped, window: kind.window(at: payment.time))
     }
 }
 
@@ -108,27 +137,31 @@ extension RuleSet {
         checks.reserveCapacity(checksMax)
         updates.reserveCapacity(updatesMax)
         // A payment has a handful of counters: a linear search beats hashing them.
-        func count(_ definition: CounterDefinition) -> CounterKey {
-            let key = definition.key(for: payment)
+        func count(_ counter: CompiledCounter) -> CounterKey {
+            let key = counter.key(for: payment)
             if !updates.contains(where: { $0.key == key }) {
-                updates.append(CounterUpdate(key: key, refundRestores: definition.refundRestores))
+                updates.append(CounterUpdate(key: key, refundRestores: counter.refundRestores))
             }
             return key
         }
+        // Fields are read in place: copying a whole Limit would retain every reference it holds.
         for i in limitsByBusiness[Int(payment.business.rawValue)] where filters[i].matches(payment) {
-            let limit = limits[i]
-            let key = limit.counter.map(count)
-            let caps = limit.caps(for: payment.institution)
+            let key = counters[i].map(count)
+            let caps = limits[i].caps(for: payment.institution)
             if !caps.isEmpty {
-                checks.append(Check(limitID: limit.id, tier: limit.tier, window: limit.window, caps: caps, counter: key))
+                checks.append(Check(limitID: limits[i].id, tier: limits[i].tier, window: limits[i].window, caps: caps, counter: key))
             }
         }
         guard cardTierFilter.matches(payment) else { return Plan(checks: checks, updates: updates) }
-        for definition in cardTierCounters { _ = count(definition) }
+        for counter in cardTierCompiled { _ = count(counter) }
         func cardChecks(_ limits: CardLimits?, perInstitution: Bool) {
             guard let limits else { return }
             for (window, caps) in CardTierChecks.caps(limits) {
-                let key = cardTierCounter(window, perInstitution: perInstitution).map(count)
+                let key: CounterKey? = switch window {
+                case .day: count(cardTierCompiled[perInstitution ? 2 : 0])
+                case .month: count(cardTierCompiled[perInstitution ? 3 : 1])
+                default: nil
+                }
                 let id = perInstitution ? "card@\(payment.institution.code).\(CardTierChecks.suffix(window))"
                     : "card.\(CardTierChecks.suffix(window))"
                 checks.append(Check(limitID: id, tier: .card, window: window, caps: caps, counter: key))

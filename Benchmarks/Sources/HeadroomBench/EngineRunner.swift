@@ -95,6 +95,38 @@ final class EngineHarness: @unchecked Sendable {
     }
 }
 
+extension EngineHarness {
+    /// ``run(_:)`` through the group committer's `async` API: the caller suspends, no thread waits.
+    func runAsync(_ i: Int, on committer: GroupCommitter) async -> (approved: Bool?, error: Bool) {
+        let op = workload.ops[i]
+        do {
+            switch Op.Kind(rawValue: op.kind)! {
+            case .authorize: return (try await committer.authorize(requests[i]!).decision.isApproved, false)
+            case .confirm: try await committer.confirm(ids[i])
+            case .release: try await committer.release(ids[i])
+            case .refund:
+                _ = try await committer.refund(RefundRequest(id: ids[i], original: try PaymentID("\(workload.spec.idPrefix)\(op.payment)"),
+                                                             amount: Amount(fen: op.amountFen), time: Timestamp(unixSeconds: op.time + 3600)))
+            }
+            return (nil, false)
+        } catch {
+            return (nil, true)
+        }
+    }
+}
+
+/// What the callers of a closed loop found.
+final class Tally: Sendable {
+    let approved = Mutex([Int: Bool]())
+    let errors = Atomic<Int>(0)
+}
+
+/// A shared position in the work, for tasks.
+final class SharedCursor: Sendable {
+    let value: Atomic<Int>
+    init(_ start: Int) { value = Atomic(start) }
+}
+
 /// Runs `body` on `count` threads of their own at once and waits for all of them.
 func runThreads(_ count: Int, _ body: @escaping @Sendable () -> Void) {
     let group = DispatchGroup()
@@ -115,27 +147,54 @@ enum EngineRunner {
     /// `verify`: compare the counters with the answers (a store holding only this workload);
     /// otherwise only the engine's own invariant check runs.
     static func closedLoop(_ harness: EngineHarness, threads: Int, setting: String, verify: Bool = true,
-                           groupCommit: Bool = false, committer options: GroupCommitter.Options? = nil) throws -> RunResult {
+                           groupCommit: Bool = false, committer options: GroupCommitter.Options? = nil,
+                           asyncTasks: Bool = false) throws -> RunResult {
         if let options = options ?? (groupCommit ? GroupCommitter.Options() : nil) {
             harness.committer = try GroupCommitter(engine: harness.engine, options: options)
         }
         let units = harness.workload.units
         let next = Atomic<Int>(0)
-        let approved = Mutex([Int: Bool]())  // payment -> approved, by its first answer
-        let errors = Atomic<Int>(0)
+        let tally = Tally()  // payment -> approved, by its first answer; refused operations
         let refundStart = units.firstIndex { harness.workload.ops[$0.lowerBound].kind == Op.Kind.refund.rawValue } ?? units.count
         let started = DispatchTime.now().uptimeNanoseconds
         for phase in [0..<refundStart, refundStart..<units.count] {
             next.store(phase.lowerBound, ordering: .relaxed)
             // Real threads: concurrentPerform would run only as many at once as there are cores.
-            runThreads(threads) {
-                while true {
-                    let u = next.add(1, ordering: .relaxed).oldValue
-                    guard u < phase.upperBound else { return }
-                    for i in units[u] {
-                        let (ok, failed) = harness.run(i)
-                        if failed { errors.add(1, ordering: .relaxed) }
-                        if let ok { approved.withLock { _ = $0[Int(harness.workload.ops[i].payment)] = $0[Int(harness.workload.ops[i].payment)] ?? ok } }
+            @Sendable func record(_ i: Int, _ ok: Bool?, _ failed: Bool) {
+                if failed { tally.errors.add(1, ordering: .relaxed) }
+                if let ok { tally.approved.withLock { _ = $0[Int(harness.workload.ops[i].payment)] = $0[Int(harness.workload.ops[i].payment)] ?? ok } }
+            }
+            if asyncTasks, let committer = harness.committer {
+                // Tasks on Swift's cooperative pool (one thread per core), suspended while they wait.
+                let done = DispatchSemaphore(value: 0)
+                let cursor = SharedCursor(phase.lowerBound)
+                Task { @Sendable in
+                    await withTaskGroup(of: Void.self) { group in
+                        for _ in 0..<threads {
+                            group.addTask {
+                                while true {
+                                    let u = cursor.value.add(1, ordering: .relaxed).oldValue
+                                    guard u < phase.upperBound else { return }
+                                    for i in units[u] {
+                                        let (ok, failed) = await harness.runAsync(i, on: committer)
+                                        record(i, ok, failed)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    done.signal()
+                }
+                done.wait()
+            } else {
+                runThreads(threads) {
+                    while true {
+                        let u = next.add(1, ordering: .relaxed).oldValue
+                        guard u < phase.upperBound else { return }
+                        for i in units[u] {
+                            let (ok, failed) = harness.run(i)
+                            record(i, ok, failed)
+                        }
                     }
                 }
             }
@@ -147,12 +206,12 @@ enum EngineRunner {
             note = String(format: "group commit: %.1f operations per commit", Double(committer.operationsCommitted) / Double(max(1, committer.batches)))
             harness.committer = nil
         }
-        let decisions = approved.withLock { $0 }
+        let decisions = tally.approved.withLock { $0 }
         let correct = verify ? try Correctness.verify(harness, approved: decisions) : try harness.engine.check().problems.isEmpty
         return RunResult(system: "headroom", setting: setting, threads: threads, ops: harness.workload.ops.count,
                          authorizations: harness.workload.authorizations, seconds: seconds,
                          approved: decisions.values.filter { $0 }.count, declined: decisions.values.filter { !$0 }.count,
-                         errors: errors.load(ordering: .relaxed), correct: correct, note: note)
+                         errors: tally.errors.load(ordering: .relaxed), correct: correct, note: note)
     }
 }
 

@@ -58,6 +58,16 @@ struct Suite: ParsableCommand {
                 results.closedLoop.append(r)
             }
         }
+        // Callers as Swift tasks on the async API (as from event loops): none holds a thread while it waits.
+        for (setting, options) in [("durable, group commit, async tasks", GroupCommitter.Options()),
+                                   ("durable, journal, async tasks", GroupCommitter.Options(journal: .init()))] {
+            for tasks in [64, 256] {
+                let harness = try EngineHarness(workload: workload, store: try store("async"), durable: true)
+                let r = try EngineRunner.closedLoop(harness, threads: tasks, setting: setting, committer: options, asyncTasks: true)
+                say("headroom \(setting) \(tasks) tasks: \(Int(r.authorizationsPerSecond)) authorizations/s (\(r.note)), correct \(r.correct)")
+                results.closedLoop.append(r)
+            }
+        }
         // Variants of the workload: uniform card choice, and the day's traffic packed into its peak hour.
         let variants: [(String, (inout WorkloadSpec) -> Void)] = [("uniform cards", { $0.zipf = false }), ("peak hour 20:00-21:00", { $0.peakHour = true })]
         for (label, change) in variants {

@@ -17,6 +17,7 @@ struct Probe: ParsableCommand {
     @Option(help: "Group commit: most operations per transaction.") var batchMax = GroupCommitter.Options().batchMax
     @Option(help: "Group commit: microseconds to wait for a fuller batch.") var gather = GroupCommitter.Options().gatherMicroseconds
     @Flag(help: "Group commit in journal mode.") var journal = false
+    @Flag(name: .customLong("async"), help: "Callers are tasks using the async API (--threads of them), not threads.") var asyncTasks = false
     @Option(help: "Runs of the same configuration, each on a new store.") var repeats = 1
     @Option(help: "A scratch directory for stores.") var scratch = NSTemporaryDirectory() + "headroom-bench-probe"
 
@@ -32,8 +33,9 @@ struct Probe: ParsableCommand {
             let harness = try EngineHarness(workload: workload, store: scratch, durable: !noSync)
             let committer = groupCommit || journal
                 ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init() : nil) : nil
-            let r = try EngineRunner.closedLoop(harness, threads: threads, setting: noSync ? "no sync" : "durable", committer: committer)
-            print(String(format: "%@ %d threads%@: %.0f authorizations/s%@, correct %@", r.setting, threads,
+            let r = try EngineRunner.closedLoop(harness, threads: threads, setting: noSync ? "no sync" : "durable", committer: committer,
+                                                asyncTasks: asyncTasks)
+            print(String(format: "%@ %d \(asyncTasks ? "tasks" : "threads")%@: %.0f authorizations/s%@, correct %@", r.setting, threads,
                          committer != nil ? " group commit\(journal ? ", journal" : "") (batch \(batchMax), gather \(gather) us)" : "",
                          r.authorizationsPerSecond, r.note.isEmpty ? "" : " (\(r.note))", r.correct ? "yes" : "NO"))
         }
