@@ -154,4 +154,63 @@ extension MultiProcessTests {
         let engine = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
         #expect(try engine.state(of: try PaymentID("J1")) == "authorized")
     }
+
+    /// Two processes write one store; one is killed with SIGKILL in the middle of its work
+    /// (perhaps holding LMDB's write lock, or a reader slot). The other finishes every line
+    /// (LMDB's robust lock passes on; the dead transaction is rolled back), the store is sound,
+    /// every payment the killed one answered is on record, and together they exceeded no limit.
+    @Test(.timeLimit(.minutes(1)))  // a survivor stuck on a dead lock holder would hang: fail instead
+    func oneOfTwoProcessesKilledMidWriteLeavesTheOtherGoing() throws {
+        let root = try CLI.temporaryDirectory("two-killed")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
+        try Self.rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
+        let store = root + "/store"
+        #expect(try CLI.run(["replay", "--store", store, "--rules", root + "/rules"], input: "").status == 0)
+        var rng = SplitMix64(seed: 8)
+        var payments: [String: Payment] = [:]
+        var inputs = ["", ""]
+        for i in 0..<1_500 {
+            for p in 0..<2 {
+                let payment = Payment(id: "K\(p)-\(i)", card: Int(rng.next() % 40), fen: Int64(5_000 + rng.next() % 30_000))
+                payments[payment.id] = payment
+                inputs[p] += #"{"op":"authorize","id":"\#(payment.id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(payment.card))","institution":"Z1","business":"agreement","amount":"\#(Amount(fen: payment.fen).plain)","account_class":"I"}"# + "\n"
+            }
+        }
+        let (victim, victimOut) = try CLI.start(["replay", "--store", store], input: inputs[0], inputFile: store + "-victim.jsonl")
+        let (survivor, survivorOut) = try CLI.start(["replay", "--store", store], input: inputs[1], inputFile: store + "-survivor.jsonl")
+        // Kill the victim once it has answered a few hundred lines, while both are writing.
+        var victimAnswers = Data()
+        while victimAnswers.reduce(0, { $1 == 10 ? $0 + 1 : $0 }) < 300 {
+            let chunk = victimOut.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            victimAnswers.append(chunk)
+        }
+        kill(victim.processIdentifier, SIGKILL)
+        victimAnswers.append(victimOut.fileHandleForReading.readDataToEndOfFile())
+        victim.waitUntilExit()
+        let survivorLines = String(decoding: survivorOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        survivor.waitUntilExit()
+        #expect(survivor.terminationStatus == 0 && survivorLines.count == 1_500, "the survivor stopped after \(survivorLines.count) lines")
+        let victimLines = String(decoding: victimAnswers, as: UTF8.self).split(separator: "\n")
+        #expect(victimLines.count < 1_500, "the kill came after the victim's end")
+
+        let engine = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
+        #expect(try engine.check().problems.isEmpty)
+        for line in victimLines + survivorLines {
+            let o = object(String(line))
+            guard let id = o["id"] as? String else { continue }
+            let state = try engine.state(of: PaymentID(id))
+            #expect(state == (o["outcome"] as? String == "approve" ? "authorized" : "declined"), "\(id): \(state ?? "missing")")
+        }
+        // Together (answered or not), no card went past its daily caps.
+        var approved: [Int: (fen: Int64, count: Int)] = [:]
+        for (id, payment) in payments where try engine.state(of: PaymentID(id)) == "authorized" {
+            approved[payment.card, default: (0, 0)].fen += payment.fen
+            approved[payment.card, default: (0, 0)].count += 1
+        }
+        for (card, total) in approved {
+            #expect(total.fen <= 100_000 && total.count <= 6, "card \(card): \(total)")
+        }
+    }
 }

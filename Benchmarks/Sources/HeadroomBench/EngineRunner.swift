@@ -203,7 +203,8 @@ enum EngineRunner {
         var note = ""
         if let committer = harness.committer {
             committer.shutdown()
-            note = String(format: "group commit: %.1f operations per commit", Double(committer.operationsCommitted) / Double(max(1, committer.batches)))
+            note = String(format: committer.options.journal == nil ? "group commit: %.1f operations per commit" : "journal: %.1f operations per batch",
+                          Double(committer.operationsCommitted) / Double(max(1, committer.batches)))
             harness.committer = nil
         }
         let decisions = tally.approved.withLock { $0 }
