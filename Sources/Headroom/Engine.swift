@@ -80,6 +80,11 @@ public final class Engine {
     let ruleSetCache = Mutex<[UInt32: RuleSet]>([:])
     /// The background flush of ``Durability/syncEvery(milliseconds:)``.
     let flusher: Flusher?
+    /// The store's journal file, held open (and its lock shared) while the engine is (decision
+    /// 0009); written only by a journaling ``GroupCommitter``.
+    let journal: JournalFile
+    /// A committer journals through this engine (its hold on the journal is exclusive).
+    var journaling = false
 
     /// Opens (creating when missing) the store in the directory `path`.
     ///
@@ -111,23 +116,45 @@ public final class Engine {
         } catch {
             throw .storage(error)
         }
-        (self.ruleSet, self.ruleSetVersion) = try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
+        // The journal file is the store's writers' lock (see JournalFile). Held shared: no journal
+        // runs, and what a stopped or crashed one left is applied before anything else. Not to be
+        // had: a journal runs elsewhere, and this engine may only read.
+        journal = try JournalFile(directory: path)
+        let mayWrite = journal.tryShare()
+        if !mayWrite {
+            store.writes.refusal = "another process journals this store (group commit in journal mode) and is its only writer: read it, or stop that process first"
+        }
+        (self.ruleSet, self.ruleSetVersion) = mayWrite
+            ? try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
+            : try Engine.prepareToRead(store, cardKey: cardKey, rules: rules, options: options)
         if case .syncEvery(let milliseconds) = options.durability {
             flusher = Flusher(environment: store.environment, milliseconds: milliseconds, logger: logger)
         } else {
             flusher = nil
         }
-        if JournalFile.exists(in: path) {
-            // A journal: its writer still runs (its lock is held: this engine may only read), or
-            // it stopped or crashed (bring the store up to date from it before anything else).
-            let journal = try JournalFile(directory: path)
-            if journal.tryLock() {
-                defer { journal.unlock() }
-                try recoverJournal(journal)
-            } else {
-                store.writes.refusal = "another process journals this store (group commit in journal mode) and is its only writer: read it, or stop that process first"
-            }
+        if mayWrite { try recoverJournal(journal) }
+    }
+
+    /// ``prepare(_:cardKey:rules:options:logger:)`` for an engine that may only read: checks the
+    /// schema, the card key and the rule set in force, writing nothing.
+    static func prepareToRead(_ store: Store, cardKey: CardKey, rules: [RuleSource]?, options: Options) throws(HeadroomError) -> (RuleSet, UInt32) {
+        let txn = try store.beginRead()
+        guard let schema = try store.metaInteger(txn, "schema") else {
+            throw HeadroomError(.storeBusy, "the store is being created by a journaling process")
         }
+        guard schema == Int64(Store.schemaVersion) else {
+            throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
+        }
+        guard try store.metaInteger(txn, "card-key-check") == Int64(bitPattern: cardKey.checkValue) else {
+            throw HeadroomError(.cardKeyMismatch, "this store was created with another card key: its card counters would not match")
+        }
+        guard let version = try RuleSetHistory.activateIfDue(store, txn, now: options.clock) else {
+            throw HeadroomError(.noRuleSet, "the store has no rule set")
+        }
+        if let rules, try RuleSetHistory.info(store, txn, version: version).digest != rules.digest.hexDigits {
+            throw HeadroomError(.rulesNotInForce, "these rule files differ from the store's rule set in force (v\(version))")
+        }
+        return (try RuleSetHistory.load(store, txn, version: version), version)
     }
 
     deinit {

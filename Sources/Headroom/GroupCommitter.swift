@@ -128,11 +128,18 @@ public final class GroupCommitter: @unchecked Sendable {
         self.options = options
         if options.journal != nil {
             if let refusal = engine.store.writes.refusal { throw HeadroomError(.storeBusy, refusal) }
-            let file = try JournalFile(directory: engine.path)
-            guard file.tryLock() else {
-                throw HeadroomError(.storeBusy, "another engine journals this store: it is the store's only writer")
+            guard !engine.journaling else { throw HeadroomError(.storeBusy, "a committer already journals through this engine") }
+            let file = engine.journal
+            guard file.tryExclusive() else {
+                throw HeadroomError(.storeBusy, "another engine has this store open (this process or another): journal mode needs the store to itself")
             }
-            try engine.recoverJournal(file)
+            do {
+                try engine.recoverJournal(file)
+            } catch {
+                file.share()
+                throw error
+            }
+            engine.journaling = true
             journal = file
             syncer = JournalSyncer(file)
         } else {
@@ -157,7 +164,14 @@ public final class GroupCommitter: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         finished.wait()
-        journal?.unlock()
+        releaseJournal()
+    }
+
+    /// Gives the store back to other engines once a journal has stopped.
+    private func releaseJournal() {
+        guard let journal, engine.journaling else { return }
+        journal.share()
+        engine.journaling = false
     }
 
     /// Tests: stops as a crash would in journal mode: the long transaction is aborted instead of
@@ -169,7 +183,7 @@ public final class GroupCommitter: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         finished.wait()
-        journal?.unlock()
+        releaseJournal()
     }
 
     private var isCrashing: Bool {

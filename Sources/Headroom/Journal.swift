@@ -110,14 +110,19 @@ final class JournalFile {
         HeadroomError(.storage, "\(what) the journal \(path): \(String(cString: strerror(errno)))")
     }
 
-    static func exists(in directory: String) -> Bool {
-        access(directory + "/" + name, F_OK) == 0
-    }
+    /// The journal file is also the store's writers' lock (`flock`, per open of the file): every
+    /// engine holds it shared while open; a journaling committer turns its engine's hold
+    /// exclusive. So a journal starts only when no other engine has the store open, and an
+    /// engine opened while a journal runs knows it.
 
-    /// Takes the journal's lock without waiting; `false` when another open of it holds it.
-    func tryLock() -> Bool { flock(fd, LOCK_EX | LOCK_NB) == 0 }
+    /// Takes the lock shared without waiting; `false` when a journal holds it exclusively.
+    func tryShare() -> Bool { flock(fd, LOCK_SH | LOCK_NB) == 0 }
 
-    func unlock() { _ = flock(fd, LOCK_UN) }
+    /// Turns this open's hold exclusive without waiting; `false` when another open holds it.
+    func tryExclusive() -> Bool { flock(fd, LOCK_EX | LOCK_NB) == 0 }
+
+    /// Turns an exclusive hold back to shared (a journal stopped).
+    func share() { _ = flock(fd, LOCK_SH) }
 
     static func encode(lsn: UInt64, payload: [UInt8]) -> [UInt8] {
         var w = ByteWriter()
@@ -234,7 +239,7 @@ extension Engine {
             logger.warning("the store was brought up to date from its journal",
                            metadata: ["entries": "\(applied)", "torn tail bytes": "\(torn)", "store": "\(path)"])
         }
-        try journal.truncate()
+        if !entries.isEmpty || torn > 0 { try journal.truncate() }
         return applied
     }
 }

@@ -111,7 +111,7 @@ public func decide(amountFen: Int64, checks: [Check], usage: [CounterValue], rul
         if failed != nil { break }
     }
     let approved = failed == nil
-    var headroom: [Tier: TierHeadroom] = [:]
+    var headroom = [Tier: TierHeadroom](minimumCapacity: Tier.allCases.count)  // one allocation, no growth
     for (check, used) in zip(checks, usage) {
         let before = check.counter == nil ? CounterValue.zero : used
         let after = approved ? (before.adding(amountFen: amountFen, count: 1) ?? before) : before

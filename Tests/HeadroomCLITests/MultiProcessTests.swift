@@ -213,4 +213,38 @@ extension MultiProcessTests {
             #expect(total.fen <= 100_000 && total.count <= 6, "card \(card): \(total)")
         }
     }
+
+    /// Journal mode needs the store to itself: it will not start while another process has the
+    /// store open (that process could write, and after a crash the journal would be applied on
+    /// top of its writes), and starts once that process is gone.
+    @Test func aJournalWaitsForOtherProcessesToCloseTheStore() throws {
+        let root = try CLI.temporaryDirectory("journal-start")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
+        try Self.rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
+        let store = root + "/store"
+        #expect(try CLI.run(["replay", "--store", store, "--rules", root + "/rules"], input: "").status == 0)
+        let line = #"{"op":"authorize","id":"J1","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(1))","institution":"Z1","business":"agreement","amount":"10.00","account_class":"I"}"# + "\n"
+        // A plain replay holds the store open, waiting on a pipe we keep open.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: CLI.binary)
+        holder.arguments = ["replay", "--store", store]
+        holder.environment = CLI.environment([:])
+        let input = Pipe(), output = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = output
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        input.fileHandleForWriting.write(Data(line.utf8))
+        var answered = Data()
+        while !answered.contains(10) { answered.append(output.fileHandleForReading.availableData) }  // it is open now
+
+        let refused = try CLI.run(["replay", "--store", store, "--callers", "2", "--journal"], input: line)
+        #expect(refused.status == 3 && refused.stderr.contains("storeBusy"), "\(refused.status) \(refused.stderr)")
+        try input.fileHandleForWriting.close()
+        _ = output.fileHandleForReading.readDataToEndOfFile()
+        holder.waitUntilExit()
+        let started = try CLI.run(["replay", "--store", store, "--callers", "2", "--journal"], input: line)
+        #expect(started.status == 0 && object(started.lines[0])["replayed"] as? Bool == true, "\(started.stdout)\(started.stderr)")
+    }
 }
