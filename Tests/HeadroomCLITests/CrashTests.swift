@@ -73,16 +73,21 @@ import Testing
         return String(decoding: buffer, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
+    /// A temporary directory with this suite's rules in `rules/`; remove `root` when done.
+    static func rulesDirectory(_ name: String) throws -> (root: String, rules: String) {
+        let root = try CLI.temporaryDirectory(name)
+        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
+        try rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
+        return (root, root + "/rules")
+    }
+
     static func openStore(_ path: String) throws -> Engine {
         try Engine(path: path, cardKey: CardKey(hex: CLI.cardKeyHex), rules: nil)
     }
 
     @Test func killedReplaysLoseNothingAndCountNothingTwice() throws {
-        let root = try CLI.temporaryDirectory("crash")
+        let (root, rulesDir) = try Self.rulesDirectory("crash")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let rulesDir = root + "/rules"
-        try FileManager.default.createDirectory(atPath: rulesDir, withIntermediateDirectories: true)
-        try Self.rules.write(toFile: rulesDir + "/limits.yaml", atomically: true, encoding: .utf8)
         let lines = Self.input(seed: 11, lines: 600)
         let input = lines.joined(separator: "\n") + "\n"
 
@@ -153,11 +158,8 @@ import Testing
     /// and the next open brings the store up to date from the journal.
     @Test(arguments: [[], ["--journal"]])
     func killedDuringGroupCommitLosesNoAnsweredPayment(mode: [String]) throws {
-        let root = try CLI.temporaryDirectory("crash-group")
+        let (root, rulesDir) = try Self.rulesDirectory("crash-group")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let rulesDir = root + "/rules"
-        try FileManager.default.createDirectory(atPath: rulesDir, withIntermediateDirectories: true)
-        try Self.rules.write(toFile: rulesDir + "/limits.yaml", atomically: true, encoding: .utf8)
         let lines = Self.input(seed: 12, lines: 1_500)
         let input = lines.joined(separator: "\n") + "\n"
         let group = ["--callers", "8"] + mode

@@ -20,14 +20,61 @@ import Testing
         let fen: Int64
     }
 
+    /// A temporary directory with this suite's rules in `rules/` and a store made with them in
+    /// `store`; remove `root` when done.
+    static func storeWithRules(_ name: String) throws -> (root: String, store: String) {
+        let root = try CLI.temporaryDirectory(name)
+        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
+        try rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["replay", "--store", root + "/store", "--rules", root + "/rules"], input: "").status == 0)
+        return (root, root + "/store")
+    }
+
+    /// An authorize line for `card` (an index into the test cards).
+    static func authorize(_ id: String, card: Int, amount: String = "10.00") -> String {
+        #"{"op":"authorize","id":"\#(id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(card))","institution":"Z1","business":"agreement","amount":"\#(amount)","account_class":"I"}"# + "\n"
+    }
+
+    /// A `headroom` process kept running on a pipe: it has the store open until ``finish()``.
+    final class Held {
+        let process = Process()
+        private let input = Pipe(), output = Pipe()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = arguments
+            process.environment = CLI.environment([:])
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        /// Sends one line and waits for its one answer.
+        func ask(_ line: String) -> [String: Any] {
+            input.fileHandleForWriting.write(Data(line.utf8))
+            var buffer = Data()
+            while !buffer.contains(10) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+            }
+            return object(String(decoding: buffer, as: UTF8.self))
+        }
+
+        /// Ends its input and waits for it to exit; its exit status.
+        func finish() throws -> Int32 {
+            try input.fileHandleForWriting.close()
+            _ = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
 
     @Test func twoProcessesNeverExceedALimitTogether() throws {
-        let root = try CLI.temporaryDirectory("two")
+        let (root, store) = try Self.storeWithRules("two")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
-        try Self.rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
-        let store = root + "/store"
-        #expect(try CLI.run(["replay", "--store", store, "--rules", root + "/rules"], input: "").status == 0)
 
         var rng = SplitMix64(seed: 5)
         var payments: [String: Payment] = [:]
@@ -36,7 +83,7 @@ import Testing
             for p in 0..<2 {
                 let payment = Payment(id: "P\(p)-\(i)", card: Int(rng.next() % 3), fen: Int64(5_000 + rng.next() % 30_000))
                 payments[payment.id] = payment
-                inputs[p] += #"{"op":"authorize","id":"\#(payment.id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(payment.card))","institution":"Z1","business":"agreement","amount":"\#(Amount(fen: payment.fen).plain)","account_class":"I"}"# + "\n"
+                inputs[p] += Self.authorize(payment.id, card: payment.card, amount: Amount(fen: payment.fen).plain)
             }
         }
         let running = try inputs.map { try CLI.start(["replay", "--store", store], input: $0, inputFile: store + "-\(UUID().uuidString).jsonl") }
@@ -70,30 +117,10 @@ extension MultiProcessTests {
         let store = root + "/store"
         let rules = CLI.repositoryRoot + "/Rules"
         #expect(try CLI.run(["replay", "--store", store, "--rules", rules, "--map-size-mib", "1"], input: "").status == 0)
-        func line(_ id: String, _ card: Int) -> String {
-            #"{"op":"authorize","id":"\#(id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(card))","institution":"Z1","business":"agreement","amount":"10.00","account_class":"I"}"# + "\n"
-        }
+        func line(_ id: String, _ card: Int) -> String { Self.authorize(id, card: card) }
         // A stays open with a 1 MiB map, answering one line at a time.
-        let a = Process()
-        a.executableURL = URL(fileURLWithPath: CLI.binary)
-        a.arguments = ["replay", "--store", store, "--map-size-mib", "1"]
-        a.environment = CLI.environment([:])
-        let input = Pipe(), output = Pipe()
-        a.standardInput = input
-        a.standardOutput = output
-        a.standardError = FileHandle.nullDevice
-        try a.run()
-        func ask(_ text: String) -> [String: Any] {
-            input.fileHandleForWriting.write(Data(text.utf8))
-            var buffer = Data()
-            while !buffer.contains(10) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-            }
-            return object(String(decoding: buffer, as: UTF8.self))
-        }
-        #expect(ask(line("A1", 1))["outcome"] as? String == "approve")
+        let a = try Held(["replay", "--store", store, "--map-size-mib", "1"])
+        #expect(a.ask(line("A1", 1))["outcome"] as? String == "approve")
         // B grows the store well past A's map.
         let many = (0..<4000).map { line("B\($0)", 10 + $0) }.joined()
         let b = try CLI.run(["replay", "--store", store, "--map-size-mib", "1"], input: many)
@@ -101,10 +128,8 @@ extension MultiProcessTests {
         let facts = json(try CLI.run(["store", "stat", "--store", store, "--map-size-mib", "1", "--format", "json"]))
         #expect((facts?["used_bytes"] as? Int ?? 0) > 1 << 20)
         // A's next transaction finds the map resized, adopts it, and answers.
-        #expect(ask(line("A2", 2))["outcome"] as? String == "approve")
-        try input.fileHandleForWriting.close()
-        a.waitUntilExit()
-        #expect(a.terminationStatus == 0)
+        #expect(a.ask(line("A2", 2))["outcome"] as? String == "approve")
+        #expect(try a.finish() == 0)
         #expect(try CLI.run(["store", "check", "--store", store]).status == 0)
     }
 
@@ -116,40 +141,19 @@ extension MultiProcessTests {
     /// refused (`storeBusy`, exit 3) and changes nothing, while `usage` still reads the store.
     /// Once the journaling process ends, the store takes writes again and holds its payments.
     @Test func aJournalingProcessIsTheStoresOnlyWriter() throws {
-        let root = try CLI.temporaryDirectory("journal-owner")
+        let (root, store) = try Self.storeWithRules("journal-owner")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
-        try Self.rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
-        let store = root + "/store"
-        func authorize(_ id: String) -> String {
-            #"{"op":"authorize","id":"\#(id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(1))","institution":"Z1","business":"agreement","amount":"10.00","account_class":"I"}"# + "\n"
-        }
-        // The journaling replay reads a pipe we hold open: it runs until we close it.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["replay", "--store", store, "--rules", root + "/rules", "--callers", "2", "--journal"]
-        process.environment = CLI.environment([:])
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data(authorize("J1").utf8))
-        var answered = Data()
-        while !answered.contains(10) { answered.append(output.fileHandleForReading.availableData) }
-        #expect(object(String(decoding: answered, as: UTF8.self).split(separator: "\n")[0].description)["outcome"] as? String == "approve")
+        let journaling = try Held(["replay", "--store", store, "--callers", "2", "--journal"])
+        #expect(journaling.ask(Self.authorize("J1", card: 1))["outcome"] as? String == "approve")
 
-        let refused = try CLI.run(["replay", "--store", store], input: authorize("X1"))
+        let refused = try CLI.run(["replay", "--store", store], input: Self.authorize("X1", card: 1))
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(refused.lines.isEmpty && refused.stderr.contains("storeBusy"), "\(refused.stdout)\(refused.stderr)")
         let usage = try CLI.run(["usage", pan(1), "--store", store, "--at", "2026-11-25T11:00:00+08:00", "--format", "json"])
         #expect(usage.status == 0, "\(usage.stderr)")
 
-        try input.fileHandleForWriting.close()
-        _ = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let after = try CLI.run(["replay", "--store", store], input: authorize("X1"))
+        #expect(try journaling.finish() == 0)
+        let after = try CLI.run(["replay", "--store", store], input: Self.authorize("X1", card: 1))
         #expect(after.status == 0 && object(after.lines[0])["outcome"] as? String == "approve", "\(after.stdout)\(after.stderr)")
         let engine = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
         #expect(try engine.state(of: try PaymentID("J1")) == "authorized")
@@ -161,12 +165,8 @@ extension MultiProcessTests {
     /// every payment the killed one answered is on record, and together they exceeded no limit.
     @Test(.timeLimit(.minutes(1)))  // a survivor stuck on a dead lock holder would hang: fail instead
     func oneOfTwoProcessesKilledMidWriteLeavesTheOtherGoing() throws {
-        let root = try CLI.temporaryDirectory("two-killed")
+        let (root, store) = try Self.storeWithRules("two-killed")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
-        try Self.rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
-        let store = root + "/store"
-        #expect(try CLI.run(["replay", "--store", store, "--rules", root + "/rules"], input: "").status == 0)
         var rng = SplitMix64(seed: 8)
         var payments: [String: Payment] = [:]
         var inputs = ["", ""]
@@ -174,7 +174,7 @@ extension MultiProcessTests {
             for p in 0..<2 {
                 let payment = Payment(id: "K\(p)-\(i)", card: Int(rng.next() % 40), fen: Int64(5_000 + rng.next() % 30_000))
                 payments[payment.id] = payment
-                inputs[p] += #"{"op":"authorize","id":"\#(payment.id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(payment.card))","institution":"Z1","business":"agreement","amount":"\#(Amount(fen: payment.fen).plain)","account_class":"I"}"# + "\n"
+                inputs[p] += Self.authorize(payment.id, card: payment.card, amount: Amount(fen: payment.fen).plain)
             }
         }
         let (victim, victimOut) = try CLI.start(["replay", "--store", store], input: inputs[0], inputFile: store + "-victim.jsonl")
@@ -218,32 +218,15 @@ extension MultiProcessTests {
     /// store open (that process could write, and after a crash the journal would be applied on
     /// top of its writes), and starts once that process is gone.
     @Test func aJournalWaitsForOtherProcessesToCloseTheStore() throws {
-        let root = try CLI.temporaryDirectory("journal-start")
+        let (root, store) = try Self.storeWithRules("journal-start")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root + "/rules", withIntermediateDirectories: true)
-        try Self.rules.write(toFile: root + "/rules/limits.yaml", atomically: true, encoding: .utf8)
-        let store = root + "/store"
-        #expect(try CLI.run(["replay", "--store", store, "--rules", root + "/rules"], input: "").status == 0)
-        let line = #"{"op":"authorize","id":"J1","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(1))","institution":"Z1","business":"agreement","amount":"10.00","account_class":"I"}"# + "\n"
-        // A plain replay holds the store open, waiting on a pipe we keep open.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: CLI.binary)
-        holder.arguments = ["replay", "--store", store]
-        holder.environment = CLI.environment([:])
-        let input = Pipe(), output = Pipe()
-        holder.standardInput = input
-        holder.standardOutput = output
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
-        input.fileHandleForWriting.write(Data(line.utf8))
-        var answered = Data()
-        while !answered.contains(10) { answered.append(output.fileHandleForReading.availableData) }  // it is open now
+        let line = Self.authorize("J1", card: 1)
+        let holder = try Held(["replay", "--store", store])  // a plain replay holds the store open
+        _ = holder.ask(line)
 
         let refused = try CLI.run(["replay", "--store", store, "--callers", "2", "--journal"], input: line)
         #expect(refused.status == 3 && refused.stderr.contains("storeBusy"), "\(refused.status) \(refused.stderr)")
-        try input.fileHandleForWriting.close()
-        _ = output.fileHandleForReading.readDataToEndOfFile()
-        holder.waitUntilExit()
+        #expect(try holder.finish() == 0)
         let started = try CLI.run(["replay", "--store", store, "--callers", "2", "--journal"], input: line)
         #expect(started.status == 0 && object(started.lines[0])["replayed"] as? Bool == true, "\(started.stdout)\(started.stderr)")
     }
