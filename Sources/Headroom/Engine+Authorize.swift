@@ -24,10 +24,15 @@ extension Engine {
 
     /// ``authorize(_:)`` inside a write transaction the caller owns and commits.
     func authorize(_ request: PaymentRequest, in txn: borrowing Transaction) throws(HeadroomError) -> AuthorizeResult {
-        guard request.business != .refund else {
-            throw HeadroomError(.invalidInput, "\(request.id): a refund is not authorized: send it as a refund of its original")
+        try authorize(hashed(request), in: txn)
+    }
+
+    /// ``authorize(_:in:)`` for a payment whose card is already hashed (group commit hashes on
+    /// the caller's thread, sparing the writer).
+    func authorize(_ payment: Payment, in txn: borrowing Transaction) throws(HeadroomError) -> AuthorizeResult {
+        guard payment.business != .refund else {
+            throw HeadroomError(.invalidInput, "\(payment.id): a refund is not authorized: send it as a refund of its original")
         }
-        let payment = hashed(request)
         if let existing = try store.record(txn, id: payment.id.text) {
             guard existing.kind == .payment, existing.fingerprint == payment.fingerprint else {
                 throw HeadroomError(.idConflict, "\(payment.id) was already used for another \(existing.kind == .payment ? "payment" : "refund")")

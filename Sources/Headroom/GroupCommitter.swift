@@ -59,7 +59,8 @@ public final class GroupCommitter: @unchecked Sendable {
     }
 
     enum Operation: Sendable {
-        case authorize(PaymentRequest)
+        /// The card already hashed, on the caller's thread.
+        case authorize(Payment)
         case confirm(PaymentID)
         case release(PaymentID)
         case refund(RefundRequest)
@@ -199,7 +200,7 @@ public final class GroupCommitter: @unchecked Sendable {
     // MARK: Blocking API
 
     public func authorize(_ request: PaymentRequest) throws(HeadroomError) -> AuthorizeResult {
-        guard case .authorized(let result) = try submit(.authorize(request)) else { preconditionFailure("wrong answer") }
+        guard case .authorized(let result) = try submit(.authorize(engine.hashed(request))) else { preconditionFailure("wrong answer") }
         return result
     }
 
@@ -237,7 +238,7 @@ public final class GroupCommitter: @unchecked Sendable {
     // MARK: Async API
 
     public func authorize(_ request: PaymentRequest) async throws(HeadroomError) -> AuthorizeResult {
-        guard case .authorized(let result) = try await submit(.authorize(request)) else { preconditionFailure("wrong answer") }
+        guard case .authorized(let result) = try await submit(.authorize(engine.hashed(request))) else { preconditionFailure("wrong answer") }
         return result
     }
 
@@ -358,7 +359,7 @@ public final class GroupCommitter: @unchecked Sendable {
     /// Runs one operation in the batch's transaction.
     private func perform(_ operation: Operation, in txn: borrowing Transaction) throws(HeadroomError) -> Answer {
         switch operation {
-        case .authorize(let request): return .authorized(try engine.authorize(request, in: txn))
+        case .authorize(let payment): return .authorized(try engine.authorize(payment, in: txn))
         case .confirm(let id): try engine.confirm(id, in: txn); return .done
         case .release(let id): try engine.release(id, in: txn); return .done
         case .refund(let request): return .refunded(try engine.refund(request, in: txn))

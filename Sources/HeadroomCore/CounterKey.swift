@@ -30,6 +30,7 @@ public struct CounterKey: Hashable, Sendable {
     }
 
     /// Writes the 45 key bytes into `buffer`, which must hold at least that many.
+    @inlinable
     public func write(to buffer: UnsafeMutableRawBufferPointer) {
         precondition(buffer.count >= CounterKey.byteCount)
         buffer[0] = kind.rawValue
@@ -41,7 +42,9 @@ public struct CounterKey: Hashable, Sendable {
         buffer.storeBytes(of: window.bigEndian, toByteOffset: 41, as: UInt32.self)
     }
 
-    /// Lends the key bytes, built on the stack, to `body`.
+    /// Lends the key bytes, built on the stack, to `body`. Inlinable, so that the engine's calls
+    /// are specialized: a generic call across modules looks up type metadata every time.
+    @inlinable
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try withUnsafeTemporaryAllocation(byteCount: CounterKey.byteCount, alignment: 8) { buffer in
             write(to: buffer)
@@ -121,6 +124,7 @@ public struct CounterValue: Equatable, Sendable {
         self.count = bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self)
     }
 
+    @inlinable
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try withUnsafeTemporaryAllocation(byteCount: CounterValue.byteCount, alignment: 8) { buffer in
             buffer.storeBytes(of: amountFen, toByteOffset: 0, as: Int64.self)

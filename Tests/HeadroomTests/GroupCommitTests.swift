@@ -21,6 +21,11 @@ import Testing
         GroupCommitter.Ticket(op, semaphore: DispatchSemaphore(value: 0))
     }
 
+    /// An authorization's ticket: its card hashed, as the committer does on the caller's thread.
+    func ticket(authorize request: PaymentRequest, on engine: Engine) -> GroupCommitter.Ticket {
+        ticket(.authorize(engine.hashed(request)))
+    }
+
     @Test func aBatchIsOneTransactionWhoseRefusalsLeaveNothing() throws {
         let dir = try F.directory("batch")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -29,8 +34,9 @@ import Testing
         let other = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "600.01")
         let b = try F.request("B", "2026-11-25T10:01:00+08:00", amount: "500.00")
         let c = try F.request("C", "2026-11-25T10:02:00+08:00", amount: "400.00")
-        let batch = [ticket(.authorize(a)), ticket(.authorize(a)), ticket(.authorize(other)), ticket(.confirm(try PaymentID("nope"))),
-                     ticket(.authorize(b)), ticket(.authorize(c)), ticket(.confirm(try PaymentID("A")))]
+        let e = committer.engine
+        let batch = [ticket(authorize: a, on: e), ticket(authorize: a, on: e), ticket(authorize: other, on: e), ticket(.confirm(try PaymentID("nope"))),
+                     ticket(authorize: b, on: e), ticket(authorize: c, on: e), ticket(.confirm(try PaymentID("A")))]
         committer.commit(batch)
         func decision(_ i: Int) -> AuthorizeResult? {
             if case .success(.authorized(let r)) = batch[i].answer { return r }
@@ -73,7 +79,7 @@ import Testing
         let committer = try GroupCommitter(engine: engine, options: .init(), startWriter: false)
         let a = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "100.00")
         let b = try F.request("B", "2026-11-25T10:01:00+08:00", amount: "200.00")
-        let batch = [ticket(.authorize(a)), ticket(.authorize(doomed)), ticket(.authorize(b))]
+        let batch = [ticket(authorize: a, on: engine), ticket(authorize: doomed, on: engine), ticket(authorize: b, on: engine)]
         committer.commit(batch)
         guard case .failure(let refusal) = batch[1].answer else {
             Issue.record("the overflowing payment was answered \(String(describing: batch[1].answer))")
