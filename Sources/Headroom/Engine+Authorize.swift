@@ -43,7 +43,9 @@ extension Engine {
         let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
         if decision.isApproved {
             for update in plan.updates {
-                try store.add(txn, update.key, amountFen: payment.amount.fen, count: 1)
+                // A cell a check just read (one bucket) is not read again.
+                let known = plan.checks.indices.first { plan.checks[$0].counter == update.key && plan.checks[$0].window.bucketCount == 1 }
+                try store.add(txn, update.key, amountFen: payment.amount.fen, count: 1, current: known.map { usage[$0] })
             }
         }
         let record = PaymentRecord(

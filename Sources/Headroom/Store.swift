@@ -61,8 +61,11 @@ struct Store {
     }
 
     /// Adds to a cell (negative to give back); removes the cell when it returns to zero.
-    func add(_ txn: borrowing Transaction, _ key: CounterKey, amountFen: Int64, count: Int64) throws(HeadroomError) {
-        let current = try counter(txn, key)
+    /// `current`: what the cell holds, when the caller has just read it in this transaction.
+    func add(_ txn: borrowing Transaction, _ key: CounterKey, amountFen: Int64, count: Int64,
+             current known: CounterValue? = nil) throws(HeadroomError) {
+        let current: CounterValue
+        if let known { current = known } else { current = try counter(txn, key) }
         guard let next = current.adding(amountFen: amountFen, count: count) else {
             throw HeadroomError(.counterOverflow, "a counter cell would overflow")
         }
