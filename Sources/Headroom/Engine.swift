@@ -135,18 +135,27 @@ public final class Engine {
         if mayWrite { try recoverJournal(journal) }
     }
 
+    /// Checks the schema version and the card key the store recorded, where it has; answers
+    /// which of the two it had.
+    static func checkRecorded(_ store: Store, _ txn: borrowing Transaction, cardKey: CardKey) throws(HeadroomError) -> (schema: Bool, cardKey: Bool) {
+        let schema = try store.metaInteger(txn, "schema")
+        if let schema, schema != Int64(Store.schemaVersion) {
+            throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
+        }
+        let check = try store.metaInteger(txn, "card-key-check")
+        if let check, check != Int64(bitPattern: cardKey.checkValue) {
+            throw HeadroomError(.cardKeyMismatch, "this store was created with another card key: its card counters would not match")
+        }
+        return (schema != nil, check != nil)
+    }
+
     /// ``prepare(_:cardKey:rules:options:logger:)`` for an engine that may only read: checks the
     /// schema, the card key and the rule set in force, writing nothing.
     static func prepareToRead(_ store: Store, cardKey: CardKey, rules: [RuleSource]?, options: Options) throws(HeadroomError) -> (RuleSet, UInt32) {
         let txn = try store.beginRead()
-        guard let schema = try store.metaInteger(txn, "schema") else {
+        let recorded = try checkRecorded(store, txn, cardKey: cardKey)
+        guard recorded.schema && recorded.cardKey else {
             throw HeadroomError(.storeBusy, "the store is being created by a journaling process")
-        }
-        guard schema == Int64(Store.schemaVersion) else {
-            throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
-        }
-        guard try store.metaInteger(txn, "card-key-check") == Int64(bitPattern: cardKey.checkValue) else {
-            throw HeadroomError(.cardKeyMismatch, "this store was created with another card key: its card counters would not match")
         }
         guard let version = try RuleSetHistory.activateIfDue(store, txn, now: options.clock) else {
             throw HeadroomError(.noRuleSet, "the store has no rule set")
@@ -167,18 +176,9 @@ public final class Engine {
     /// Checks the schema and the card key, and puts the rules in force, in one transaction.
     static func prepare(_ store: Store, cardKey: CardKey, rules: [RuleSource]?, options: Options, logger: Logger) throws(HeadroomError) -> (RuleSet, UInt32) {
         let txn = try store.beginWrite()
-        if let schema = try store.metaInteger(txn, "schema"), schema != Int64(Store.schemaVersion) {
-            throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
-        }
+        let recorded = try checkRecorded(store, txn, cardKey: cardKey)
         try store.putMetaInteger(txn, "schema", Int64(Store.schemaVersion))
-        let check = Int64(bitPattern: cardKey.checkValue)
-        if let stored = try store.metaInteger(txn, "card-key-check") {
-            guard stored == check else {
-                throw HeadroomError(.cardKeyMismatch, "this store was created with another card key: its card counters would not match")
-            }
-        } else {
-            try store.putMetaInteger(txn, "card-key-check", check)
-        }
+        if !recorded.cardKey { try store.putMetaInteger(txn, "card-key-check", Int64(bitPattern: cardKey.checkValue)) }
         let version = try putInForce(store, txn, rules: rules, options: options, logger: logger)
         let ruleSet = try RuleSetHistory.load(store, txn, version: version)
         try store.commit(txn)
