@@ -158,14 +158,7 @@ public struct CounterDefinition: Hashable, Sendable {
 
     /// The key of the bucket (or natural period) holding `payment`.
     public func key(for payment: Payment) -> CounterKey {
-        let kind = window.keyKind!
-        return CounterKey(
-            kind: kind,
-            definition: id,
-            card: grouping.usesCard ? payment.card : .ungrouped,
-            institution: grouping.usesInstitution ? payment.institution : .ungrouped,
-            window: kind.window(at: payment.time)
-        )
+        CompiledCounter(self).key(for: payment)
     }
 }
 

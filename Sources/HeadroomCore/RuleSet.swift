@@ -59,9 +59,15 @@ public struct RuleSet: Sendable, Equatable {
 
     /// The counter definition that a card-tier limit of `window` reads.
     public func cardTierCounter(_ window: Window, perInstitution: Bool) -> CounterDefinition? {
+        Self.cardTierIndex(window, perInstitution: perInstitution).map { cardTierCounters[$0] }
+    }
+
+    /// Where the counter a card-tier limit of `window` reads stands in `cardTierCounters` (and
+    /// `cardTierCompiled`): card then card and institution, each daily then monthly.
+    private static func cardTierIndex(_ window: Window, perInstitution: Bool) -> Int? {
         switch window {
-        case .day: cardTierCounters[perInstitution ? 2 : 0]
-        case .month: cardTierCounters[perInstitution ? 3 : 1]
+        case .day: perInstitution ? 2 : 0
+        case .month: perInstitution ? 3 : 1
         default: nil
         }
     }
@@ -83,7 +89,7 @@ struct CompiledCounter: Sendable {
         refundRestores = d.refundRestores
     }
 
-    /// Exactly ``CounterDefinition/key(for:)``.
+    /// The key of the bucket (or natural period) holding `payment` (``CounterDefinition/key(for:)``).
     func key(for payment: Payment) -> CounterKey {
         CounterKey(kind: kind, definition: id, card: usesCard ? payment.card : .ungrouped,
                    institution: usesInstitution ? payment.institution : .ungrouped, window: kind.window(at: payment.time))
@@ -157,11 +163,7 @@ extension RuleSet {
         func cardChecks(_ limits: CardLimits?, perInstitution: Bool) {
             guard let limits else { return }
             for (window, caps) in CardTierChecks.caps(limits) {
-                let key: CounterKey? = switch window {
-                case .day: count(cardTierCompiled[perInstitution ? 2 : 0])
-                case .month: count(cardTierCompiled[perInstitution ? 3 : 1])
-                default: nil
-                }
+                let key = Self.cardTierIndex(window, perInstitution: perInstitution).map { count(cardTierCompiled[$0]) }
                 let id = perInstitution ? "card@\(payment.institution.code).\(CardTierChecks.suffix(window))"
                     : "card.\(CardTierChecks.suffix(window))"
                 checks.append(Check(limitID: id, tier: .card, window: window, caps: caps, counter: key))
