@@ -16,7 +16,7 @@ public final class ConcurrentReplay: @unchecked Sendable {
     // thread alone touches its `Replayer`, and the summaries are read after the threads end.
 
     private let condition = NSCondition()
-    private var queues: [[(line: String, number: Int)]]
+    private var queues: [[(event: Result<Event, EventError>, number: Int)]]
     private var closed = false
     private var failure: HeadroomError?
     private var summaries: [Replayer.Summary]
@@ -42,16 +42,17 @@ public final class ConcurrentReplay: @unchecked Sendable {
         }
     }
 
-    /// Hands one input line (1-based `number`) to the caller that owns its payment; waits while
-    /// that caller is `queueDepth` events behind.
+    /// Decodes one input line (1-based `number`; a blank one is skipped) and hands it to the
+    /// caller that owns its payment; waits while that caller is `queueDepth` events behind.
     /// - Throws: the storage failure that stopped the replay.
     public func submit(_ line: String, number: Int) throws(HeadroomError) {
-        let caller = Self.caller(of: line, number: number, callers: queues.count)
+        guard let decoded = Replayer.decode(line) else { return }  // a blank line: no answer
+        let caller = Self.caller(of: decoded, number: number, callers: queues.count)
         condition.lock()
         defer { condition.unlock() }
         while queues[caller].count >= depth && failure == nil { condition.wait() }
         if let failure { throw failure }
-        queues[caller].append((line, number))
+        queues[caller].append((decoded, number))
         condition.broadcast()
     }
 
@@ -70,21 +71,21 @@ public final class ConcurrentReplay: @unchecked Sendable {
 
     /// The caller of a line: by the payment it concerns (a refund by its original), so that a
     /// payment's events keep their order; a line that does not decode, by its number.
-    static func caller(of line: String, number: Int, callers: Int) -> Int {
+    static func caller(of decoded: Result<Event, EventError>, number: Int, callers: Int) -> Int {
         var h = FNV1a()
-        switch try? EventDecoder.decode(line) {
-        case .refund(let r)?: h.add(r.original.text)
-        case let event?: h.add(event.id.text)
-        case nil: h.add("\(number)")
+        switch decoded {
+        case .success(.refund(let r)): h.add(r.original.text)
+        case .success(let event): h.add(event.id.text)
+        case .failure: h.add("\(number)")
         }
         return Int(h.value % UInt64(callers))
     }
 
     private func run(_ caller: Int, _ replayer: Replayer, _ answer: (String) -> Void) {
         var replayer = replayer
-        while let (line, number) = next(caller) {
+        while let (event, number) = next(caller) {
             do {
-                if let text = try replayer.handle(line, number: number) { answer(text) }
+                answer(try replayer.handle(event, number: number))
             } catch {
                 condition.lock()
                 if failure == nil { failure = error }
@@ -99,7 +100,7 @@ public final class ConcurrentReplay: @unchecked Sendable {
     }
 
     /// The caller's next line; `nil` once closed and drained, or after a failure.
-    private func next(_ caller: Int) -> (String, Int)? {
+    private func next(_ caller: Int) -> (Result<Event, EventError>, Int)? {
         condition.lock()
         defer { condition.unlock() }
         while queues[caller].isEmpty && !closed && failure == nil { condition.wait() }

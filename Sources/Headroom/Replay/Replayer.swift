@@ -29,12 +29,28 @@ public struct Replayer {
     /// - Throws: ``HeadroomError`` with `storage`, `corrupted` or `storeBusy`, after which nothing
     ///   more should be replayed.
     public mutating func handle(_ line: String, number: Int) throws(HeadroomError) -> String? {
+        guard let decoded = Self.decode(line) else { return nil }
+        return try handle(decoded, number: number)
+    }
+
+    /// A line decoded; `nil` for a blank line.
+    public static func decode(_ line: String) -> Result<Event, EventError>? {
         if line.allSatisfy(\.isWhitespace) { return nil }
+        do {
+            return .success(try EventDecoder.decode(line))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// ``handle(_:number:)`` for a line already decoded (with ``decode(_:)``).
+    public mutating func handle(_ decoded: Result<Event, EventError>, number: Int) throws(HeadroomError) -> String {
         summary.lines += 1
         let event: Event
-        do {
-            event = try EventDecoder.decode(line)
-        } catch {
+        switch decoded {
+        case .success(let decodedEvent):
+            event = decodedEvent
+        case .failure(let error):
             summary.errors += 1
             return ResultEncoder.error(line: number, id: error.id, op: error.op, code: HeadroomError.Code.invalidInput.rawValue,
                                        field: error.field, message: error.message)
