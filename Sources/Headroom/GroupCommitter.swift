@@ -472,7 +472,7 @@ public final class GroupCommitter: @unchecked Sendable {
     private func undo(since mark: Int, in txn: borrowing Transaction) throws(HeadroomError) {
         let writes = engine.store.writes
         var additions: [(CounterKey, Int64, Int64)] = []
-        try EffectLog.forEach(writes.effects.bytes[mark...]) { (item) throws(HeadroomError) in
+        try EffectLog.forEach(Array(writes.effects.bytes[mark...])) { (item) throws(HeadroomError) in
             guard case .counter(let key, let amountFen, let count) = item else {
                 throw HeadroomError(.corrupted, "a refused operation wrote a payment record: it cannot be undone")
             }

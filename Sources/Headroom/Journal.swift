@@ -49,9 +49,8 @@ struct EffectLog {
     /// Calls `body` with every item of `payload`, in order.
     /// - Throws: `corrupted` when the payload does not decode (a checksum passed, so this is a bug
     ///   or another program's file, never a torn write).
-    static func forEach(_ payload: some Collection<UInt8>, _ body: (Item) throws(HeadroomError) -> Void) throws(HeadroomError) {
-        let bytes = Array(payload)
-        let result: Result<Void, HeadroomError> = bytes.withUnsafeBytes { raw in
+    static func forEach(_ payload: [UInt8], _ body: (Item) throws(HeadroomError) -> Void) throws(HeadroomError) {
+        let result: Result<Void, HeadroomError> = payload.withUnsafeBytes { raw in
             do throws(HeadroomError) {
                 try forEach(raw: raw, body)
                 return .success(())
