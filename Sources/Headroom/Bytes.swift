@@ -12,10 +12,10 @@ struct ByteWriter {
 
     /// A string of at most 65,535 UTF-8 bytes, length first.
     mutating func string(_ s: String) {
-        let utf8 = Array(s.utf8)
-        precondition(utf8.count <= Int(UInt16.max))
-        u16(UInt16(utf8.count))
-        bytes.append(contentsOf: utf8)
+        let count = s.utf8.count  // O(1) for native strings; no copy of the bytes is made
+        precondition(count <= Int(UInt16.max))
+        u16(UInt16(count))
+        bytes.append(contentsOf: s.utf8)
     }
 
     mutating func raw(_ other: UnsafeRawBufferPointer) { bytes.append(contentsOf: other) }

@@ -39,7 +39,18 @@ extension Engine {
             }
             return AuthorizeResult(decision: existing.decision, replayed: true)
         }
-        let (plan, usage) = try evaluate(txn, payment)
+        // The plan and usage buffers are the writer's, borrowed for this payment and given back
+        // (with their capacity) after it: planning and checking allocate nothing.
+        let writes = store.writes
+        var plan = Plan()
+        var usage: [CounterValue] = []
+        swap(&plan, &writes.plan)
+        swap(&usage, &writes.usage)
+        defer {
+            swap(&plan, &writes.plan)
+            swap(&usage, &writes.usage)
+        }
+        try evaluate(txn, payment, rules: ruleSet, into: &plan, &usage)
         let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
         if decision.isApproved {
             for update in plan.updates {
@@ -96,10 +107,19 @@ extension Engine {
 
     /// The plan for a payment and what each checked window held before it.
     func evaluate(_ txn: borrowing Transaction, _ payment: Payment, rules: RuleSet? = nil) throws(HeadroomError) -> (Plan, [CounterValue]) {
+        var plan = Plan()
+        var usage: [CounterValue] = []
+        try evaluate(txn, payment, rules: rules ?? ruleSet, into: &plan, &usage)
+        return (plan, usage)
+    }
+
+    /// ``evaluate(_:_:rules:)`` into buffers the caller lends (emptied, then filled).
+    func evaluate(_ txn: borrowing Transaction, _ payment: Payment, rules: RuleSet,
+                  into plan: inout Plan, _ usage: inout [CounterValue]) throws(HeadroomError) {
         let cardLimits = try store.cardLimits(txn, payment.card, nil)
         let cardInstitutionLimits = try store.cardLimits(txn, payment.card, payment.institution)
-        let plan = (rules ?? ruleSet).plan(for: payment, cardLimits: cardLimits, cardInstitutionLimits: cardInstitutionLimits)
-        var usage: [CounterValue] = []
+        rules.plan(for: payment, cardLimits: cardLimits, cardInstitutionLimits: cardInstitutionLimits, into: &plan)
+        usage.removeAll(keepingCapacity: true)
         usage.reserveCapacity(plan.checks.count)
         for check in plan.checks {
             guard let key = check.counter else {
@@ -108,7 +128,6 @@ extension Engine {
             }
             usage.append(try store.usage(txn, key, buckets: check.window.bucketCount))
         }
-        return (plan, usage)
     }
 }
 

@@ -33,11 +33,12 @@ struct EffectLog {
 
     mutating func record(id: String, _ record: [UInt8]) {
         var w = ByteWriter()
+        swap(&w.bytes, &bytes)  // appended to in place: no buffer of its own
+        defer { swap(&w.bytes, &bytes) }
         w.u8(Self.recordTag)
         w.string(id)
         w.u32(UInt32(record.count))
-        bytes.append(contentsOf: w.bytes)
-        bytes.append(contentsOf: record)
+        w.bytes.append(contentsOf: record)
     }
 
     /// One decoded item.

@@ -32,6 +32,16 @@ struct PaymentRecord: Equatable {
     }
 
     static let version: UInt8 = 1
+    /// Where the state byte stands, after version and kind.
+    static let stateOffset = 2
+
+    /// The kind and state of an encoded record, read in place without decoding the rest; `nil`
+    /// when the bytes do not start a version-1 record.
+    static func header(_ bytes: UnsafeRawBufferPointer) -> (kind: Kind, state: State)? {
+        guard bytes.count > stateOffset, bytes[0] == version,
+              let kind = Kind(rawValue: bytes[1]), let state = State(rawValue: bytes[stateOffset]) else { return nil }
+        return (kind, state)
+    }
 
     var kind: Kind
     var state: State
@@ -57,8 +67,19 @@ struct PaymentRecord: Equatable {
     }
 
     func encoded() -> [UInt8] {
+        var bytes: [UInt8] = []
+        encode(into: &bytes)
+        return bytes
+    }
+
+    /// Encodes into `bytes`, replacing what they held: a buffer that has grown once takes
+    /// the next record without allocating (the writer reuses one, ``WriteState/record``).
+    func encode(into bytes: inout [UInt8]) {
         var w = ByteWriter()
-        // One allocation: the fixed fields, a decision of a few tiers, and the cells.
+        swap(&w.bytes, &bytes)
+        defer { swap(&w.bytes, &bytes) }
+        w.bytes.removeAll(keepingCapacity: true)
+        // At most one allocation: the fixed fields, a decision of a few tiers, and the cells.
         w.bytes.reserveCapacity(160 + counters.count * (CounterKey.byteCount + 1) + (original?.utf8.count ?? 0))
         w.u8(Self.version)
         w.u8(kind.rawValue)
@@ -76,7 +97,6 @@ struct PaymentRecord: Equatable {
             w.u8(update.refundRestores ? 1 : 0)
         }
         w.string(original ?? "")
-        return w.bytes
     }
 
     init(kind: Kind, state: State, fingerprint: UInt64, time: Timestamp, amountFen: Int64, refundedFen: Int64,
@@ -104,6 +124,7 @@ struct PaymentRecord: Equatable {
               let count = r.u8()
         else { return nil }
         var counters: [CounterUpdate] = []
+        counters.reserveCapacity(Int(count))
         for _ in 0..<count {
             guard let keyBytes = r.slice(CounterKey.byteCount), let key = CounterKey(bytes: keyBytes),
                   let restores = r.u8() else { return nil }
@@ -149,7 +170,7 @@ extension PaymentRecord {
             else { return nil }
             failed = FailedLimit(limitID: id, tier: tier, window: window, measure: measure, max: max, used: used)
         }
-        var headroom: [Tier: TierHeadroom] = [:]
+        var headroom = TierHeadrooms()
         for tier in Tier.allCases {
             guard let flags = r.u8(), let amount = r.i64(), let count = r.i64() else { return nil }
             if flags & 1 == 1 {

@@ -112,9 +112,35 @@ struct Store {
 
     func put(_ txn: borrowing Transaction, id: String, _ record: PaymentRecord) throws(HeadroomError) {
         writes.count &+= 1
-        let bytes = record.encoded()
+        var bytes: [UInt8] = []
+        swap(&bytes, &writes.record)  // borrowed for this write, given back after it
+        defer { swap(&bytes, &writes.record) }
+        record.encode(into: &bytes)
         if writes.capturing { writes.effects.record(id: id, bytes) }
         try put(txn, payments, id, bytes)
+    }
+
+    /// Sets the state of the record of `id`, once `check` has accepted its kind and state: the
+    /// stored bytes are copied as they are into the writer's buffer, the state byte changed, and
+    /// written back; nothing is decoded or allocated. Answers `false` (calling nothing) when
+    /// there is no record.
+    func setState(_ txn: borrowing Transaction, id: String, to state: PaymentRecord.State,
+                  _ check: (PaymentRecord.Kind, PaymentRecord.State) throws(HeadroomError) -> Void) throws(HeadroomError) -> Bool {
+        guard let found = try value(txn, payments, id) else { return false }
+        guard let header = PaymentRecord.header(found) else {
+            throw HeadroomError(.corrupted, "the record of \(id) does not decode")
+        }
+        try check(header.kind, header.state)
+        writes.count &+= 1
+        var bytes: [UInt8] = []
+        swap(&bytes, &writes.record)
+        defer { swap(&bytes, &writes.record) }
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: found)  // copied before the write below ends its validity
+        bytes[PaymentRecord.stateOffset] = state.rawValue
+        if writes.capturing { writes.effects.record(id: id, bytes) }
+        try put(txn, payments, id, bytes)
+        return true
     }
 
     /// Writes a record's bytes as they are (replaying a journal; they were checked when written).
@@ -203,6 +229,12 @@ final class WriteState: @unchecked Sendable {
     /// Journaling: every counter delta and record written is also added to `effects`.
     var capturing = false
     var effects = EffectLog()
+    /// The buffer a payment record is encoded into before it is written, reused from one
+    /// write to the next (the hot path allocates nothing for it once it has grown).
+    var record: [UInt8] = []
+    /// The plan and window usage of the payment being authorized, reused the same way.
+    var plan = Plan()
+    var usage: [CounterValue] = []
     /// Set when another process journals this store (decision 0009): every write transaction
     /// is refused with this message.
     var refusal: String?

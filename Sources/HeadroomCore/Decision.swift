@@ -51,6 +51,44 @@ public struct TierHeadroom: Hashable, Sendable {
     }
 }
 
+/// The headroom of every tier, one slot each: a fixed-size value, so that a decision allocates
+/// nothing (a dictionary of four tiers cost one allocation per payment). Reads like a
+/// dictionary: `headroom[.bank]` is `nil` where no limit of that tier applied.
+public struct TierHeadrooms: Hashable, Sendable, ExpressibleByDictionaryLiteral {
+    public var regulatory: TierHeadroom?
+    public var bank: TierHeadroom?
+    public var institution: TierHeadroom?
+    public var card: TierHeadroom?
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (Tier, TierHeadroom)...) {
+        for (tier, headroom) in elements { self[tier] = headroom }
+    }
+
+    public subscript(tier: Tier) -> TierHeadroom? {
+        get {
+            switch tier {
+            case .regulatory: regulatory
+            case .bank: bank
+            case .institution: institution
+            case .card: card
+            }
+        }
+        set {
+            switch tier {
+            case .regulatory: regulatory = newValue
+            case .bank: bank = newValue
+            case .institution: institution = newValue
+            case .card: card = newValue
+            }
+        }
+    }
+
+    /// No tier had a limit that applied.
+    public var isEmpty: Bool { regulatory == nil && bank == nil && institution == nil && card == nil }
+}
+
 /// The limit that declined a payment, with the figures that decided it.
 public struct FailedLimit: Hashable, Sendable {
     public let limitID: String
@@ -86,11 +124,11 @@ public struct Decision: Hashable, Sendable {
     /// The limit that declined the payment; `nil` on approval.
     public var failed: FailedLimit?
     /// The headroom left on each tier after this decision, indexed by ``Tier``.
-    public var headroom: [Tier: TierHeadroom]
+    public var headroom: TierHeadrooms
     /// The version of the rule set that made the decision.
     public var ruleSetVersion: UInt32
 
-    public init(outcome: Outcome, code: ReasonCode, failed: FailedLimit?, headroom: [Tier: TierHeadroom], ruleSetVersion: UInt32) {
+    public init(outcome: Outcome, code: ReasonCode, failed: FailedLimit?, headroom: TierHeadrooms, ruleSetVersion: UInt32) {
         self.outcome = outcome
         self.code = code
         self.failed = failed
@@ -111,7 +149,7 @@ public func decide(amountFen: Int64, checks: [Check], usage: [CounterValue], rul
         if failed != nil { break }
     }
     let approved = failed == nil
-    var headroom = [Tier: TierHeadroom](minimumCapacity: Tier.allCases.count)  // one allocation, no growth
+    var headroom = TierHeadrooms()
     for (check, used) in zip(checks, usage) {
         let before = check.counter == nil ? CounterValue.zero : used
         let after = approved ? (before.adding(amountFen: amountFen, count: 1) ?? before) : before

@@ -127,26 +127,45 @@ public struct CounterUpdate: Hashable, Sendable {
 }
 
 /// Everything the engine must read and write for one payment.
+///
+/// A plan can be filled again and again (``RuleSet/plan(for:cardLimits:cardInstitutionLimits:into:)``):
+/// its arrays keep their capacity, so that the engine's writer plans a payment without
+/// allocating.
 public struct Plan: Sendable {
     /// The limits to check, in evaluation order.
-    public let checks: [Check]
+    public internal(set) var checks: [Check]
     /// Every distinct counter cell the payment adds to when approved.
-    public let updates: [CounterUpdate]
+    public internal(set) var updates: [CounterUpdate]
+
+    /// An empty plan, to be filled.
+    public init() {
+        checks = []
+        updates = []
+    }
 }
 
 extension RuleSet {
     /// Plans the checks and counter updates for `payment`, given the customer's own limits for
     /// the card (all institutions) and for the card at the payment's institution.
     public func plan(for payment: Payment, cardLimits: CardLimits?, cardInstitutionLimits: CardLimits?) -> Plan {
-        var checks: [Check] = []
-        var updates: [CounterUpdate] = []
-        checks.reserveCapacity(checksMax)
-        updates.reserveCapacity(updatesMax)
+        var plan = Plan()
+        self.plan(for: payment, cardLimits: cardLimits, cardInstitutionLimits: cardInstitutionLimits, into: &plan)
+        return plan
+    }
+
+    /// ``plan(for:cardLimits:cardInstitutionLimits:)`` into `plan`, whose arrays are emptied
+    /// and refilled: once they have grown to this rule set's largest plan, planning allocates
+    /// nothing (unless the card has limits of its own, whose checks name themselves in text).
+    public func plan(for payment: Payment, cardLimits: CardLimits?, cardInstitutionLimits: CardLimits?, into plan: inout Plan) {
+        plan.checks.removeAll(keepingCapacity: true)
+        plan.updates.removeAll(keepingCapacity: true)
+        plan.checks.reserveCapacity(checksMax)
+        plan.updates.reserveCapacity(updatesMax)
         // A payment has a handful of counters: a linear search beats hashing them.
         func count(_ counter: CompiledCounter) -> CounterKey {
             let key = counter.key(for: payment)
-            if !updates.contains(where: { $0.key == key }) {
-                updates.append(CounterUpdate(key: key, refundRestores: counter.refundRestores))
+            if !plan.updates.contains(where: { $0.key == key }) {
+                plan.updates.append(CounterUpdate(key: key, refundRestores: counter.refundRestores))
             }
             return key
         }
@@ -155,10 +174,10 @@ extension RuleSet {
             let key = counters[i].map(count)
             let caps = limits[i].caps(for: payment.institution)
             if !caps.isEmpty {
-                checks.append(Check(limitID: limits[i].id, tier: limits[i].tier, window: limits[i].window, caps: caps, counter: key))
+                plan.checks.append(Check(limitID: limits[i].id, tier: limits[i].tier, window: limits[i].window, caps: caps, counter: key))
             }
         }
-        guard cardTierFilter.matches(payment) else { return Plan(checks: checks, updates: updates) }
+        guard cardTierFilter.matches(payment) else { return }
         for counter in cardTierCompiled { _ = count(counter) }
         func cardChecks(_ limits: CardLimits?, perInstitution: Bool) {
             guard let limits else { return }
@@ -166,12 +185,11 @@ extension RuleSet {
                 let key = Self.cardTierIndex(window, perInstitution: perInstitution).map { count(cardTierCompiled[$0]) }
                 let id = perInstitution ? "card@\(payment.institution.code).\(CardTierChecks.suffix(window))"
                     : "card.\(CardTierChecks.suffix(window))"
-                checks.append(Check(limitID: id, tier: .card, window: window, caps: caps, counter: key))
+                plan.checks.append(Check(limitID: id, tier: .card, window: window, caps: caps, counter: key))
             }
         }
         cardChecks(cardLimits, perInstitution: false)
         cardChecks(cardInstitutionLimits, perInstitution: true)
-        return Plan(checks: checks, updates: updates)
     }
 }
 

@@ -63,6 +63,7 @@ import Testing
         var rng = SplitMix64(seed: seed)
         let windows: [Window] = [.single, .day, .month]
         let tiers: [Tier] = [.regulatory, .bank, .institution, .card]
+        var reused = Plan()  // one plan filled again for every payment, across rule sets
         for round in 0..<50 {
             let limits = (0..<Int(rng.next() % 12)).map { i in
                 Limit(id: "l\(round).\(i)", tier: tiers.randomElement(using: &rng)!, window: windows.randomElement(using: &rng)!,
@@ -78,6 +79,13 @@ import Testing
                 let expected = Self.scanPlan(rules, p)
                 #expect(plan.checks.map(\.limitID) == expected.checks)
                 #expect(plan.updates.map(\.key) == expected.updates)
+                // Refilling a used plan gives the same plan as a new one, with or without the
+                // card's own limits (whose checks and counters come last).
+                let own = rng.next() % 3 == 0 ? CardLimits(singleAmountFenMax: 500, dailyAmountFenMax: 2_000, dailyCountMax: 3) : nil
+                let fresh = rules.plan(for: p, cardLimits: own, cardInstitutionLimits: own)
+                rules.plan(for: p, cardLimits: own, cardInstitutionLimits: own, into: &reused)
+                #expect(reused.checks == fresh.checks)
+                #expect(reused.updates == fresh.updates)
             }
         }
     }

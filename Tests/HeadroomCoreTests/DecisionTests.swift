@@ -76,6 +76,22 @@ import Testing
         #expect(d.headroom[.regulatory] == nil && d.headroom[.card] == nil)
     }
 
+    @Test func tierHeadroomsReadAndWriteLikeADictionary() {
+        var model: [Tier: TierHeadroom] = [:]
+        var headrooms = TierHeadrooms()
+        #expect(headrooms.isEmpty)
+        for (i, tier) in (Tier.allCases + Tier.allCases.reversed()).enumerated() {
+            let value = i % 3 == 2 ? nil : TierHeadroom(amountFen: Int64(i), count: i % 2 == 0 ? nil : Int64(i))
+            model[tier] = value
+            headrooms[tier] = value
+            for t in Tier.allCases { #expect(headrooms[t] == model[t]) }
+            #expect(headrooms.isEmpty == model.isEmpty)
+        }
+        let literal: TierHeadrooms = [.bank: TierHeadroom(amountFen: 5), .card: TierHeadroom(count: 1)]
+        #expect(literal.bank == TierHeadroom(amountFen: 5) && literal.card == TierHeadroom(count: 1))
+        #expect(literal.regulatory == nil && literal.institution == nil)
+    }
+
     @Test func countCapsAndExactBoundaries() throws {
         let rules = Self.ruleSet()
         let plan = rules.plan(for: try Self.payment(1000), cardLimits: nil, cardInstitutionLimits: nil)

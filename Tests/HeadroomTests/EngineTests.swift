@@ -252,5 +252,33 @@ import Testing
         for cut in 0..<bytes.count {
             #expect(Array(bytes[0..<cut]).withUnsafeBytes { PaymentRecord(bytes: $0) } == nil)
         }
+        // Encoding into a used buffer gives the same bytes as a new one.
+        var buffer = Array(repeating: UInt8(0xAA), count: 500)
+        record.encode(into: &buffer)
+        #expect(buffer == bytes)
+    }
+
+    /// Confirming rewrites the state byte alone (``Store/setState``): the header read in place
+    /// must name the same kind and state as the full decode, for every kind and state.
+    @Test func theHeaderReadInPlaceAgreesWithTheFullDecode() throws {
+        for kind in [PaymentRecord.Kind.payment, .refund] {
+            for state in [PaymentRecord.State.declined, .authorized, .confirmed, .released, .refunded] {
+                let record = PaymentRecord(kind: kind, state: state, fingerprint: 1, time: Timestamp(unixSeconds: 0), amountFen: 1,
+                                           refundedFen: 0, ruleSetVersion: 1,
+                                           decision: Decision(outcome: .approve, code: .approved, failed: nil, headroom: [:], ruleSetVersion: 1),
+                                           counters: [], original: kind == .refund ? "N1" : nil)
+                var bytes = record.encoded()
+                let header = bytes.withUnsafeBytes { PaymentRecord.header($0) }
+                #expect(header?.kind == kind && header?.state == state)
+                // Setting the byte in place is setting the field.
+                bytes[PaymentRecord.stateOffset] = PaymentRecord.State.confirmed.rawValue
+                var expected = record
+                expected.state = .confirmed
+                #expect(bytes.withUnsafeBytes { PaymentRecord(bytes: $0) } == expected)
+            }
+        }
+        #expect([UInt8]([1, 1]).withUnsafeBytes { PaymentRecord.header($0) } == nil)
+        #expect([UInt8]([2, 1, 2]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // another version
+        #expect([UInt8]([1, 1, 9]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // no such state
     }
 }

@@ -212,7 +212,7 @@ final class Model {
             }
         }
         let approved = failed == nil
-        var headroom: [Tier: TierHeadroom] = [:]
+        var headroom = TierHeadrooms()
         for c in list {
             var h = headroom[c.tier] ?? TierHeadroom()
             let usedAmount = c.used.amountFen + (approved ? p.amountFen : 0)

@@ -1,9 +1,12 @@
 import ArgumentParser
 import Foundation
+import Headroom
 
 /// Allocations per authorization in steady state: this program again, in a child process with
 /// malloc_count.so preloaded, authorizes a warm-up half of a workload, then counts the
-/// allocations made inside each authorization of the second half.
+/// allocations made inside each authorization of the second half: in all, those made inside
+/// liblmdb (attributed by call stack), and those of hashing the card number (swift-crypto's
+/// HMAC, counted by hashing the same cards again alone). What is left is Headroom's own.
 struct Allocations: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Count allocations per authorization (run with malloc_count.so preloaded).")
 
@@ -13,11 +16,16 @@ struct Allocations: ParsableCommand {
 
     func run() throws {
         typealias Counter = @convention(c) () -> UInt
+        typealias Switch = @convention(c) (Int32) -> Void
         // The whole process's symbols (RTLD_DEFAULT's value differs between systems; this does not).
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "headroom_allocations") else {
+        let process = dlopen(nil, RTLD_NOW)
+        guard let total = dlsym(process, "headroom_allocations"), let lmdb = dlsym(process, "headroom_allocations_in_lmdb"),
+              let attribute = dlsym(process, "headroom_allocations_attribute") else {
             throw ValidationError("malloc_count.so is not preloaded")
         }
-        let count = unsafeBitCast(symbol, to: Counter.self)
+        let count = unsafeBitCast(total, to: Counter.self)
+        let countInLMDB = unsafeBitCast(lmdb, to: Counter.self)
+        let attributing = unsafeBitCast(attribute, to: Switch.self)
         try? FileManager.default.removeItem(atPath: scratch)
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -26,21 +34,42 @@ struct Allocations: ParsableCommand {
         spec.payments = payments
         let harness = try EngineHarness(workload: Workload.generate(spec), store: scratch, durable: false)
         let ops = harness.workload.ops
-        var total: UInt = 0
-        var authorizations = 0
+        var all: UInt = 0, inLMDB: UInt = 0
+        var measured: [Int] = []
         for i in ops.indices {
-            let measured = i >= ops.count / 2 && ops[i].kind == Op.Kind.authorize.rawValue
-            let before = count()
+            let measuring = i >= ops.count / 2 && ops[i].kind == Op.Kind.authorize.rawValue
+            if measuring { attributing(1) }
+            let before = count(), lmdbBefore = countInLMDB()
             harness.run(i)
-            if measured {
-                total += count() - before
-                authorizations += 1
+            if measuring {
+                attributing(0)
+                all += count() - before
+                inLMDB += countInLMDB() - lmdbBefore
+                measured.append(i)
             }
         }
-        print(Double(total) / Double(max(1, authorizations)))
+        let key = try CardKey(hex: EngineHarness.cardKeyHex)
+        var hashing: UInt = 0
+        for i in measured {
+            let card = harness.requests[i]!.card
+            let before = count()
+            _ = key.hash(card)
+            hashing += count() - before
+        }
+        let n = Double(max(1, measured.count))
+        print(Double(all) / n, Double(inLMDB) / n, Double(hashing) / n)
     }
 
-    static func measure(peers: String, cards: Int, say: (String) -> Void) -> Double? {
+    /// Allocations per authorization: in all, inside liblmdb, and hashing the card.
+    struct Figures: Codable, Sendable {
+        var total: Double
+        var inLMDB: Double
+        var hashingCard: Double
+        /// What Headroom's own code allocates: the rest.
+        var own: Double { max(0, total - inLMDB - hashingCard) }
+    }
+
+    static func measure(peers: String, cards: Int, say: (String) -> Void) -> Figures? {
         let shim = URL(fileURLWithPath: peers + "/malloc_count.so").standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: shim) else {
             say("skipped allocations: \(shim) is not built")
@@ -57,8 +86,14 @@ struct Allocations: ParsableCommand {
         guard (try? p.run()) != nil else { return nil }
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        say("allocations per authorization: \(value.map { String(format: "%.1f", $0) } ?? "not measured")")
-        return value
+        let values = text.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
+        guard values.count == 3 else {
+            say("allocations per authorization: not measured")
+            return nil
+        }
+        let figures = Figures(total: values[0], inLMDB: values[1], hashingCard: values[2])
+        say(String(format: "allocations per authorization: %.1f (%.1f inside liblmdb, %.1f hashing the card, %.1f Headroom's own)",
+                   figures.total, figures.inLMDB, figures.hashingCard, figures.own))
+        return figures
     }
 }

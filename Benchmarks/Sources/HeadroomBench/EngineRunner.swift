@@ -34,6 +34,9 @@ final class EngineHarness: @unchecked Sendable {
     /// When set, operations go through group commit instead of the lock.
     var committer: GroupCommitter?
 
+    /// The benchmark's card key (made up; never a bank's).
+    static let cardKeyHex = String(repeating: "b7", count: 32)
+
     static let rulesDirectory: String = {
         let here = URL(fileURLWithPath: #filePath)
         return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -42,7 +45,7 @@ final class EngineHarness: @unchecked Sendable {
 
     init(workload: Workload, store: String, durable: Bool, mapSizeBytes: Int = 8 << 30) throws {
         self.workload = workload
-        let key = try CardKey(hex: String(repeating: "b7", count: 32))
+        let key = try CardKey(hex: Self.cardKeyHex)
         let rules = try RuleSource.read(directory: Self.rulesDirectory)
         var logger = Logger(label: "headroom-bench")
         logger.logLevel = .warning  // the engine's notices (a rule set put in force) are noise here

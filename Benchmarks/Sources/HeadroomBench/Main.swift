@@ -121,7 +121,11 @@ struct Suite: ParsableCommand {
         results.ageing = try Ageing.run(spec: spec, days: quick ? 3 : 30, store: try store("ageing"), say: say)
 
         // Allocations per authorization, counted by malloc_count.so in a child process.
-        results.allocationsPerAuthorization = Allocations.measure(peers: peers, cards: spec.cards, say: say)
+        if let figures = Allocations.measure(peers: peers, cards: spec.cards, say: say) {
+            results.allocationsPerAuthorization = figures.total
+            results.allocationsInLMDB = figures.inLMDB
+            results.allocationsHashingCard = figures.hashingCard
+        }
 
         try Report.write(results, to: out)
         say("report written to \(out)/benchmarks.md")

@@ -23,6 +23,9 @@ struct Results: Codable, Sendable {
     var scaling: [ScalingPoint] = []
     var ageing: [ScalingPoint] = []
     var allocationsPerAuthorization: Double?
+    /// Of those, made inside liblmdb and hashing the card number (older results have none).
+    var allocationsInLMDB: Double?
+    var allocationsHashingCard: Double?
 }
 
 enum Machine {

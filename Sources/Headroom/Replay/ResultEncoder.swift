@@ -62,7 +62,7 @@ public enum ResultEncoder {
         return f.window == .single ? head : "\(head): \(value(f.used)) used before this payment"
     }
 
-    static func headroom(_ byTier: [Tier: TierHeadroom]) -> String {
+    static func headroom(_ byTier: TierHeadrooms) -> String {
         var o = JSONObject()
         for tier in Tier.allCases {
             guard let h = byTier[tier] else {
