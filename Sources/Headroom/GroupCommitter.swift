@@ -47,14 +47,21 @@ public final class GroupCommitter: @unchecked Sendable {
     /// `checkpointMilliseconds`, whichever comes first, after which the journal is emptied.
     /// The committer is then the store's only writer: engines that other processes open on it
     /// meanwhile may read (they see the last checkpoint) but not write.
+    ///
+    /// The journal file is filled with zeros to `preallocatedBytes` when the committer starts,
+    /// and then overwritten in place (a sync then writes only the data); it grows past that
+    /// only if one checkpoint interval writes more. The default holds a full interval of
+    /// 100,000 operations (about 40 MiB of effects at the benchmark's mix).
     public struct JournalOptions: Sendable, Equatable {
         public var checkpointOperations: Int
         public var checkpointMilliseconds: Int
+        public var preallocatedBytes: Int
 
-        public init(checkpointOperations: Int = 100_000, checkpointMilliseconds: Int = 1_000) {
-            precondition(checkpointOperations >= 1 && checkpointMilliseconds >= 1)
+        public init(checkpointOperations: Int = 100_000, checkpointMilliseconds: Int = 1_000, preallocatedBytes: Int = 64 << 20) {
+            precondition(checkpointOperations >= 1 && checkpointMilliseconds >= 1 && preallocatedBytes >= 0)
             self.checkpointOperations = checkpointOperations
             self.checkpointMilliseconds = checkpointMilliseconds
+            self.preallocatedBytes = preallocatedBytes
         }
     }
 
@@ -136,6 +143,7 @@ public final class GroupCommitter: @unchecked Sendable {
             }
             do {
                 try engine.recoverJournal(file)
+                try file.preallocate(options.journal!.preallocatedBytes)
             } catch {
                 file.share()
                 throw error
@@ -418,7 +426,7 @@ public final class GroupCommitter: @unchecked Sendable {
             try engine.store.putMetaInteger(txn, "journal-lsn", Int64(lsn))
             try engine.store.commit(txn)
             try engine.syncStore()
-            syncer.submit(.truncate)
+            syncer.submit(.empty)
             return lsn
         } catch {
             // The long transaction was aborted. What was handed to the syncer is (or will be) in
@@ -497,7 +505,7 @@ final class JournalSyncer: @unchecked Sendable {
         /// An encoded entry, the batch it journals, and their answers.
         case entry([UInt8], [GroupCommitter.Ticket], [Result<GroupCommitter.Answer, HeadroomError>])
         /// Empty the journal: everything before this is in the store, committed and synced.
-        case truncate
+        case empty
     }
 
     /// Entries waiting at most: beyond, the writer waits (memory stays bounded).
@@ -582,9 +590,9 @@ final class JournalSyncer: @unchecked Sendable {
         var failure = failedBefore
         var i = 0
         while i < taken.count {
-            if case .truncate = taken[i] {
+            if case .empty = taken[i] {
                 if failure == nil {
-                    do throws(HeadroomError) { try file.truncate() } catch { failure = error; fail(error) }
+                    do throws(HeadroomError) { try file.empty() } catch { failure = error; fail(error) }
                 }
                 i += 1
                 continue

@@ -82,14 +82,23 @@ struct EffectLog {
     }
 }
 
-/// The journal file of a store, `journal` in its directory: entries appended and synced, each
+/// The journal file of a store, `journal` in its directory: entries written one after another
+/// from its start and synced, each
 ///
 ///     magic "HRJ1"(u32) length(u32) lsn(u64) checksum(u64) payload(length)
 ///
-/// where the checksum is an FNV-1a-style hash over the lsn and the payload's 64-bit words. Reading stops at the first entry that
-/// is incomplete or fails its checksum: a write torn by a crash, never synced and so never
-/// answered. Entries are numbered by a log sequence number (lsn) that only grows; the store's
-/// meta `journal-lsn` is the last one its LMDB state holds.
+/// where the checksum is an FNV-1a-style hash over the lsn and the payload's 64-bit words.
+/// Entries are numbered by a log sequence number (lsn) that only grows by one; the store's meta
+/// `journal-lsn` is the last one its LMDB state holds.
+///
+/// A journaling committer first fills the file with zeros to `preallocatedBytes` and then
+/// overwrites it in place: a sync then writes the data alone, with no block to allocate and no
+/// file size to record (measured here: about 100 µs a sync against 220 µs for appending).
+/// Emptying it after a checkpoint is only going back to its start (and zeroing the first
+/// header). So the file can hold, past the current entries, older ones already in the store:
+/// reading stops at the first entry that is not the next in sequence (an older one, or zeros),
+/// or that is incomplete or fails its checksum (a write torn by a crash, never synced and so
+/// never answered).
 final class JournalFile {
     static let name = "journal"
     static let magic: UInt32 = 0x314A_5248  // "HRJ1" little-endian
@@ -97,10 +106,15 @@ final class JournalFile {
 
     let path: String
     private let fd: Int32
+    /// Where the next entry goes. Only the journal's writer moves it (the syncer, or recovery
+    /// before the syncer starts): a journal always starts writing at the file's start.
+    private var offset = 0
 
     init(directory: String) throws(HeadroomError) {
         path = directory + "/" + Self.name
-        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        // Not O_APPEND: entries overwrite the file in place (with O_APPEND, Linux's pwrite
+        // would append whatever the offset).
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.failure("cannot open", path) }
     }
 
@@ -151,54 +165,93 @@ final class JournalFile {
         return h ^ (h >> 33)
     }
 
-    /// Appends `bytes` and waits until they are on disk.
+    /// Fills the file with zeros up to `bytes` (what it already holds stays) and syncs it, so
+    /// that entries overwrite it in place. Past `bytes`, entries still go on, growing the file.
+    func preallocate(_ bytes: Int) throws(HeadroomError) {
+        var stats = stat()
+        guard fstat(fd, &stats) == 0 else { throw Self.failure("cannot stat", path) }
+        var size = Int(stats.st_size)
+        guard size < bytes else { return }
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        while size < bytes {
+            try write(zeros, count: min(zeros.count, bytes - size), at: size)
+            size += min(zeros.count, bytes - size)
+        }
+        guard fsync(fd) == 0 else { throw Self.failure("cannot sync", path) }
+    }
+
+    /// Writes `bytes` at the end of the entries and waits until they are on disk.
     func appendAndSync(_ bytes: [UInt8]) throws(HeadroomError) {
+        try write(bytes, count: bytes.count, at: offset)
+        offset += bytes.count
+        guard fdatasync(fd) == 0 else { throw Self.failure("cannot sync", path) }
+    }
+
+    private func write(_ bytes: [UInt8], count: Int, at position: Int) throws(HeadroomError) {
         var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+        while written < count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, count - written, off_t(position + written)) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Self.failure("cannot write", path)
             }
             written += n
         }
-        guard fdatasync(fd) == 0 else { throw Self.failure("cannot sync", path) }
     }
 
-    /// Empties the journal (everything in it is in the store, committed and synced).
-    func truncate() throws(HeadroomError) {
-        guard ftruncate(fd, 0) == 0, fsync(fd) == 0 else { throw Self.failure("cannot truncate", path) }
+    /// Empties the journal (everything in it is in the store, committed and synced): the next
+    /// entry goes to the start. The first header is zeroed so that a reader stops at once; this
+    /// needs no sync, for a reader that finds the old entries skips them (the store holds them:
+    /// their lsn is at most its `journal-lsn`), and the next entry's sync covers it.
+    func empty() throws(HeadroomError) {
+        offset = 0
+        try write([UInt8](repeating: 0, count: Self.headerBytes), count: Self.headerBytes, at: 0)
     }
 
-    /// The entries on disk, in order, up to the first one incomplete or damaged; and how many
-    /// bytes follow them (a torn tail).
-    func entries() throws(HeadroomError) -> (entries: [(lsn: UInt64, payload: [UInt8])], tornBytes: Int) {
+    /// Why reading the journal stopped.
+    enum End: Equatable {
+        /// Zeros, an older entry or the end of the file: what was written ends here.
+        case clean
+        /// The next entry had begun but is incomplete or fails its checksum: a write torn by a
+        /// crash (never synced, so never answered), or damage.
+        case torn
+    }
+
+    /// The entries from the file's start, in order, each the next in sequence after the one
+    /// before, up to the first that is not (see ``End``).
+    func entries() throws(HeadroomError) -> (entries: [(lsn: UInt64, payload: [UInt8])], end: End) {
         var stats = stat()
         guard fstat(fd, &stats) == 0 else { throw Self.failure("cannot stat", path) }
-        var bytes = [UInt8](repeating: 0, count: Int(stats.st_size))
-        var read = 0
-        while read < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + read, $0.count - read, off_t(read)) }
+        let size = Int(stats.st_size)
+        var out: [(lsn: UInt64, payload: [UInt8])] = []
+        var position = 0
+        var header = [UInt8](repeating: 0, count: Self.headerBytes)
+        while position + Self.headerBytes <= size {
+            try read(into: &header, at: position)
+            let (magic, length, lsn, sum) = header.withUnsafeBytes { raw in
+                (raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self), Int(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
+                 raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+            }
+            guard magic == Self.magic, out.isEmpty || lsn == out[out.count - 1].lsn &+ 1 else { return (out, .clean) }
+            let start = position + Self.headerBytes
+            guard start + length <= size else { return (out, .torn) }
+            var payload = [UInt8](repeating: 0, count: length)
+            try read(into: &payload, at: start)
+            guard Self.checksum(lsn: lsn, payload) == sum else { return (out, .torn) }
+            out.append((lsn, payload))
+            position = start + length
+        }
+        return (out, .clean)
+    }
+
+    private func read(into buffer: inout [UInt8], at position: Int) throws(HeadroomError) {
+        var done = 0
+        let count = buffer.count
+        while done < count {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(position + done)) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw Self.failure("cannot read", path) }
-            read += n
-        }
-        var out: [(lsn: UInt64, payload: [UInt8])] = []
-        var offset = 0
-        return bytes.withUnsafeBytes { raw in
-            while offset + Self.headerBytes <= raw.count {
-                let magic = raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
-                let length = Int(raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
-                let lsn = raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
-                let sum = raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)
-                let start = offset + Self.headerBytes
-                guard magic == Self.magic, start + length <= raw.count else { break }
-                let payload = UnsafeRawBufferPointer(rebasing: raw[start..<start + length])
-                guard Self.checksum(lsn: lsn, payload) == sum else { break }
-                out.append((lsn, Array(payload)))
-                offset = start + length
-            }
-            return (out, raw.count - offset)
+            done += n
         }
     }
 }
@@ -211,7 +264,7 @@ extension Engine {
     /// - Returns: how many entries were applied.
     @discardableResult
     func recoverJournal(_ journal: JournalFile) throws(HeadroomError) -> Int {
-        let (entries, torn) = try journal.entries()
+        let (entries, end) = try journal.entries()
         let applied = try growingMap { () throws(HeadroomError) -> Int in
             let txn = try store.beginWrite()
             let checkpoint = UInt64(try store.metaInteger(txn, "journal-lsn") ?? 0)
@@ -235,11 +288,11 @@ extension Engine {
             }
             return applied
         }
-        if applied > 0 || torn > 0 {
+        if applied > 0 || end == .torn {
             logger.warning("the store was brought up to date from its journal",
-                           metadata: ["entries": "\(applied)", "torn tail bytes": "\(torn)", "store": "\(path)"])
+                           metadata: ["entries": "\(applied)", "torn entry dropped": "\(end == .torn)", "store": "\(path)"])
         }
-        if !entries.isEmpty || torn > 0 { try journal.truncate() }
+        if !entries.isEmpty || end == .torn { try journal.empty() }
         return applied
     }
 }

@@ -49,19 +49,24 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try Self.crashWithJournal(dir, count: 3)
         let path = dir + "/" + JournalFile.name
+        let (written, end) = try JournalFile(directory: dir).entries()
+        #expect(written.count == 3 && end == .clean)  // zeros follow: the file was preallocated
+        let whole = written.reduce(0) { $0 + JournalFile.headerBytes + $1.payload.count }
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        let whole = bytes.count
+        #expect(bytes.count >= GroupCommitter.JournalOptions().preallocatedBytes)
+        // The next entry, cut short where the zeros of the preallocated file begin.
         let partial = JournalFile.encode(lsn: 4, payload: [UInt8](repeating: 1, count: 100))
-        bytes.append(contentsOf: partial.prefix(60))
+        bytes.replaceSubrange(whole..<whole + 60, with: partial.prefix(60))
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect(try JournalFile(directory: dir).entries().entries.count == 3)
-        #expect(try JournalFile(directory: dir).entries().tornBytes == 60)
+        #expect(try JournalFile(directory: dir).entries().end == .torn)
 
         // A damaged byte inside an entry ends the journal there too.
         var damaged = bytes.prefix(whole)
         damaged[damaged.count - 1] ^= 0xFF
         try Data(damaged).write(to: URL(fileURLWithPath: path))
         #expect(try JournalFile(directory: dir).entries().entries.count == 2)
+        #expect(try JournalFile(directory: dir).entries().end == .torn)
 
         let engine = try F.engine(dir)
         #expect(try engine.state(of: try PaymentID("J1-0")) == "authorized")
@@ -86,6 +91,30 @@ import Testing
         #expect(try engine.check().problems.isEmpty)
         let daily = try engine.explain(try F.request("p", "2026-11-25T12:00:00+08:00", amount: "1.00")).lines.first { $0.check.limitID == "bank.card-daily" }
         #expect(daily?.used == CounterValue(amountFen: 200, count: 2))
+    }
+
+    /// After a checkpoint the journal is written again from its start, over entries the store
+    /// already holds: reading stops where the sequence breaks, so an older entry past the
+    /// newer ones is never taken for one of them, and recovery applies exactly the new ones.
+    @Test func olderEntriesPastTheNewOnesAreNotRead() throws {
+        let dir = try F.directory("journal-reuse")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try Self.crashWithJournal(dir, count: 5, card: 1)  // entries 1-5
+        do {
+            let engine = try F.engine(dir)  // applies 1-5, then writes from the start again
+            #expect(try engine.journalLSN() == 5)
+        }
+        #expect(try JournalFile(directory: dir).entries().entries.isEmpty)  // its first header zeroed
+        _ = try Self.crashWithJournal(dir, count: 2, card: 2)  // entries 6-7 over 1-2; 3-5 follow them
+        let (entries, end) = try JournalFile(directory: dir).entries()
+        #expect(entries.map(\.lsn) == [6, 7] && end == .clean)
+        let engine = try F.engine(dir)
+        #expect(try engine.journalLSN() == 7)
+        #expect(try engine.check().problems.isEmpty)
+        for i in 0..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == "authorized") }
+        for i in 0..<2 { #expect(try engine.state(of: try PaymentID("J2-\(i)")) == "authorized") }
+        // Card 1's five payments are counted once: the daily count cap (5) is reached, not passed.
+        #expect(try engine.authorize(try F.request("J1-5", "2026-11-25T11:00:00+08:00", amount: "1.00")).decision.isApproved == false)
     }
 
     /// A store has one journal writer at a time: a second journaling committer is refused

@@ -103,6 +103,15 @@ struct Suite: ParsableCommand {
                 results.openLoop.append(r)
             }
         }
+        // As an event-loop front processor offers them: a task per payment, through the async API.
+        for rate in rates {
+            let setting = "durable, journal, a task per payment"
+            let harness = try EngineHarness(workload: workload, store: try store("open"), durable: true)
+            let r = try OpenLoop.runTasks(harness, rate: rate, seconds: quick ? 0.1 : 1.0, setting: setting,
+                                          committer: GroupCommitter.Options(journal: .init()))
+            say("open loop \(setting) \(Int(rate))/s: p50 \(r.p50Microseconds) us, p99 \(r.p99Microseconds) us\(r.saturated ? " (saturated)" : "")")
+            results.openLoop.append(r)
+        }
 
         // Scaling with active cards, and ageing over simulated days (no sync: the tree, not the disk).
         for cards in quick ? [10_000, 100_000] : (full ? [100_000, 1_000_000, 10_000_000] : [100_000, 1_000_000]) {

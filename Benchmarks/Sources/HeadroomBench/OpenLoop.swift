@@ -127,3 +127,97 @@ extension OpenLoop {
 
 /// Hands each caller thread of ``OpenLoop/runCallers`` its index.
 let callerIndex = Atomic<Int>(0)
+
+extension OpenLoop {
+    /// The open loop as an event-loop front processor offers it: every payment becomes a task
+    /// calling the group committer's `async` API when it is due, so that as many are in flight
+    /// as the rate and the latency make, without a thread each. One thread releases the tasks,
+    /// waking every `tickMicroseconds` to start all that have come due (a spinning thread
+    /// would take a whole core of two); a payment's latency runs from when it was due, so the
+    /// tick's delay counts against it too (no coordinated omission). Each task authorizes,
+    /// records the latency, then sends its confirm or release. More than `lagLimitSeconds` of
+    /// payments waiting unanswered means the engine cannot hold the rate: the run stops there.
+    static func runTasks(_ harness: EngineHarness, rate: Double, seconds: Double, setting: String,
+                         committer options: GroupCommitter.Options, tickMicroseconds: Int = 100) throws -> OpenLoopResult {
+        let committer = try GroupCommitter(engine: harness.engine, options: options)
+        harness.committer = committer
+        let units = harness.workload.units.filter { harness.workload.ops[$0.lowerBound].kind == Op.Kind.authorize.rawValue }
+        let requests = min(units.count, Int(rate * seconds))
+        let interval = 1e9 / rate
+        let outcomes = Outcomes(requests)
+        let start = DispatchTime.now().uptimeNanoseconds + 5_000_000
+        var started = 0
+        var lagging = false
+        while started < requests {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now < start + UInt64(Double(started) * interval) {
+                usleep(UInt32(tickMicroseconds))
+                continue
+            }
+            let due = Int(Double(now - start) / interval) + 1
+            if Double(started - outcomes.completed.load(ordering: .relaxed)) > rate * lagLimitSeconds {
+                lagging = true
+                break
+            }
+            for n in started..<min(due, requests) {
+                let dueAt = start + UInt64(Double(n) * interval)
+                let unit = units[n]
+                Task {
+                    let (ok, _) = await harness.runAsync(unit.lowerBound, on: committer)
+                    outcomes.record(n, latencyMicroseconds: (DispatchTime.now().uptimeNanoseconds - dueAt) / 1000, approved: ok)
+                    for i in unit.dropFirst() { _ = await harness.runAsync(i, on: committer) }
+                    outcomes.completed.add(1, ordering: .releasing)
+                }
+            }
+            started = min(due, requests)
+        }
+        while outcomes.completed.load(ordering: .acquiring) < started { usleep(1_000) }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        committer.shutdown()
+        harness.committer = nil
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        var approved: [Int: Bool] = [:]
+        for n in 0..<started {
+            _ = histogram.record(outcomes.latency(n))
+            if let ok = outcomes.approved(n) { approved[Int(harness.workload.ops[units[n].lowerBound].payment)] = ok }
+        }
+        let done = outcomes.completed.load(ordering: .relaxed)
+        let achieved = Double(done) / elapsed
+        return OpenLoopResult(setting: setting, offeredPerSecond: rate, requests: requests, completed: done,
+                              achievedPerSecond: achieved,
+                              p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
+                              p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max,
+                              saturated: lagging || achieved < 0.95 * rate,
+                              correct: try Correctness.verify(harness, approved: approved))
+    }
+}
+
+/// What each task of ``OpenLoop/runTasks`` found, one slot per payment: each slot is written by
+/// its own task only, and read after every task has counted itself in `completed`.
+final class Outcomes: @unchecked Sendable {
+    // @unchecked: slot n is written once, by task n, before its `completed` increment (a
+    // release); the reader reads after seeing every increment (an acquire on the same atomic).
+    private let latencies: UnsafeMutableBufferPointer<UInt64>
+    private let decisions: UnsafeMutableBufferPointer<Int8>
+    let completed = Atomic<Int>(0)
+
+    init(_ count: Int) {
+        latencies = .allocate(capacity: max(1, count))
+        latencies.initialize(repeating: 0)
+        decisions = .allocate(capacity: max(1, count))
+        decisions.initialize(repeating: -1)
+    }
+
+    deinit {
+        latencies.deallocate()
+        decisions.deallocate()
+    }
+
+    func record(_ n: Int, latencyMicroseconds: UInt64, approved: Bool?) {
+        latencies[n] = latencyMicroseconds
+        decisions[n] = approved.map { $0 ? 1 : 0 } ?? -1
+    }
+
+    func latency(_ n: Int) -> UInt64 { latencies[n] }
+    func approved(_ n: Int) -> Bool? { decisions[n] < 0 ? nil : decisions[n] == 1 }
+}

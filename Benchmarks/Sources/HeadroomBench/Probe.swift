@@ -17,7 +17,12 @@ struct Probe: ParsableCommand {
     @Option(help: "Group commit: most operations per transaction.") var batchMax = GroupCommitter.Options().batchMax
     @Option(help: "Group commit: microseconds to wait for a fuller batch.") var gather = GroupCommitter.Options().gatherMicroseconds
     @Flag(help: "Group commit in journal mode.") var journal = false
+    @Option(help: "Journal mode: MiB of journal file filled with zeros beforehand (0: the journal is appended to).")
+    var preallocateMib = GroupCommitter.JournalOptions().preallocatedBytes >> 20
     @Flag(name: .customLong("async"), help: "Callers are tasks using the async API (--threads of them), not threads.") var asyncTasks = false
+    @Option(help: "Open loop: payments offered per second (through group commit: --threads caller threads, or with --async a task per payment); without it, a closed loop.")
+    var rate: Double?
+    @Option(help: "Open loop: seconds offered.") var seconds = 1.0
     @Option(help: "Runs of the same configuration, each on a new store.") var repeats = 1
     @Option(help: "A scratch directory for stores.") var scratch = NSTemporaryDirectory() + "headroom-bench-probe"
 
@@ -32,11 +37,21 @@ struct Probe: ParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let harness = try EngineHarness(workload: workload, store: scratch, durable: !noSync)
             let committer = groupCommit || journal
-                ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init() : nil) : nil
+                ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init(preallocatedBytes: preallocateMib << 20) : nil) : nil
+            if let rate {
+                let options = committer ?? GroupCommitter.Options()
+                let r = asyncTasks
+                    ? try OpenLoop.runTasks(harness, rate: rate, seconds: seconds, setting: "open loop, tasks", committer: options)
+                    : try OpenLoop.runCallers(harness, rate: rate, seconds: seconds, setting: "open loop", callers: threads, committer: options)
+                print(String(format: "%@%@ offered %.0f/s: achieved %.0f/s, p50 %d us, p99 %d us, p99.9 %d us, max %d us%@, correct %@",
+                             r.setting, journal ? ", journal" : "", rate, r.achievedPerSecond, r.p50Microseconds, r.p99Microseconds,
+                             r.p999Microseconds, r.maxMicroseconds, r.saturated ? " (saturated)" : "", r.correct == true ? "yes" : "NO"))
+                continue
+            }
             let r = try EngineRunner.closedLoop(harness, threads: threads, setting: noSync ? "no sync" : "durable", committer: committer,
                                                 asyncTasks: asyncTasks)
             print(String(format: "%@ %d \(asyncTasks ? "tasks" : "threads")%@: %.0f authorizations/s%@, correct %@", r.setting, threads,
-                         committer != nil ? " group commit\(journal ? ", journal" : "") (batch \(batchMax), gather \(gather) us)" : "",
+                         committer != nil ? " group commit\(journal ? ", journal (\(preallocateMib) MiB preallocated)" : "") (batch \(batchMax), gather \(gather) us)" : "",
                          r.authorizationsPerSecond, r.note.isEmpty ? "" : " (\(r.note))", r.correct ? "yes" : "NO"))
         }
     }

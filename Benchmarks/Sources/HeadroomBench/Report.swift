@@ -98,8 +98,9 @@ enum Report {
         ## Open loop: a fixed offered rate
 
         Authorizations are offered at a fixed rate (each followed by its confirm or release), by one caller (*durable*, \
-        *no sync*: each operation its own commit) or by 64 caller threads sharing them round robin through group commit \
-        (*64 callers*). A payment's latency runs from when it was due, so a stall counts against every payment behind it \
+        *no sync*: each operation its own commit), by 64 caller threads sharing them round robin through group commit \
+        (*64 callers*), or as an event-loop front processor offers them (*a task per payment*: each payment a Swift task \
+        calling the `async` API when it is due, released by one thread that wakes every 100 us). A payment's latency runs from when it was due, so a stall counts against every payment behind it \
         (no coordinated omission). HDR \
         histogram, 3 significant digits. *saturated*: the engine cannot hold that rate: it achieved less than 95% of it, or \
         fell more than \(Int(OpenLoop.lagLimitSeconds)) s behind its schedule (the run stops there; the percentiles are \
