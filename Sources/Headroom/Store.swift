@@ -16,7 +16,8 @@ struct Store {
     /// What the engine's writing thread keeps about its writes: how many, and (journaling) what.
     let writes = WriteState()
 
-    static let schemaVersion: UInt32 = 1
+    /// 2: counter keys card first (decision 0011); a version-1 store is refused.
+    static let schemaVersion: UInt32 = 2
 
     init(environment: Environment) throws(LMDBError) {
         self.environment = environment

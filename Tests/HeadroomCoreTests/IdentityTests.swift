@@ -42,23 +42,35 @@ import Testing
         #expect(throws: PaymentID.ParseError.badCharacter) { try PaymentID("a b") }
     }
 
-    @Test func counterKeysRoundTripAndSortByCellThenWindow() throws {
+    @Test func counterKeysRoundTripAndSortByCardThenWindow() throws {
         var rng = SplitMix64(seed: 3)
+        var keys: [CounterKey] = []
         for _ in 0..<500 {
             let key = CounterKey(
                 kind: [.day, .month, .year, .minuteBucket, .hourBucket].randomElement(using: &rng)!,
-                definition: rng.next(), card: CardHash(high: rng.next(), low: rng.next()),
+                definition: rng.next() % 4, card: CardHash(high: rng.next() % 3, low: rng.next() % 2),
                 institution: try Institution(String(rng.next() % 1_000_000)), window: UInt32.random(in: 0...UInt32.max, using: &rng))
             let back = key.withBytes { CounterKey(bytes: $0) }
             #expect(back == key)
+            keys.append(key)
         }
-        let a = CounterKey(kind: .minuteBucket, definition: 9, card: CardHash(high: 1, low: 2), institution: .ungrouped, window: 500)
-        var b = a
-        b.window = 501
-        let bytesA = a.withBytes { Array($0) }, bytesB = b.withBytes { Array($0) }
-        #expect(bytesA.count == 45)
-        #expect(bytesA.lexicographicallyPrecedes(bytesB))
-        #expect(bytesA[0..<41] == bytesB[0..<41])
+        // Sorted as LMDB sorts them (bytes), keys go by card, then kind, then window: every cell
+        // of one card lies in one run, and within it the cells of one window (decision 0011).
+        let sorted = keys.sorted { a, b in a.withBytes { x in b.withBytes { y in x.lexicographicallyPrecedes(y) } } }
+        let order = { (k: CounterKey) in [k.card.high, k.card.low, UInt64(k.kind.rawValue), UInt64(k.window)] }
+        for (a, b) in zip(sorted, sorted.dropFirst()) {
+            #expect(!order(b).lexicographicallyPrecedes(order(a)), "\(a) sorts before \(b)")
+        }
+        // The layout, byte for byte.
+        let key = CounterKey(kind: .month, definition: 0x0102_0304_0506_0708, card: CardHash(high: 0x1112_1314_1516_1718, low: 0x2122_2324_2526_2728),
+                             institution: try Institution("ABCDEFGHIJKLMNOP"), window: 0x5152_5354)
+        #expect(key.withBytes { Array($0) } == [
+            0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,  // card
+            0x02,  // kind
+            0x51, 0x52, 0x53, 0x54,  // window
+            0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,  // definition
+            0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F, 0x50,  // institution, its code's bytes
+        ])
     }
 
     @Test func storedLayoutsArePinned() {

@@ -203,6 +203,28 @@ import Testing
         expectError(.noRuleSet) { _ = try F.engine(try F.directory("empty")) }
     }
 
+    /// A store written with another key layout (schema 1 put the counter's kind first) is
+    /// refused with its version named, never read with the wrong layout.
+    @Test func aStoreOfAnotherSchemaIsRefused() throws {
+        let dir = try F.directory("schema")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let engine = try F.engine(dir, rules: try F.shippedRules())
+            let txn = try engine.store.beginWrite()
+            #expect(try engine.store.metaInteger(txn, "schema") == Int64(Store.schemaVersion))
+            try engine.store.putMetaInteger(txn, "schema", 1)
+            try engine.store.commit(txn)
+        }
+        do {
+            _ = try F.engine(dir)
+            Issue.record("a schema-1 store was opened")
+        } catch {
+            let refusal = error as? HeadroomError
+            #expect(refusal?.code == .corrupted)
+            #expect(refusal?.message.contains("schema is version 1") == true)
+        }
+    }
+
     static func changedRules() throws -> [RuleSource] {
         var changed = try F.shippedRules()
         changed[0] = RuleSource(name: changed[0].name, text: changed[0].text.replacingOccurrences(of: "50000.00", with: "40000.00"))

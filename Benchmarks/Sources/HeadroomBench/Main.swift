@@ -104,10 +104,15 @@ struct Suite: ParsableCommand {
             }
         }
         // As an event-loop front processor offers them: a task per payment, through the async API.
+        // Two seconds of each rate (from a workload of its own, ten times longer), so that every
+        // run crosses journal checkpoints (one a second) and their pauses count.
+        var longSpec = spec
+        longSpec.payments = spec.payments * 10
+        let longWorkload = Workload.generate(longSpec)
         for rate in rates {
             let setting = "durable, journal, a task per payment"
-            let harness = try EngineHarness(workload: workload, store: try store("open"), durable: true)
-            let r = try OpenLoop.runTasks(harness, rate: rate, seconds: quick ? 0.1 : 1.0, setting: setting,
+            let harness = try EngineHarness(workload: longWorkload, store: try store("open"), durable: true)
+            let r = try OpenLoop.runTasks(harness, rate: rate, seconds: quick ? 0.1 : 2.0, setting: setting,
                                           committer: GroupCommitter.Options(journal: .init()))
             say("open loop \(setting) \(Int(rate))/s: p50 \(r.p50Microseconds) us, p99 \(r.p99Microseconds) us\(r.saturated ? " (saturated)" : "")")
             results.openLoop.append(r)

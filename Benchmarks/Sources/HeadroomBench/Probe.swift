@@ -19,6 +19,7 @@ struct Probe: ParsableCommand {
     @Flag(help: "Group commit in journal mode.") var journal = false
     @Option(help: "Journal mode: MiB of journal file filled with zeros beforehand (0: the journal is appended to).")
     var preallocateMib = GroupCommitter.JournalOptions().preallocatedBytes >> 20
+    @Option(help: "Journal mode: milliseconds between checkpoints.") var checkpointMs = GroupCommitter.JournalOptions().checkpointMilliseconds
     @Flag(name: .customLong("async"), help: "Callers are tasks using the async API (--threads of them), not threads.") var asyncTasks = false
     @Option(help: "Open loop: payments offered per second (through group commit: --threads caller threads, or with --async a task per payment); without it, a closed loop.")
     var rate: Double?
@@ -37,7 +38,7 @@ struct Probe: ParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let harness = try EngineHarness(workload: workload, store: scratch, durable: !noSync)
             let committer = groupCommit || journal
-                ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init(preallocatedBytes: preallocateMib << 20) : nil) : nil
+                ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init(checkpointMilliseconds: checkpointMs, preallocatedBytes: preallocateMib << 20) : nil) : nil
             if let rate {
                 let options = committer ?? GroupCommitter.Options()
                 let r = asyncTasks
