@@ -119,6 +119,12 @@ public final class GroupCommitter: @unchecked Sendable {
     /// held. Written by the writer thread: read them after ``shutdown()``.
     public private(set) var batches = 0
     public private(set) var operationsCommitted = 0
+    /// Journal mode: how many checkpoints were committed, and how long they took in all and at
+    /// most (the writer decides nothing while one commits and syncs). Read them after
+    /// ``shutdown()``, like `batches`.
+    public private(set) var checkpoints = 0
+    public private(set) var checkpointMicrosecondsTotal = 0
+    public private(set) var checkpointMicrosecondsMax = 0
     /// Journal mode: the journal (locked while the committer runs) and its syncing thread.
     private let journal: JournalFile?
     private let syncer: JournalSyncer?
@@ -423,9 +429,16 @@ public final class GroupCommitter: @unchecked Sendable {
                 syncer.drain()
                 return lsn  // the transaction is dropped: aborted, as a crash would leave it
             }
+            let began = DispatchTime.now().uptimeNanoseconds
             try engine.store.putMetaInteger(txn, "journal-lsn", Int64(lsn))
             try engine.store.commit(txn)
-            try engine.syncStore()
+            // A store that syncs each commit is on disk now; one that does not is synced here,
+            // before the journal that covers the interval is emptied.
+            if !engine.store.environment.options.syncOnCommit { try engine.syncStore() }
+            let took = Int((DispatchTime.now().uptimeNanoseconds - began) / 1000)
+            checkpoints += 1
+            checkpointMicrosecondsTotal += took
+            checkpointMicrosecondsMax = max(checkpointMicrosecondsMax, took)
             syncer.submit(.empty)
             return lsn
         } catch {

@@ -149,6 +149,14 @@ import Testing
         }
         #expect(live.reduce(0) { $0 + $1.fen } <= 600_000)
         #expect(committer.operationsCommitted > 0 && committer.batches <= committer.operationsCommitted)
+        if journal {
+            // A checkpoint once an interval reaches 40 operations (it ends with a batch of at most
+            // 64), and one at shutdown; each one timed.
+            #expect(committer.checkpoints >= committer.operationsCommitted / (40 + 64))
+            #expect(committer.checkpointMicrosecondsMax > 0 && committer.checkpointMicrosecondsTotal >= committer.checkpointMicrosecondsMax)
+        } else {
+            #expect(committer.checkpoints == 0)
+        }
         let engine = committer.engine
         #expect(try engine.check().problems.isEmpty)
         let totals = try engine.counterTotals()

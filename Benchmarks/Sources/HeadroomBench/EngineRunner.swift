@@ -118,6 +118,13 @@ extension EngineHarness {
     }
 }
 
+/// Journal mode: how many checkpoints a run crossed, and the longest (the writer waits through
+/// each); empty otherwise.
+func checkpointNote(_ committer: GroupCommitter) -> String {
+    guard committer.options.journal != nil, committer.checkpoints > 0 else { return "" }
+    return String(format: "; %d checkpoints, longest %.1f ms", committer.checkpoints, Double(committer.checkpointMicrosecondsMax) / 1000)
+}
+
 /// What the callers of a closed loop found.
 final class Tally: Sendable {
     let approved = Mutex([Int: Bool]())
@@ -207,7 +214,7 @@ enum EngineRunner {
         if let committer = harness.committer {
             committer.shutdown()
             note = String(format: committer.options.journal == nil ? "group commit: %.1f operations per commit" : "journal: %.1f operations per batch",
-                          Double(committer.operationsCommitted) / Double(max(1, committer.batches)))
+                          Double(committer.operationsCommitted) / Double(max(1, committer.batches))) + checkpointNote(committer)
             harness.committer = nil
         }
         let decisions = tally.approved.withLock { $0 }

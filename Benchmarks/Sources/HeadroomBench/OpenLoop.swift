@@ -18,6 +18,8 @@ struct OpenLoopResult: Codable, Sendable {
     var saturated: Bool
     /// The end-of-run check passed for the payments it completed.
     var correct: Bool? = nil
+    /// Journal mode: the checkpoints the run crossed (older results have none).
+    var note: String? = nil
 }
 
 enum OpenLoop {
@@ -110,8 +112,10 @@ extension OpenLoop {
         }
         callerIndex.store(0, ordering: .relaxed)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        harness.committer?.shutdown()
+        let committer = harness.committer!
+        committer.shutdown()
         harness.committer = nil
+        let note = String(checkpointNote(committer).dropFirst(2))
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         for l in latencies.withLock({ $0 }) { _ = histogram.record(l) }
         let done = completed.load(ordering: .relaxed)
@@ -121,7 +125,7 @@ extension OpenLoop {
                               p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
                               p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max,
                               saturated: lagging.load(ordering: .relaxed) || achieved < 0.95 * rate,
-                              correct: try Correctness.verify(harness, approved: approved.withLock { $0 }))
+                              correct: try Correctness.verify(harness, approved: approved.withLock { $0 }), note: note.isEmpty ? nil : note)
     }
 }
 
@@ -175,6 +179,7 @@ extension OpenLoop {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         committer.shutdown()
         harness.committer = nil
+        let note = String(checkpointNote(committer).dropFirst(2))
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         var approved: [Int: Bool] = [:]
         for n in 0..<started {
@@ -188,7 +193,7 @@ extension OpenLoop {
                               p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
                               p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max,
                               saturated: lagging || achieved < 0.95 * rate,
-                              correct: try Correctness.verify(harness, approved: approved))
+                              correct: try Correctness.verify(harness, approved: approved), note: note.isEmpty ? nil : note)
     }
 }
 

@@ -44,9 +44,10 @@ struct Probe: ParsableCommand {
                 let r = asyncTasks
                     ? try OpenLoop.runTasks(harness, rate: rate, seconds: seconds, setting: "open loop, tasks", committer: options)
                     : try OpenLoop.runCallers(harness, rate: rate, seconds: seconds, setting: "open loop", callers: threads, committer: options)
-                print(String(format: "%@%@ offered %.0f/s: achieved %.0f/s, p50 %d us, p99 %d us, p99.9 %d us, max %d us%@, correct %@",
+                print(String(format: "%@%@ offered %.0f/s: achieved %.0f/s, p50 %d us, p99 %d us, p99.9 %d us, max %d us%@, correct %@%@",
                              r.setting, journal ? ", journal" : "", rate, r.achievedPerSecond, r.p50Microseconds, r.p99Microseconds,
-                             r.p999Microseconds, r.maxMicroseconds, r.saturated ? " (saturated)" : "", r.correct == true ? "yes" : "NO"))
+                             r.p999Microseconds, r.maxMicroseconds, r.saturated ? " (saturated)" : "", r.correct == true ? "yes" : "NO",
+                             r.note.map { " (\($0))" } ?? ""))
                 continue
             }
             let r = try EngineRunner.closedLoop(harness, threads: threads, setting: noSync ? "no sync" : "durable", committer: committer,

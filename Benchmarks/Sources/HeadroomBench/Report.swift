@@ -109,12 +109,12 @@ enum Report {
 
         ![latency](benchmarks/latency.svg)
 
-        | setting | offered/s | achieved/s | completed | p50 | p99 | p99.9 | max | saturated | correct |
-        | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
+        | setting | offered/s | achieved/s | completed | p50 | p99 | p99.9 | max | saturated | correct | note |
+        | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |
 
         """
         for x in r.openLoop {
-            md += "| \(x.setting) | \(n(x.offeredPerSecond)) | \(n(x.achievedPerSecond)) | \(x.completed) of \(x.requests) | \(us(x.p50Microseconds)) | \(us(x.p99Microseconds)) | \(us(x.p999Microseconds)) | \(us(x.maxMicroseconds)) | \(x.saturated ? "yes" : "no") | \(x.correct.map { $0 ? "yes" : "**NO**" } ?? "-") |\n"
+            md += "| \(x.setting) | \(n(x.offeredPerSecond)) | \(n(x.achievedPerSecond)) | \(x.completed) of \(x.requests) | \(us(x.p50Microseconds)) | \(us(x.p99Microseconds)) | \(us(x.p999Microseconds)) | \(us(x.maxMicroseconds)) | \(x.saturated ? "yes" : "no") | \(x.correct.map { $0 ? "yes" : "**NO**" } ?? "-") | \(x.note ?? "") |\n"
         }
         md += "\n## Scaling\n\nCost per authorization (no sync: the tree, not the disk) as the active cards grow, and as one store ages over simulated days; store size on disk.\n\n| run | microseconds/authorization | store size | correct |\n| --- | ---: | ---: | --- |\n"
         for x in r.scaling + r.ageing {
