@@ -18,7 +18,7 @@ final class Flusher: Sendable {
         precondition(milliseconds >= 1, "a flush interval of at least 1 millisecond")
         self.environment = environment
         self.interval = UInt32(milliseconds) * 1000
-        let thread = Thread { [self] in
+        startNamedThread("headroom-flush") { [self] in
             while running.load(ordering: .relaxed) {
                 usleep(interval)
                 do {
@@ -30,8 +30,6 @@ final class Flusher: Sendable {
             }
             done.signal()
         }
-        thread.name = "headroom.flush"
-        thread.start()
     }
 
     /// Stops after one last flush.

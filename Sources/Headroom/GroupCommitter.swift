@@ -113,7 +113,7 @@ public final class GroupCommitter: @unchecked Sendable {
     private var stopping = false
     /// Tests: stop as a crash would (see ``crashForTesting()``).
     private var crashing = false
-    private var writer: Thread?
+    private var writerStarted = false
     private let finished = DispatchSemaphore(value: 0)
     /// How many batches were committed (journal mode: journaled), and how many operations they
     /// held. Written by the writer thread: read them after ``shutdown()``.
@@ -166,10 +166,8 @@ public final class GroupCommitter: @unchecked Sendable {
             finished.signal()
             return
         }
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "headroom.group-commit"
-        writer = thread
-        thread.start()
+        startNamedThread("headroom-writer") { [unowned self] in self.run() }
+        writerStarted = true
     }
 
     /// Answers every operation already submitted, then stops the writer thread.
@@ -208,7 +206,7 @@ public final class GroupCommitter: @unchecked Sendable {
     }
 
     deinit {
-        if writer != nil && !stopping { shutdown() }
+        if writerStarted && !stopping { shutdown() }
     }
 
     // MARK: Blocking API
@@ -534,9 +532,7 @@ final class JournalSyncer: @unchecked Sendable {
 
     init(_ file: JournalFile) {
         self.file = file
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "headroom.journal"
-        thread.start()
+        startNamedThread("headroom-syncer") { [unowned self] in self.run() }
     }
 
     /// The failure that stopped journaling, if any: the writer then refuses everything.

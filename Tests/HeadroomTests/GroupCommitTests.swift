@@ -164,6 +164,23 @@ import Testing
         #expect(totals[exposure] == CounterValue(amountFen: live.reduce(0) { $0 + $1.fen }, count: Int64(live.count)))
     }
 
+    /// The committer's threads carry their names to the operating system (`top -H`, `ps -L`).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/task")))
+    func itsThreadsAreNamedForTheSystem() throws {
+        let dir = try F.directory("names")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let committer = try GroupCommitter(engine: try F.engine(dir, rules: Self.tight), options: .init(journal: .init()))
+        _ = try committer.authorize(try F.request("N1", "2026-11-25T10:00:00+08:00", amount: "1.00"))  // both threads have run
+        let names = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap {
+            try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let mine = try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        committer.shutdown()
+        // (Other tests running beside this one may have committers of their own.)
+        #expect(names.contains("headroom-writer") && names.contains("headroom-syncer"), "threads: \(names)")
+        #expect(!mine.hasPrefix("headroom-"))  // the caller's thread keeps its own name
+    }
+
     @Test func theAsyncAPIAnswersAfterTheCommit() async throws {
         let dir = try F.directory("async")
         defer { try? FileManager.default.removeItem(atPath: dir) }
