@@ -169,7 +169,10 @@ extension OpenLoop {
                 Task {
                     let (ok, _) = await harness.runAsync(unit.lowerBound, on: committer)
                     outcomes.record(n, latencyMicroseconds: (DispatchTime.now().uptimeNanoseconds - dueAt) / 1000, approved: ok)
-                    for i in unit.dropFirst() { _ = await harness.runAsync(i, on: committer) }
+                    for i in unit.dropFirst() {
+                        let (_, failed) = await harness.runAsync(i, on: committer)
+                        if failed && harness.workload.ops[i].kind == Op.Kind.release.rawValue { outcomes.releaseRefused(n) }
+                    }
                     outcomes.completed.add(1, ordering: .releasing)
                 }
             }
@@ -182,9 +185,12 @@ extension OpenLoop {
         let note = String(checkpointNote(committer).dropFirst(2))
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         var approved: [Int: Bool] = [:]
+        var unreleased = Set<Int>()
         for n in 0..<started {
             _ = histogram.record(outcomes.latency(n))
-            if let ok = outcomes.approved(n) { approved[Int(harness.workload.ops[units[n].lowerBound].payment)] = ok }
+            let payment = Int(harness.workload.ops[units[n].lowerBound].payment)
+            if let ok = outcomes.approved(n) { approved[payment] = ok }
+            if outcomes.wasReleaseRefused(n) { unreleased.insert(payment) }
         }
         let done = outcomes.completed.load(ordering: .relaxed)
         let achieved = Double(done) / elapsed
@@ -193,7 +199,8 @@ extension OpenLoop {
                               p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
                               p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max,
                               saturated: lagging || achieved < 0.95 * rate,
-                              correct: try Correctness.verify(harness, approved: approved), note: note.isEmpty ? nil : note)
+                              correct: try Correctness.verify(harness, approved: approved, unreleased: unreleased),
+                              note: note.isEmpty ? nil : note)
     }
 }
 
@@ -204,6 +211,7 @@ final class Outcomes: @unchecked Sendable {
     // release); the reader reads after seeing every increment (an acquire on the same atomic).
     private let latencies: UnsafeMutableBufferPointer<UInt64>
     private let decisions: UnsafeMutableBufferPointer<Int8>
+    private let refusedReleases: UnsafeMutableBufferPointer<Int8>
     let completed = Atomic<Int>(0)
 
     init(_ count: Int) {
@@ -211,11 +219,14 @@ final class Outcomes: @unchecked Sendable {
         latencies.initialize(repeating: 0)
         decisions = .allocate(capacity: max(1, count))
         decisions.initialize(repeating: -1)
+        refusedReleases = .allocate(capacity: max(1, count))
+        refusedReleases.initialize(repeating: 0)
     }
 
     deinit {
         latencies.deallocate()
         decisions.deallocate()
+        refusedReleases.deallocate()
     }
 
     func record(_ n: Int, latencyMicroseconds: UInt64, approved: Bool?) {
@@ -223,6 +234,11 @@ final class Outcomes: @unchecked Sendable {
         decisions[n] = approved.map { $0 ? 1 : 0 } ?? -1
     }
 
+    /// The engine refused payment n's release (overloaded, or nothing to release): an approved
+    /// payment then still holds its limit.
+    func releaseRefused(_ n: Int) { refusedReleases[n] = 1 }
+
     func latency(_ n: Int) -> UInt64 { latencies[n] }
     func approved(_ n: Int) -> Bool? { decisions[n] < 0 ? nil : decisions[n] == 1 }
+    func wasReleaseRefused(_ n: Int) -> Bool { refusedReleases[n] == 1 }
 }
