@@ -122,7 +122,8 @@ extension EngineHarness {
 /// each); empty otherwise.
 func checkpointNote(_ committer: GroupCommitter) -> String {
     guard committer.options.journal != nil, committer.checkpoints > 0 else { return "" }
-    return String(format: "; %d checkpoints, longest %.1f ms", committer.checkpoints, Double(committer.checkpointMicrosecondsMax) / 1000)
+    return String(format: "; %d checkpoint%@, longest %.1f ms", committer.checkpoints, committer.checkpoints == 1 ? "" : "s",
+                  Double(committer.checkpointMicrosecondsMax) / 1000)
 }
 
 /// What the callers of a closed loop found.

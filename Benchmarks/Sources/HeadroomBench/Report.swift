@@ -264,9 +264,9 @@ enum Charts {
 
     /// Horizontal bars: authorizations per second per system, setting and threads.
     static func throughput(_ runs: [RunResult]) -> String {
-        let rows = runs.map { ("\($0.system) \($0.setting)\($0.system == "headroom" ? ", \($0.threads) thr" : "")", $0.authorizationsPerSecond) }
+        let rows = runs.map { ("\($0.system) \($0.setting)\($0.system == "headroom" ? ", \($0.threads) caller\($0.threads == 1 ? "" : "s")" : "")", $0.authorizationsPerSecond) }
         let maxValue = max(1, rows.map(\.1).max() ?? 1)
-        let width = 900.0, left = 280.0, barHeight = 22.0, height = Double(rows.count) * (barHeight + 8) + 60
+        let width = 1040.0, left = 430.0, barHeight = 22.0, height = Double(rows.count) * (barHeight + 8) + 60
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"13\">\n"
         svg += "<text x=\"10\" y=\"20\" font-size=\"15\">Authorizations per second (closed loop; higher is better)</text>\n"
         for (i, row) in rows.enumerated() {
@@ -280,9 +280,10 @@ enum Charts {
         return svg + "</svg>\n"
     }
 
-    /// Latency percentiles (log scale) against offered rate, one line per setting and percentile.
+    /// Latency percentiles (log scale) against offered rate: a colour per setting, a dash per
+    /// percentile (p50 solid, p99 dashed, p99.9 dotted); "sat." where the setting saturated.
     static func latency(_ runs: [OpenLoopResult]) -> String {
-        let width = 900.0, height = 420.0, left = 80.0, right = 220.0, top = 40.0, bottom = 50.0
+        let width = 1000.0, height = 440.0, left = 80.0, right = 330.0, top = 40.0, bottom = 50.0
         let rates = Array(Set(runs.map(\.offeredPerSecond))).sorted()
         let values = runs.flatMap { [$0.p50Microseconds, $0.p99Microseconds, $0.p999Microseconds] }.map { max(1, Double($0)) }
         let lo = log10(max(1, values.min() ?? 1)).rounded(.down), hi = max(lo + 1, log10(values.max() ?? 10).rounded(.up))
@@ -302,20 +303,27 @@ enum Charts {
         for rate in rates {
             svg += "<text x=\"\(x(rate))\" y=\"\(height - bottom + 20)\" text-anchor=\"middle\">\(Report.n(rate))/s</text>\n"
         }
-        let colours = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#718096"]
-        var legend = 0
-        for setting in Array(Set(runs.map(\.setting))).sorted() {
-            for (name, pick) in [("p50", { (o: OpenLoopResult) in o.p50Microseconds }), ("p99", { $0.p99Microseconds }), ("p99.9", { $0.p999Microseconds })] {
-                let points = runs.filter { $0.setting == setting }.sorted { $0.offeredPerSecond < $1.offeredPerSecond }
-                let colour = colours[legend % colours.count]
+        let colours = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#718096", "#b7791f"]
+        let percentiles: [(String, String, (OpenLoopResult) -> UInt64)] = [
+            ("p50", "", { $0.p50Microseconds }), ("p99", "8 4", { $0.p99Microseconds }), ("p99.9", "2 3", { $0.p999Microseconds }),
+        ]
+        let legendX = width - right + 20
+        for (i, setting) in Array(Set(runs.map(\.setting))).sorted().enumerated() {
+            let colour = colours[i % colours.count]
+            let points = runs.filter { $0.setting == setting }.sorted { $0.offeredPerSecond < $1.offeredPerSecond }
+            for (_, dash, pick) in percentiles {
                 let path = points.map { "\(x($0.offeredPerSecond)),\(y(pick($0)))" }.joined(separator: " ")
-                svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
-                for p in points where p.saturated {
-                    svg += "<text x=\"\(x(p.offeredPerSecond))\" y=\"\(y(pick(p)) - 6)\" text-anchor=\"middle\" fill=\"\(colour)\">sat.</text>\n"
-                }
-                svg += "<rect x=\"\(width - right + 20)\" y=\"\(top + Double(legend) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/><text x=\"\(width - right + 38)\" y=\"\(top + Double(legend) * 20 + 11)\">\(esc(setting)) \(name)</text>\n"
-                legend += 1
+                svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" stroke-dasharray=\"\(dash)\" points=\"\(path)\"/>\n"
             }
+            for p in points where p.saturated {
+                svg += "<text x=\"\(x(p.offeredPerSecond))\" y=\"\(y(p.p50Microseconds) + 16)\" text-anchor=\"middle\" font-size=\"11\" fill=\"\(colour)\">sat.</text>\n"
+            }
+            svg += "<rect x=\"\(legendX)\" y=\"\(top + Double(i) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/><text x=\"\(legendX + 18)\" y=\"\(top + Double(i) * 20 + 11)\">\(esc(setting))</text>\n"
+        }
+        let keyY = top + Double(Set(runs.map(\.setting)).count) * 20 + 16
+        for (j, (name, dash, _)) in percentiles.enumerated() {
+            let yy = keyY + Double(j) * 20
+            svg += "<line x1=\"\(legendX)\" y1=\"\(yy)\" x2=\"\(legendX + 28)\" y2=\"\(yy)\" stroke=\"#2d3748\" stroke-width=\"2\" stroke-dasharray=\"\(dash)\"/><text x=\"\(legendX + 36)\" y=\"\(yy + 4)\">\(name)</text>\n"
         }
         return svg + "</svg>\n"
     }
