@@ -113,7 +113,16 @@ struct Replay: ParsableCommand {
                 throw fail(error)
             }
             committer.shutdown()
-            perCommit = String(format: "; %.1f operations per commit", Double(committer.operationsCommitted) / Double(max(1, committer.batches)))
+            let perBatch = Double(committer.operationsCommitted) / Double(max(1, committer.batches))
+            if committer.options.journal == nil {
+                perCommit = String(format: "; %.1f operations per commit", perBatch)
+            } else {
+                // Journal mode: a batch is one journal entry; the store is written at checkpoints,
+                // each of which the writer waits through.
+                let n = committer.checkpoints
+                perCommit = String(format: "; %.1f operations per batch; %d checkpoint%@, the longest %.1f ms", perBatch, n,
+                                   n == 1 ? "" : "s", Double(committer.checkpointMicrosecondsMax) / 1000)
+            }
         } else {
             var replayer = Replayer(engine: engine)
             var number = 0

@@ -167,7 +167,8 @@ import Testing
         // Operations do share commits in this mode (else this would test nothing new).
         let reference = try CLI.run(["replay", "--store", root + "/reference", "--rules", rulesDir] + group, input: input)
         #expect(reference.status == 0 && reference.lines.count == lines.count, "\(reference.stderr)")
-        let perCommit = reference.stderr.firstMatch(of: /([0-9.]+) operations per commit/).flatMap { Double($0.1) } ?? 0
+        let perCommit = reference.stderr.firstMatch(of: /([0-9.]+) operations per (commit|batch)/).flatMap { Double($0.1) } ?? 0
+        if mode == ["--journal"] { #expect(reference.stderr.contains(/[1-9][0-9]* checkpoints?, the longest [0-9.]+ ms/), "\(reference.stderr)") }
         #expect(perCommit > 1.2, "\(reference.stderr)")
 
         var rng = SplitMix64(seed: 77)
