@@ -3,6 +3,9 @@ import Foundation
 /// Runs the C peers on the workload file; a peer whose program or server is missing is skipped
 /// with a message.
 enum Peers {
+    /// Operations per transaction in the raw peer's batched runs.
+    static let rawBatch = 64
+
     static func run(workloadFile: String, peers: String, scratch: String, say: (String) -> Void) throws -> [RunResult] {
         var results: [RunResult] = []
         let fm = FileManager.default
@@ -13,13 +16,17 @@ enum Peers {
             return nil
         }
         if let lmdb = peer("lmdb_raw") {
-            for setting in ["durable", "nosync"] {
-                let dir = scratch + "/lmdb-raw-\(setting)"
-                try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                if let r = runPeer(lmdb, [workloadFile, dir, setting], say: say) {
-                    var r = r
-                    r.setting = setting == "durable" ? "durable" : "no sync"
-                    results.append(r)
+            // One transaction per operation, and batches of 64 (as group commit forms them with
+            // 64 callers): the raw ceiling for each way of committing.
+            for batch in [1, rawBatch] {
+                for setting in ["durable", "nosync"] {
+                    let dir = scratch + "/lmdb-raw-\(setting)-\(batch)"
+                    try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                    if let r = runPeer(lmdb, [workloadFile, dir, setting, "\(batch)"], say: say) {
+                        var r = r
+                        r.setting = (setting == "durable" ? "durable" : "no sync") + (batch == 1 ? "" : ", batches of \(batch)")
+                        results.append(r)
+                    }
                 }
             }
         }
