@@ -117,6 +117,31 @@ import Testing
         #expect(try engine.authorize(try F.request("J1-5", "2026-11-25T11:00:00+08:00", amount: "1.00")).decision.isApproved == false)
     }
 
+    /// A checkpoint interval that writes more than the preallocated file holds goes on past
+    /// its end (the file grows), and all of it is applied after a crash.
+    @Test func aJournalGrowsPastItsPreallocatedSize() throws {
+        let dir = try F.directory("journal-grow")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let committer = try GroupCommitter(
+            engine: try F.engine(dir, rules: Self.rules),
+            options: .init(journal: .init(checkpointOperations: 1_000_000, checkpointMilliseconds: 600_000, preallocatedBytes: 1_024)))
+        var approved = 0
+        for i in 0..<40 {
+            let result = try committer.authorize(try F.request("G\(i)", "2026-11-25T10:00:00+08:00", card: 100 + i, amount: "1.00"))
+            if result.decision.isApproved { approved += 1 }
+        }
+        committer.crashForTesting()
+        let path = dir + "/" + JournalFile.name
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(size > 1_024)
+        #expect(try JournalFile(directory: dir).entries().entries.count == 40)
+        let engine = try F.engine(dir)
+        #expect(try engine.journalLSN() == 40)
+        #expect(try engine.check().problems.isEmpty)
+        for i in 0..<40 { #expect(try engine.state(of: try PaymentID("G\(i)")) != nil) }
+        #expect(try engine.check().liveReservations == approved)
+    }
+
     /// A store has one journal writer at a time: a second journaling committer is refused
     /// (another process's engine is refused its writes too: MultiProcessTests), and the store
     /// takes writes again once the journal stops.
