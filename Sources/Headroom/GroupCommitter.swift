@@ -404,6 +404,7 @@ public final class GroupCommitter: @unchecked Sendable {
         var lsn = start
         var current: [Ticket]? = first  // the batch not yet handed to the syncer
         let deadline = Date(timeIntervalSinceNow: Double(journaling.checkpointMilliseconds) / 1000)
+        let deadlineNanoseconds = DispatchTime.now().uptimeNanoseconds + UInt64(journaling.checkpointMilliseconds) * 1_000_000
         let writes = engine.store.writes
         do throws(HeadroomError) {
             let txn = try engine.store.beginWrite()
@@ -421,7 +422,11 @@ public final class GroupCommitter: @unchecked Sendable {
                 batches += 1
                 operationsCommitted += batch.count
                 operations += batch.count
-                if operations < journaling.checkpointOperations { current = nextBatch(until: deadline) }
+                // The interval ends at its operation count or its deadline, also when operations
+                // never stop coming (waiting for a batch only notices the deadline when idle).
+                if operations < journaling.checkpointOperations && DispatchTime.now().uptimeNanoseconds < deadlineNanoseconds {
+                    current = nextBatch(until: deadline)
+                }
             }
             if isCrashing {
                 syncer.drain()
