@@ -186,21 +186,26 @@ extension OpenLoop {
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         var approved: [Int: Bool] = [:]
         var unreleased = Set<Int>()
+        var refused = 0
         for n in 0..<started {
             _ = histogram.record(outcomes.latency(n))
             let payment = Int(harness.workload.ops[units[n].lowerBound].payment)
-            if let ok = outcomes.approved(n) { approved[payment] = ok }
+            if let ok = outcomes.approved(n) { approved[payment] = ok } else { refused += 1 }
             if outcomes.wasReleaseRefused(n) { unreleased.insert(payment) }
         }
+        // An authorization answered with an error (`overloaded`: the queue was full) was not
+        // held: its quick answer must not pass for a fast one, so the run counts as saturated.
+        var notes = [note].filter { !$0.isEmpty }
+        if refused > 0 { notes.append("\(refused) answered overloaded") }
         let done = outcomes.completed.load(ordering: .relaxed)
         let achieved = Double(done) / elapsed
         return OpenLoopResult(setting: setting, offeredPerSecond: rate, requests: requests, completed: done,
                               achievedPerSecond: achieved,
                               p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
                               p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max,
-                              saturated: lagging || achieved < 0.95 * rate,
+                              saturated: lagging || refused > 0 || achieved < 0.95 * rate,
                               correct: try Correctness.verify(harness, approved: approved, unreleased: unreleased),
-                              note: note.isEmpty ? nil : note)
+                              note: notes.isEmpty ? nil : notes.joined(separator: "; "))
     }
 }
 

@@ -105,7 +105,7 @@ enum Report {
         (no coordinated omission). HDR \
         histogram, 3 significant digits. *saturated*: the engine cannot hold that rate: it achieved less than 95% of it, or \
         fell more than \(Int(OpenLoop.lagLimitSeconds)) s behind its schedule (the run stops there; the percentiles are \
-        of the payments it completed).
+        of the payments it completed), or answered some payments `overloaded` (its queue full; the note counts them).
 
         ![latency](benchmarks/latency.svg)
 
