@@ -116,23 +116,22 @@ public final class Engine {
         } catch {
             throw .storage(error)
         }
-        // The journal file is the store's writers' lock (see JournalFile). Held shared: no journal
-        // runs, and what a stopped or crashed one left is applied before anything else. Not to be
-        // had: a journal runs elsewhere, and this engine may only read.
+        // The journal (decision 0009): every write transaction first applies what a crashed
+        // journaling process left; a journal that runs elsewhere holds the file locked.
         journal = try JournalFile(directory: path)
-        let mayWrite = journal.tryShare()
-        if !mayWrite {
-            store.writes.refusal = "another process journals this store (group commit in journal mode) and is its only writer: read it, or stop that process first"
-        }
-        (self.ruleSet, self.ruleSetVersion) = mayWrite
-            ? try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
-            : try Engine.prepareToRead(store, cardKey: cardKey, rules: rules, options: options)
+        store.writes.journal = journal
+        store.writes.logger = logger
+        (self.ruleSet, self.ruleSetVersion) = try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
         if case .syncEvery(let milliseconds) = options.durability {
             flusher = Flusher(environment: store.environment, milliseconds: milliseconds, logger: logger)
         } else {
             flusher = nil
         }
-        if mayWrite { try recoverJournal(journal) }
+        // No journal runs: bring the store up to date with what a stopped one left, and tidy it.
+        if journal.tryExclusive() {
+            defer { journal.unlock() }
+            try recoverJournal(journal)
+        }
     }
 
     /// Checks the schema version and the card key the store recorded, where it has; answers
@@ -147,23 +146,6 @@ public final class Engine {
             throw HeadroomError(.cardKeyMismatch, "this store was created with another card key: its card counters would not match")
         }
         return (schema != nil, check != nil)
-    }
-
-    /// ``prepare(_:cardKey:rules:options:logger:)`` for an engine that may only read: checks the
-    /// schema, the card key and the rule set in force, writing nothing.
-    static func prepareToRead(_ store: Store, cardKey: CardKey, rules: [RuleSource]?, options: Options) throws(HeadroomError) -> (RuleSet, UInt32) {
-        let txn = try store.beginRead()
-        let recorded = try checkRecorded(store, txn, cardKey: cardKey)
-        guard recorded.schema && recorded.cardKey else {
-            throw HeadroomError(.storeBusy, "the store is being created by a journaling process")
-        }
-        guard let version = try RuleSetHistory.activateIfDue(store, txn, now: options.clock) else {
-            throw HeadroomError(.noRuleSet, "the store has no rule set")
-        }
-        if let rules, try RuleSetHistory.info(store, txn, version: version).digest != rules.digest.hexDigits {
-            throw HeadroomError(.rulesNotInForce, "these rule files differ from the store's rule set in force (v\(version))")
-        }
-        return (try RuleSetHistory.load(store, txn, version: version), version)
     }
 
     deinit {
@@ -281,13 +263,30 @@ public final class Engine {
 }
 
 extension Store {
-    func beginWrite() throws(HeadroomError) -> Transaction {
-        if let refusal = writes.refusal { throw HeadroomError(.storeBusy, refusal) }
+    /// Begins a write transaction. Unless this engine journals (or `applyingJournal` is
+    /// false), it first applies what a journaling committer in another process answered and
+    /// did not checkpoint before it crashed (``applyJournal(_:_:)``; one read of 24 bytes when
+    /// there is nothing, the usual case), so that nothing is decided without those payments.
+    func beginWrite(applyingJournal: Bool = true) throws(HeadroomError) -> Transaction {
+        let txn: Transaction
         do {
-            return try environment.beginWrite()
+            txn = try environment.beginWrite()
         } catch {
             throw .storage(error)
         }
+        if applyingJournal, let journal = writes.journal {
+            let (applied, torn) = try applyJournal(txn, journal)
+            if applied > 0 || torn {
+                writes.logger?.warning("applied what a stopped journaling process had answered",
+                                       metadata: ["entries": "\(applied)", "torn entry dropped": "\(torn)"])
+                // Tidy the file when no journal runs (one that runs empties it itself).
+                if journal.tryExclusive() {
+                    defer { journal.unlock() }
+                    try journal.empty()
+                }
+            }
+        }
+        return txn
     }
 
     func beginRead() throws(HeadroomError) -> Transaction {

@@ -41,12 +41,14 @@ public final class GroupCommitter: @unchecked Sendable {
         }
     }
 
-    /// Journal mode: each batch is made durable by one append and sync of its writes to the
+    /// Journal mode: each batch is made durable by one write and sync of its writes to the
     /// store's journal, and callers are answered then; LMDB holds the batches in one long write
     /// transaction, committed (a checkpoint) every `checkpointOperations` operations or
     /// `checkpointMilliseconds`, whichever comes first, after which the journal is emptied.
-    /// The committer is then the store's only writer: engines that other processes open on it
-    /// meanwhile may read (they see the last checkpoint) but not write.
+    /// One committer per store journals at a time. Engines in other processes still read (the
+    /// last checkpoint) and write: their write transactions wait for the checkpoint (LMDB's
+    /// write lock is the journal's for a whole interval), and each first applies what a
+    /// journaling process that crashed had answered (``Store/beginWrite(applyingJournal:)``).
     ///
     /// The journal file is filled with zeros to `preallocatedBytes` when the committer starts,
     /// and then overwritten in place (a sync then writes only the data); it grows past that
@@ -130,8 +132,8 @@ public final class GroupCommitter: @unchecked Sendable {
     private let syncer: JournalSyncer?
 
     /// Starts the writer thread; the committer now owns `engine`.
-    /// - Throws: only in journal mode: `storeBusy` when another process journals the store (or
-    ///   this engine may not write it), `storage` when the journal cannot be opened.
+    /// - Throws: only in journal mode: `storeBusy` when another committer journals the store
+    ///   (in this process or another), `storage` when the journal cannot be opened.
     public convenience init(engine: Engine, options: Options = .init()) throws(HeadroomError) {
         try self.init(engine: engine, options: options, startWriter: true)
     }
@@ -141,20 +143,20 @@ public final class GroupCommitter: @unchecked Sendable {
         self.engine = engine
         self.options = options
         if options.journal != nil {
-            if let refusal = engine.store.writes.refusal { throw HeadroomError(.storeBusy, refusal) }
             guard !engine.journaling else { throw HeadroomError(.storeBusy, "a committer already journals through this engine") }
             let file = engine.journal
             guard file.tryExclusive() else {
-                throw HeadroomError(.storeBusy, "another engine has this store open (this process or another): journal mode needs the store to itself")
+                throw HeadroomError(.storeBusy, "another process journals this store: a store has one journal at a time")
             }
             do {
                 try engine.recoverJournal(file)
                 try file.preallocate(options.journal!.preallocatedBytes)
             } catch {
-                file.share()
+                file.unlock()
                 throw error
             }
             engine.journaling = true
+            engine.store.writes.journal = nil  // its own entries are its own: none to apply from elsewhere
             journal = file
             syncer = JournalSyncer(file)
         } else {
@@ -180,10 +182,11 @@ public final class GroupCommitter: @unchecked Sendable {
         releaseJournal()
     }
 
-    /// Gives the store back to other engines once a journal has stopped.
+    /// Lets another committer journal the store once this one has stopped.
     private func releaseJournal() {
         guard let journal, engine.journaling else { return }
-        journal.share()
+        engine.store.writes.journal = journal
+        journal.unlock()
         engine.journaling = false
     }
 

@@ -50,7 +50,7 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case operatorRequired
         /// More operations are waiting for the disk than the group committer's queue holds.
         case overloaded
-        /// Another process journals this store and is its only writer (decision 0009).
+        /// Another committer journals this store: a store has one journal at a time (decision 0009).
         case storeBusy
         /// LMDB reported a condition (map full, readers full, I/O).
         case storage

@@ -124,19 +124,24 @@ final class JournalFile {
         HeadroomError(.storage, "\(what) the journal \(path): \(String(cString: strerror(errno)))")
     }
 
-    /// The journal file is also the store's writers' lock (`flock`, per open of the file): every
-    /// engine holds it shared while open; a journaling committer turns its engine's hold
-    /// exclusive. So a journal starts only when no other engine has the store open, and an
-    /// engine opened while a journal runs knows it.
+    /// The journal's owner holds the file locked (`flock`, exclusive, per open of the file):
+    /// one journaling committer per store, in any process. Others take the lock only for a
+    /// moment, to learn that no journal runs (so that what a stopped one left may be tidied).
 
-    /// Takes the lock shared without waiting; `false` when a journal holds it exclusively.
-    func tryShare() -> Bool { flock(fd, LOCK_SH | LOCK_NB) == 0 }
-
-    /// Turns this open's hold exclusive without waiting; `false` when another open holds it.
+    /// Takes the lock without waiting; `false` when another open of the file holds it.
     func tryExclusive() -> Bool { flock(fd, LOCK_EX | LOCK_NB) == 0 }
 
-    /// Turns an exclusive hold back to shared (a journal stopped).
-    func share() { _ = flock(fd, LOCK_SH) }
+    /// Lets the lock go (a journal stopped, or a moment's check ended).
+    func unlock() { _ = flock(fd, LOCK_UN) }
+
+    /// Whether an entry starts the file: a cheap look (one read of 24 bytes) before every write
+    /// transaction of an engine that does not journal (``Store/applyJournal(_:_:)``).
+    func mayHoldEntries() throws(HeadroomError) -> Bool {
+        var header = [UInt8](repeating: 0, count: Self.headerBytes)
+        let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, Self.headerBytes, 0) }
+        guard n >= 0 else { throw Self.failure("cannot read", path) }
+        return n == Self.headerBytes && header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } == Self.magic
+    }
 
     static func encode(lsn: UInt64, payload: [UInt8]) -> [UInt8] {
         var w = ByteWriter()
@@ -256,43 +261,55 @@ final class JournalFile {
     }
 }
 
+extension Store {
+    /// Applies, in `txn`, every entry of the journal past the store's `journal-lsn`, and records
+    /// the last one applied: what a journaling committer answered but had not checkpointed when
+    /// it stopped or crashed. Exactly once: the entries and `journal-lsn` change in one
+    /// transaction. Harmless while a journal runs: a write transaction of another engine only
+    /// begins between its checkpoint intervals, when every entry in the file is at most
+    /// `journal-lsn` (entries are written only inside an interval, which holds LMDB's write lock).
+    /// - Returns: how many entries were applied, and whether reading stopped at a torn entry.
+    func applyJournal(_ txn: borrowing Transaction, _ journal: JournalFile) throws(HeadroomError) -> (applied: Int, torn: Bool) {
+        guard try journal.mayHoldEntries() else { return (0, false) }
+        let (entries, end) = try journal.entries()
+        let checkpoint = UInt64(try metaInteger(txn, "journal-lsn") ?? 0)
+        var applied = 0
+        var last = checkpoint
+        for entry in entries where entry.lsn > checkpoint {
+            try EffectLog.forEach(entry.payload) { (item) throws(HeadroomError) in
+                switch item {
+                case .counter(let key, let amountFen, let count):
+                    try add(txn, key, amountFen: amountFen, count: count)
+                case .record(let id, let record):
+                    try putRaw(txn, id: id, record)
+                }
+            }
+            applied += 1
+            last = entry.lsn
+        }
+        if applied > 0 { try putMetaInteger(txn, "journal-lsn", Int64(last)) }
+        return (applied, end == .torn)
+    }
+}
+
 extension Engine {
-    /// Brings the store up to date with its journal: applies, in one transaction, every entry
-    /// past the store's `journal-lsn`, then empties the journal. Run when an engine opens a store
-    /// whose journal no process holds (its writer stopped or crashed), and by a journaling
-    /// committer after a storage failure.
+    /// Brings the store up to date with its journal, in one transaction (``Store/applyJournal``),
+    /// then empties the journal. Run by a journaling committer as it starts and after a storage
+    /// failure, and when an engine opens a store whose journal no process runs.
     /// - Returns: how many entries were applied.
     @discardableResult
     func recoverJournal(_ journal: JournalFile) throws(HeadroomError) -> Int {
-        let (entries, end) = try journal.entries()
-        let applied = try growingMap { () throws(HeadroomError) -> Int in
-            let txn = try store.beginWrite()
-            let checkpoint = UInt64(try store.metaInteger(txn, "journal-lsn") ?? 0)
-            var applied = 0
-            var last = checkpoint
-            for entry in entries where entry.lsn > checkpoint {
-                try EffectLog.forEach(entry.payload) { (item) throws(HeadroomError) in
-                    switch item {
-                    case .counter(let key, let amountFen, let count):
-                        try store.add(txn, key, amountFen: amountFen, count: count)
-                    case .record(let id, let record):
-                        try store.putRaw(txn, id: id, record)
-                    }
-                }
-                applied += 1
-                last = entry.lsn
-            }
-            if applied > 0 {
-                try store.putMetaInteger(txn, "journal-lsn", Int64(last))
-                try store.commit(txn)
-            }
-            return applied
+        let (applied, torn) = try growingMap { () throws(HeadroomError) -> (Int, Bool) in
+            let txn = try store.beginWrite(applyingJournal: false)
+            let result = try store.applyJournal(txn, journal)
+            if result.applied > 0 { try store.commit(txn) }
+            return result
         }
-        if applied > 0 || end == .torn {
+        if applied > 0 || torn {
             logger.warning("the store was brought up to date from its journal",
-                           metadata: ["entries": "\(applied)", "torn entry dropped": "\(end == .torn)", "store": "\(path)"])
+                           metadata: ["entries": "\(applied)", "torn entry dropped": "\(torn)", "store": "\(path)"])
         }
-        if !entries.isEmpty || end == .torn { try journal.empty() }
+        if try journal.mayHoldEntries() || torn { try journal.empty() }
         return applied
     }
 }

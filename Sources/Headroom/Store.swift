@@ -1,5 +1,6 @@
 import HeadroomCore
 import LMDBKit
+import Logging
 
 /// The LMDB layout of a Headroom store. Four named databases:
 ///
@@ -236,7 +237,9 @@ final class WriteState: @unchecked Sendable {
     /// The plan and window usage of the payment being authorized, reused the same way.
     var plan = Plan()
     var usage: [CounterValue] = []
-    /// Set when another process journals this store (decision 0009): every write transaction
-    /// is refused with this message.
-    var refusal: String?
+    /// The store's journal, for write transactions to apply what a crashed journaling process
+    /// left (``Store/beginWrite(applyingJournal:)``); `nil` while this engine journals itself.
+    var journal: JournalFile?
+    /// Where that is said.
+    var logger: Logger?
 }

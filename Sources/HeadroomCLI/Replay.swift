@@ -24,8 +24,9 @@ struct Replay: ParsableCommand {
         one payment (and its refunds) keep their input order on one caller; answers leave as \
         their commits become durable, in commit order, each with its id and op. Standard error \
         then also says how many operations each commit held. --journal runs group commit in \
-        journal mode: each batch is made durable by one append and sync of the store's journal, \
-        and LMDB is committed in large checkpoints (docs/architecture.md).
+        journal mode: each batch is made durable by one write and sync of the store's journal, \
+        and LMDB is committed in large checkpoints (docs/architecture.md); one process per store \
+        may journal, and other processes' writes wait for its checkpoints.
 
         Exit status: 0 when every line was answered (error lines included), 2 for bad options or
         rules, 3 when the store failed (the replay stops at that line).
