@@ -145,7 +145,14 @@ public final class GroupCommitter: @unchecked Sendable {
         if options.journal != nil {
             guard !engine.journaling else { throw HeadroomError(.storeBusy, "a committer already journals through this engine") }
             let file = engine.journal
-            guard file.tryExclusive() else {
+            // Another engine may hold the lock for a moment (to learn that no journal runs): try
+            // for a fifth of a second before concluding that another journal does.
+            var locked = file.tryExclusive()
+            for _ in 0..<40 where !locked {
+                usleep(5_000)
+                locked = file.tryExclusive()
+            }
+            guard locked else {
                 throw HeadroomError(.storeBusy, "another process journals this store: a store has one journal at a time")
             }
             do {

@@ -137,10 +137,13 @@ final class JournalFile {
     /// Whether an entry starts the file: a cheap look (one read of 24 bytes) before every write
     /// transaction of an engine that does not journal (``Store/applyJournal(_:_:)``).
     func mayHoldEntries() throws(HeadroomError) -> Bool {
-        var header = [UInt8](repeating: 0, count: Self.headerBytes)
-        let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, Self.headerBytes, 0) }
+        // Read onto the stack: this runs before every write transaction, which allocates nothing.
+        let (n, magic) = withUnsafeTemporaryAllocation(byteCount: Self.headerBytes, alignment: 8) { header in
+            header.initializeMemory(as: UInt8.self, repeating: 0)
+            return (pread(fd, header.baseAddress!, Self.headerBytes, 0), header.load(as: UInt32.self))
+        }
         guard n >= 0 else { throw Self.failure("cannot read", path) }
-        return n == Self.headerBytes && header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } == Self.magic
+        return n == Self.headerBytes && magic == Self.magic
     }
 
     static func encode(lsn: UInt64, payload: [UInt8]) -> [UInt8] {
