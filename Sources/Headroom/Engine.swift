@@ -279,11 +279,7 @@ extension Store {
             if applied > 0 || torn {
                 writes.logger?.warning("applied what a stopped journaling process had answered",
                                        metadata: ["entries": "\(applied)", "torn entry dropped": "\(torn)"])
-                // Tidy the file when no journal runs (one that runs empties it itself).
-                if journal.tryExclusive() {
-                    defer { journal.unlock() }
-                    try journal.empty()
-                }
+                writes.journalToTidy = true
             }
         }
         return txn
@@ -302,6 +298,15 @@ extension Store {
             try txn.commit()
         } catch {
             throw .storage(error)
+        }
+        // The journal's entries are in the store now: empty the file when no journal runs (one
+        // that runs empties it itself). Tidying only: a failure here changes nothing committed.
+        if writes.journalToTidy, let journal = writes.journal {
+            writes.journalToTidy = false
+            if journal.tryExclusive() {
+                defer { journal.unlock() }
+                try? journal.empty()
+            }
         }
     }
 }

@@ -134,16 +134,18 @@ final class JournalFile {
     /// Lets the lock go (a journal stopped, or a moment's check ended).
     func unlock() { _ = flock(fd, LOCK_UN) }
 
-    /// Whether an entry starts the file: a cheap look (one read of 24 bytes) before every write
-    /// transaction of an engine that does not journal (``Store/applyJournal(_:_:)``).
-    func mayHoldEntries() throws(HeadroomError) -> Bool {
+    /// The lsn of the entry that starts the file, if one does (its checksum not yet checked): a
+    /// cheap look (one read of 24 bytes) before every write transaction of an engine that does
+    /// not journal (``Store/applyJournal(_:_:)``).
+    func firstEntryLSN() throws(HeadroomError) -> UInt64? {
         // Read onto the stack: this runs before every write transaction, which allocates nothing.
-        let (n, magic) = withUnsafeTemporaryAllocation(byteCount: Self.headerBytes, alignment: 8) { header in
+        let (n, magic, lsn) = withUnsafeTemporaryAllocation(byteCount: Self.headerBytes, alignment: 8) { header in
             header.initializeMemory(as: UInt8.self, repeating: 0)
-            return (pread(fd, header.baseAddress!, Self.headerBytes, 0), header.load(as: UInt32.self))
+            return (pread(fd, header.baseAddress!, Self.headerBytes, 0), header.load(as: UInt32.self),
+                    header.load(fromByteOffset: 8, as: UInt64.self))
         }
         guard n >= 0 else { throw Self.failure("cannot read", path) }
-        return n == Self.headerBytes && magic == Self.magic
+        return n == Self.headerBytes && magic == Self.magic ? lsn : nil
     }
 
     static func encode(lsn: UInt64, payload: [UInt8]) -> [UInt8] {
@@ -273,9 +275,13 @@ extension Store {
     /// `journal-lsn` (entries are written only inside an interval, which holds LMDB's write lock).
     /// - Returns: how many entries were applied, and whether reading stopped at a torn entry.
     func applyJournal(_ txn: borrowing Transaction, _ journal: JournalFile) throws(HeadroomError) -> (applied: Int, torn: Bool) {
-        guard try journal.mayHoldEntries() else { return (0, false) }
-        let (entries, end) = try journal.entries()
+        guard let first = try journal.firstEntryLSN() else { return (0, false) }
         let checkpoint = UInt64(try metaInteger(txn, "journal-lsn") ?? 0)
+        // Entries this engine found before and the store already holds (a journal that stopped
+        // and was not tidied yet) are not read again at every transaction.
+        if let seen = writes.journalSeen, seen.first == first, checkpoint >= seen.last { return (0, false) }
+        let (entries, end) = try journal.entries()
+        writes.journalSeen = entries.first.map { ($0.lsn, entries[entries.count - 1].lsn) }
         var applied = 0
         var last = checkpoint
         for entry in entries where entry.lsn > checkpoint {
@@ -312,7 +318,7 @@ extension Engine {
             logger.warning("the store was brought up to date from its journal",
                            metadata: ["entries": "\(applied)", "torn entry dropped": "\(torn)", "store": "\(path)"])
         }
-        if try journal.mayHoldEntries() || torn { try journal.empty() }
+        if try journal.firstEntryLSN() != nil || torn { try journal.empty() }
         return applied
     }
 }

@@ -242,4 +242,11 @@ final class WriteState: @unchecked Sendable {
     var journal: JournalFile?
     /// Where that is said.
     var logger: Logger?
+    /// Entries were applied in a transaction not yet committed: once one commits, a journal
+    /// that no process runs is emptied (``Store/commit(_:)``), never before (an aborted
+    /// transaction must find them again).
+    var journalToTidy = false
+    /// The first and last lsn of the entries the journal held when last read, to skip reading
+    /// them again while the store holds them all.
+    var journalSeen: (first: UInt64, last: UInt64)?
 }

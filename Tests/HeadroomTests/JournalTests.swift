@@ -142,6 +142,33 @@ import Testing
         #expect(try engine.check().liveReservations == approved)
     }
 
+    /// What a journal left that crashed beside an open engine (here: this engine's own committer,
+    /// stopped as a crash would; in production another process's) is applied by the engine's
+    /// next write transaction. A transaction that aborts leaves the journal as it was (it is
+    /// emptied only once one commits), so the next one applies it again.
+    @Test func aWriteTransactionAppliesWhatAStoppedJournalLeftAndAnAbortKeepsIt() throws {
+        let dir = try F.directory("journal-beside")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try F.engine(dir, rules: Self.rules)
+        let committer = try GroupCommitter(engine: engine, options: .init(journal: .init(checkpointOperations: 1_000_000, checkpointMilliseconds: 600_000)))
+        for i in 0..<5 { _ = try committer.authorize(try F.request("J1-\(i)", "2026-11-25T10:00:00+08:00", amount: "1.00")) }
+        committer.crashForTesting()
+        #expect(try engine.journalLSN() == 0)
+        do {
+            let txn = try engine.store.beginWrite()  // applies the five entries ...
+            #expect(try engine.store.record(txn, id: "J1-0") != nil)
+            _ = consume txn  // ... and aborts
+        }
+        #expect(try engine.state(of: try PaymentID("J1-0")) == nil)
+        #expect(try JournalFile(directory: dir).entries().entries.count == 5)
+        // The next write applies them again, then decides: the card's five are counted.
+        #expect(try engine.authorize(try F.request("J1-5", "2026-11-25T11:00:00+08:00", amount: "1.00")).decision.isApproved == false)
+        #expect(try engine.journalLSN() == 5)
+        for i in 0..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == "authorized") }
+        #expect(try JournalFile(directory: dir).entries().entries.isEmpty)  // tidied after the commit
+        #expect(try engine.check().problems.isEmpty)
+    }
+
     /// A store has one journal writer at a time: a second journaling committer is refused
     /// (another process's engine is refused its writes too: MultiProcessTests), and the store
     /// takes writes again once the journal stops.
