@@ -113,11 +113,17 @@ struct Store {
     }
 
     func put(_ txn: borrowing Transaction, id: String, _ record: PaymentRecord) throws(HeadroomError) {
+        try putRecord(txn, id: id) { record.encode(into: &$0) }
+    }
+
+    /// Writes the record of `id` that `fill` puts into the writer's record buffer (borrowed for
+    /// this write, given back after it): counted, and captured when journaling.
+    private func putRecord(_ txn: borrowing Transaction, id: String, _ fill: (inout [UInt8]) -> Void) throws(HeadroomError) {
         writes.count &+= 1
         var bytes: [UInt8] = []
-        swap(&bytes, &writes.record)  // borrowed for this write, given back after it
+        swap(&bytes, &writes.record)
         defer { swap(&bytes, &writes.record) }
-        record.encode(into: &bytes)
+        fill(&bytes)
         if writes.capturing { writes.effects.record(id: id, bytes) }
         try put(txn, payments, id, bytes)
     }
@@ -133,15 +139,11 @@ struct Store {
             throw HeadroomError(.corrupted, "the record of \(id) does not decode")
         }
         try check(header.kind, header.state)
-        writes.count &+= 1
-        var bytes: [UInt8] = []
-        swap(&bytes, &writes.record)
-        defer { swap(&bytes, &writes.record) }
-        bytes.removeAll(keepingCapacity: true)
-        bytes.append(contentsOf: found)  // copied before the write below ends its validity
-        bytes[PaymentRecord.stateOffset] = state.rawValue
-        if writes.capturing { writes.effects.record(id: id, bytes) }
-        try put(txn, payments, id, bytes)
+        try putRecord(txn, id: id) { bytes in
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: found)  // copied before the write ends its validity
+            bytes[PaymentRecord.stateOffset] = state.rawValue
+        }
         return true
     }
 

@@ -35,6 +35,19 @@ import Testing
         #"{"op":"authorize","id":"\#(id)","time":"2026-11-25T10:00:00+08:00","card":"\#(pan(card))","institution":"Z1","business":"agreement","amount":"\#(amount)","account_class":"I"}"# + "\n"
     }
 
+    /// Reads `process`'s answers until it has given `count` lines (or ended), then kills it with
+    /// SIGKILL; what it answered by then.
+    static func kill(_ process: Process, _ output: Pipe, afterAnswers count: Int) -> Data {
+        var answers = Data()
+        while answers.reduce(0, { $1 == 10 ? $0 + 1 : $0 }) < count {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            answers.append(chunk)
+        }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        return answers
+    }
+
     /// A `headroom` process kept running on a pipe: it has the store open until ``finish()``.
     final class Held {
         let process = Process()
@@ -181,13 +194,7 @@ extension MultiProcessTests {
         for i in 6..<4_000 { input += Self.authorize("K\(i)", card: 100 + i % 500, amount: "1.00") }
         let (victim, victimOut) = try CLI.start(["replay", "--store", store, "--callers", "2", "--journal"], input: input,
                                                 inputFile: store + "-victim.jsonl")
-        var answers = Data()
-        while answers.reduce(0, { $1 == 10 ? $0 + 1 : $0 }) < 200 {
-            let chunk = victimOut.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            answers.append(chunk)
-        }
-        kill(victim.processIdentifier, SIGKILL)
+        let answers = Self.kill(victim, victimOut, afterAnswers: 200)
         victim.waitUntilExit()
         let answered = String(decoding: answers, as: UTF8.self).split(separator: "\n").map { object(String($0)) }
         #expect(answered.count >= 200, "the journaling process stopped early")
@@ -228,13 +235,7 @@ extension MultiProcessTests {
         let (victim, victimOut) = try CLI.start(["replay", "--store", store], input: inputs[0], inputFile: store + "-victim.jsonl")
         let (survivor, survivorOut) = try CLI.start(["replay", "--store", store], input: inputs[1], inputFile: store + "-survivor.jsonl")
         // Kill the victim once it has answered a few hundred lines, while both are writing.
-        var victimAnswers = Data()
-        while victimAnswers.reduce(0, { $1 == 10 ? $0 + 1 : $0 }) < 300 {
-            let chunk = victimOut.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            victimAnswers.append(chunk)
-        }
-        kill(victim.processIdentifier, SIGKILL)
+        var victimAnswers = Self.kill(victim, victimOut, afterAnswers: 300)
         victimAnswers.append(victimOut.fileHandleForReading.readDataToEndOfFile())
         victim.waitUntilExit()
         let survivorLines = String(decoding: survivorOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
