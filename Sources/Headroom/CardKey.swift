@@ -84,6 +84,10 @@ extension CardKey {
     public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
                             createIfMissing: Bool) throws(HeadroomError) -> (CardKey, Origin) {
         if let hex = environment[environmentVariable], !hex.isEmpty {
+            // Two keys named at once: which one the operator meant cannot be guessed.
+            if let file {
+                throw HeadroomError(.cardKeyUnavailable, "both \(environmentVariable) and the key file \(file) name a card key: give one only (unset \(environmentVariable) or drop --card-key-file)")
+            }
             return (try CardKey(hex: hex), .environment)
         }
         let path = file ?? defaultFilePath
@@ -102,6 +106,9 @@ extension CardKey {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw HeadroomError(.cardKeyUnavailable, "cannot read the card key file \(path)")
+        }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            throw HeadroomError(.cardKeyUnavailable, "the card key file \(path) is a directory, not a key file")
         }
         if info.st_mode & 0o077 != 0 {
             let mode = String(info.st_mode & 0o777, radix: 8)

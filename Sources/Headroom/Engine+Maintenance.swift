@@ -26,12 +26,17 @@ public struct StoreFacts: Sendable {
     public let schemaVersion: UInt32
 }
 
-/// What ``Engine/purge(today:by:)`` removed.
+/// What ``Engine/purge(today:by:dryRun:)`` removed (or, in a dry run, would remove).
 public struct PurgeReport: Sendable {
     /// Cells and records that closed before this natural day are gone.
     public let horizonDay: Int32
     public let counterCellsRemoved: Int
     public let recordsRemoved: Int
+    /// Reservations authorized before the horizon and never confirmed or released: they still
+    /// hold limit, so they stay (release them, or let reconciliation settle them).
+    public let reservationsKept: Int
+    /// Nothing was removed: the figures say what a purge would remove.
+    public let dryRun: Bool
 }
 
 extension Engine {
@@ -79,27 +84,63 @@ extension Engine {
 
     /// Removes what can no longer matter: counter cells whose window closed more than
     /// `recordRetentionDays` before `today`, and payment records all of whose cells are gone
-    /// (declined and released ones once their day is that old). Later releases and refunds
-    /// of those windows give nothing back to them.
-    public func purge(today: Int32, by name: String) throws(HeadroomError) -> PurgeReport {
+    /// (declined and released ones once their day is that old). Later refunds of those windows
+    /// give nothing back to them.
+    ///
+    /// Never removed: a reservation still authorized (it holds limit until it is confirmed or
+    /// released), nor any record younger than the retention (at least 31 days, far past the
+    /// span in which NetsUnion retries an id or reconciles a batch: a retry must find its first
+    /// answer). `today` may not be after the engine's clock: a cut-off from a day that has not
+    /// come would remove live counters, and payments replayed afterwards would count again.
+    /// - Parameter dryRun: count what would go, in a read transaction; change nothing, record
+    ///   nothing in the audit log.
+    /// - Throws: `invalidInput` for a `today` after the clock's day; `operatorRequired`.
+    public func purge(today: Int32, by name: String, dryRun: Bool = false) throws(HeadroomError) -> PurgeReport {
         try ruleBook.requireName(name)
+        let clockDay = Timestamp(unixSeconds: options.clock()).chinaDay
+        guard today <= clockDay else {
+            throw HeadroomError(.invalidInput, "the purge day \(ChinaTime.dateString(day: today)) is after today (\(ChinaTime.dateString(day: clockDay)) by the clock): a purge counts from a day that has come")
+        }
         let horizon = today - Int32(options.recordRetentionDays)
-        let txn = try store.beginWrite()
-        let cells = try deleteWhere(txn, store.counters) { key, _ in
+        let cellGoes = { (key: UnsafeRawBufferPointer, _: UnsafeRawBufferPointer) -> Bool in
             (CounterKey(bytes: key)?.deadFromDay ?? .max) <= horizon
         }
-        let records = try deleteWhere(txn, store.payments) { _, value in
-            guard let record = PaymentRecord(bytes: value) else { return false }
-            return record.deadFromDay <= horizon && record.time.chinaDay < horizon
+        var kept = 0
+        let recordGoes = { (_: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool in
+            guard let record = PaymentRecord(bytes: value), record.deadFromDay <= horizon, record.time.chinaDay < horizon else { return false }
+            if record.kind == .payment && record.state == .authorized {
+                kept += 1
+                return false
+            }
+            return true
         }
+        if dryRun {
+            let txn = try store.beginRead()
+            let cells = try countWhere(txn, store.counters, cellGoes)
+            let records = try countWhere(txn, store.payments, recordGoes)
+            return PurgeReport(horizonDay: horizon, counterCellsRemoved: cells, recordsRemoved: records, reservationsKept: kept, dryRun: true)
+        }
+        let txn = try store.beginWrite()
+        let cells = try deleteWhere(txn, store.counters, cellGoes)
+        let records = try deleteWhere(txn, store.payments, recordGoes)
         if horizon > (try purgeHorizon(txn)) {
             try store.putMetaInteger(txn, "purged-before-day", Int64(horizon))
         }
         try AuditLog.append(store, txn, time: options.clock(), operatorName: name, action: "store.purge",
-                            detail: "before \(ChinaTime.dateString(day: horizon)): \(cells) counter cells, \(records) records")
+                            detail: "before \(ChinaTime.dateString(day: horizon)): \(cells) counter cells, \(records) records; \(kept) authorized reservations kept")
         try store.commit(txn)
         logger.info("purged", metadata: ["before": "\(ChinaTime.dateString(day: horizon))", "cells": "\(cells)", "records": "\(records)"])
-        return PurgeReport(horizonDay: horizon, counterCellsRemoved: cells, recordsRemoved: records)
+        return PurgeReport(horizonDay: horizon, counterCellsRemoved: cells, recordsRemoved: records, reservationsKept: kept, dryRun: false)
+    }
+
+    /// How many entries of `db` satisfy `predicate`, read in `txn`.
+    func countWhere(_ txn: borrowing Transaction, _ db: Database,
+                    _ predicate: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) throws(HeadroomError) -> Int {
+        var count = 0
+        try forEach(txn, db) { key, value in
+            if predicate(key, value) { count += 1 }
+        }
+        return count
     }
 
     /// Facts about the store for operators.

@@ -48,10 +48,14 @@ public final class Engine {
         /// When the map fills, it doubles, up to this size; an operation fails with a storage
         /// error only when the map cannot grow further.
         public var mapSizeBytesMax: Int
+        /// Opens an existing store for reading only (``Engine/init(path:cardKey:rules:options:logger:)``
+        /// then creates nothing, writes nothing and waits for no writer): what the operators'
+        /// read commands use. Every write is refused with `readOnlyStore`.
+        public var readOnly: Bool
 
         public init(storage: Environment.Options = .init(), durability: Durability? = nil, recordRetentionDays: Int = 400,
                     clock: @escaping @Sendable () -> Int64 = Engine.systemClock, adoptRulesWithoutApproval: Bool = false,
-                    mapSizeBytesMax: Int = 1 << 40) {
+                    mapSizeBytesMax: Int = 1 << 40, readOnly: Bool = false) {
             // Without a durability, the storage options' syncOnCommit says it (as before).
             let durability = durability ?? (storage.syncOnCommit ? .syncEachCommit : .operatingSystemDecides)
             var storage = storage
@@ -62,6 +66,8 @@ public final class Engine {
             self.clock = clock
             self.adoptRulesWithoutApproval = adoptRulesWithoutApproval
             self.mapSizeBytesMax = mapSizeBytesMax
+            self.readOnly = readOnly
+            self.storage.readOnly = readOnly
         }
     }
 
@@ -103,22 +109,31 @@ public final class Engine {
         self.options = options
         self.cardKey = cardKey
         self.logger = logger
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw HeadroomError(.storage, "cannot create the store directory \(path): \(error.localizedDescription)")
+        if options.readOnly {
+            try Engine.requireStore(path)
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw HeadroomError(.storage, "cannot create the store directory \(path): \(error.localizedDescription)")
+            }
         }
         do {
             let environment = try Environment(path: path, options: options.storage)
-            try environment.clearStaleReaders()
+            if !options.readOnly { try environment.clearStaleReaders() }
             self.store = try Store(environment: environment)
         } catch {
             throw .storage(error)
         }
         // The journal (decision 0009): every write transaction first applies what a crashed
         // journaling process left; a journal that runs elsewhere holds the file locked.
-        journal = try JournalFile(directory: path)
+        journal = try JournalFile(directory: path, readOnly: options.readOnly)
+        if options.readOnly {
+            (self.ruleSet, self.ruleSetVersion) = try Engine.prepareReading(store, cardKey: cardKey, rules: rules, options: options)
+            flusher = nil
+            return
+        }
         store.writes.journal = journal
         store.writes.logger = logger
         (self.ruleSet, self.ruleSetVersion) = try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
@@ -150,6 +165,36 @@ public final class Engine {
 
     deinit {
         flusher?.stop()
+    }
+
+    /// Refuses a directory that holds no store (a mistyped path must not read as an empty one).
+    public static func requireStore(_ path: String) throws(HeadroomError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw HeadroomError(.noStore, "there is no store at \(path): no such directory (check --store)")
+        }
+        guard isDirectory.boolValue else { throw HeadroomError(.noStore, "\(path) is a file, not a store directory (check --store)") }
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
+            throw HeadroomError(.noStore, "there is no store in \(path): the directory holds no data.mdb (check --store)")
+        }
+    }
+
+    /// Whether the store is open read-only without its lock file (an operator who may only
+    /// read its files): engines writing meanwhile may make what it reads inconsistent.
+    public var readsWithoutLock: Bool { store.environment.isLockless }
+
+    /// The read-only counterpart of ``prepare``: checks the schema and the card key and reads
+    /// the rule set in force (or due by its schedule), in one read transaction.
+    static func prepareReading(_ store: Store, cardKey: CardKey, rules: [RuleSource]?, options: Options) throws(HeadroomError) -> (RuleSet, UInt32) {
+        let txn = try store.beginRead()
+        _ = try checkRecorded(store, txn, cardKey: cardKey)
+        guard let version = try RuleSetHistory.activateIfDue(store, txn, now: options.clock) else {
+            throw HeadroomError(.noRuleSet, "the store has no rule set yet")
+        }
+        if let rules, try RuleSetHistory.info(store, txn, version: version).digest != rules.digest.hexDigits {
+            throw HeadroomError(.rulesNotInForce, "these rule files differ from the store's rule set in force (v\(version))")
+        }
+        return (try RuleSetHistory.load(store, txn, version: version), version)
     }
 
     /// Rule-set administration (propose, approve, activate, rollback, history) on this store.
@@ -268,6 +313,9 @@ extension Store {
     /// did not checkpoint before it crashed (``applyJournal(_:_:)``; one read of 24 bytes when
     /// there is nothing, the usual case), so that nothing is decided without those payments.
     func beginWrite(applyingJournal: Bool = true) throws(HeadroomError) -> Transaction {
+        guard !environment.options.readOnly else {
+            throw HeadroomError(.readOnlyStore, "the store \(environment.path) is open for reading only")
+        }
         let txn: Transaction
         do {
             txn = try environment.beginWrite()

@@ -52,6 +52,15 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case overloaded
         /// Another committer journals this store: a store has one journal at a time (decision 0009).
         case storeBusy
+        /// No store at the path given (a read never creates one).
+        case noStore
+        /// The store was opened for reading only: a write was asked of it.
+        case readOnlyStore
+        /// The journal holds answered payments that cannot be applied (a damaged entry followed
+        /// by valid ones; a journal missing, truncated or replaced where the store expects one):
+        /// the store refuses to open until an operator accepts the loss
+        /// (`headroom store accept-journal-loss`).
+        case journalDamaged
         /// LMDB reported a condition (map full, readers full, I/O).
         case storage
         /// The store holds something that cannot be: a record that does not decode, a counter

@@ -110,15 +110,17 @@ final class JournalFile {
     /// before the syncer starts): a journal always starts writing at the file's start.
     private var offset = 0
 
-    init(directory: String) throws(HeadroomError) {
+    /// Opens (creating when missing) the journal of the store in `directory`; `readOnly` opens
+    /// an existing one for reading only, and a missing one as empty.
+    init(directory: String, readOnly: Bool = false) throws(HeadroomError) {
         path = directory + "/" + Self.name
         // Not O_APPEND: entries overwrite the file in place (with O_APPEND, Linux's pwrite
         // would append whatever the offset).
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Self.failure("cannot open", path) }
+        fd = readOnly ? open(path, O_RDONLY | O_CLOEXEC) : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 || (readOnly && errno == ENOENT) else { throw Self.failure("cannot open", path) }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     static func failure(_ what: String, _ path: String) -> HeadroomError {
         HeadroomError(.storage, "\(what) the journal \(path): \(String(cString: strerror(errno)))")
@@ -138,6 +140,7 @@ final class JournalFile {
     /// cheap look (one read of 24 bytes) before every write transaction of an engine that does
     /// not journal (``Store/applyJournal(_:_:)``).
     func firstEntryLSN() throws(HeadroomError) -> UInt64? {
+        guard fd >= 0 else { return nil }
         // Read onto the stack: this runs before every write transaction, which allocates nothing.
         let (n, magic, lsn) = withUnsafeTemporaryAllocation(byteCount: Self.headerBytes, alignment: 8) { header in
             header.initializeMemory(as: UInt8.self, repeating: 0)

@@ -103,7 +103,7 @@ struct CardLimit: ParsableCommand {
         func run() throws {
             let (card, institution) = try target.parsed()
             do {
-                let engine = try storeOptions.openEngine(rules: nil)
+                let engine = try storeOptions.openReading()
                 let limits = try engine.cardLimits(card, institution: institution) ?? CardLimits()
                 guard format.format == .json else {
                     print(describe(card, institution, limits))

@@ -26,7 +26,11 @@ struct Explain: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             text = String(decoding: data, as: UTF8.self)
         }
-        let line = text.split(separator: "\n").first { !$0.allSatisfy(\.isWhitespace) }.map(String.init) ?? ""
+        let lines = text.split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
+        guard lines.count <= 1 else {
+            throw ValidationError("\(file): explain takes one payment, and this holds \(lines.count) lines: give one line (replay --dry-run judges many)")
+        }
+        let line = lines.first.map(String.init) ?? ""
         do {
             guard case .authorize(let request) = try EventDecoder.decode(line) else {
                 throw ValidationError("\(file): explain takes an authorize line")
@@ -40,7 +44,7 @@ struct Explain: ParsableCommand {
     func run() throws {
         do {
             let request = try request()
-            let engine = try storeOptions.openEngine(rules: nil)
+            let engine = try storeOptions.openReading()
             let explanation = try engine.explain(request)
             let d = explanation.decision
             let state = try engine.state(of: request.id)

@@ -64,7 +64,7 @@ struct Replay: ParsableCommand {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             return scratch
         }
-        let live = try storeOptions.openEngine(rules: nil)
+        let live = try storeOptions.openReading()
         try live.backup(to: scratch)
         return scratch
     }

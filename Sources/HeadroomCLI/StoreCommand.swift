@@ -20,7 +20,7 @@ struct StoreCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let f = try storeOptions.openEngine(rules: nil).facts()
+                let f = try storeOptions.openReading().facts()
                 let purged = f.purgedBeforeDay.map { ChinaTime.dateString(day: $0) }
                 if format.format == .json {
                     printJSON(["path": f.path, "map_size_bytes": f.mapSizeBytes, "used_bytes": f.usedBytes, "page_size_bytes": f.pageSizeBytes,
@@ -61,7 +61,7 @@ struct StoreCommand: ParsableCommand {
 
         func run() throws {
             do {
-                try storeOptions.openEngine(rules: nil).backup(to: path)
+                try storeOptions.openReading().backup(to: path)
                 let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
                 print("backed up \(storeOptions.store) to \(path) (\(size) bytes); the card key is not in it")
             } catch {
@@ -81,7 +81,7 @@ struct StoreCommand: ParsableCommand {
         func run() throws {
             let report: CheckReport
             do {
-                report = try storeOptions.openEngine(rules: nil).check { progress("headroom: checked \($0) entries") }
+                report = try storeOptions.openReading().check { progress("headroom: checked \($0) entries") }
                 endProgress()
             } catch {
                 throw fail(error)
@@ -101,12 +101,19 @@ struct StoreCommand: ParsableCommand {
     struct Purge: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove counter windows and records closed longer ago than the retention.",
-            discussion: "Example: headroom store purge --store /var/lib/headroom --retain-days 400 --operator alice")
+            discussion: """
+            Never removes a reservation still authorized (it holds limit), nor a record younger \
+            than the retention (at least 31 days, past NetsUnion's retries and reconciliation). \
+            --today cannot be after today. --dry-run says what would go and changes nothing.
+
+            Example: headroom store purge --store /var/lib/headroom --retain-days 400 --dry-run --operator alice
+            """)
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var who: OperatorOption
         @Option(help: ArgumentHelp("Days a closed window and its records are kept (at least 31).", valueName: "days")) var retainDays = 400
-        @Option(help: ArgumentHelp("The day to count from, YYYY-MM-DD in UTC+8 (default: today).", valueName: "date")) var today: String?
+        @Option(help: ArgumentHelp("The day to count from, YYYY-MM-DD in UTC+8, not after today (default: today).", valueName: "date")) var today: String?
+        @Flag(help: "Say what would be removed; change nothing.") var dryRun = false
 
         func validate() throws {
             guard retainDays >= 31 else { throw ValidationError("--retain-days: at least 31, not \(retainDays)") }
@@ -125,11 +132,15 @@ struct StoreCommand: ParsableCommand {
         func run() throws {
             do {
                 let name = try who.resolved()
-                let engine = try storeOptions.openEngine(rules: nil, options: .init(recordRetentionDays: retainDays))
+                let options = Engine.Options(recordRetentionDays: retainDays, readOnly: dryRun)
+                let engine = dryRun ? try storeOptions.openReading(options) : try storeOptions.openEngine(rules: nil, options: options)
                 progress("headroom: purging")
-                let report = try engine.purge(today: try day() ?? Timestamp(unixSeconds: engine.options.clock()).chinaDay, by: name)
+                let report = try engine.purge(today: try day() ?? Timestamp(unixSeconds: engine.options.clock()).chinaDay, by: name, dryRun: dryRun)
                 endProgress()
-                print("purged before \(ChinaTime.dateString(day: report.horizonDay)): \(report.counterCellsRemoved) counter cells, \(report.recordsRemoved) records")
+                let verb = dryRun ? "would purge" : "purged"
+                print("\(verb) before \(ChinaTime.dateString(day: report.horizonDay)): \(report.counterCellsRemoved) counter cells, \(report.recordsRemoved) records"
+                      + (report.reservationsKept > 0 ? "; \(report.reservationsKept) reservations still authorized are kept" : ""))
+                if dryRun { print("dry run: nothing was removed") }
             } catch {
                 throw fail(error)
             }

@@ -6,7 +6,7 @@ import Logging
 
 /// Options every command that opens a store shares.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The store directory (created when missing).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("The store directory (created when missing only by commands that write).", valueName: "dir"))
     var store: String
 
     @Option(name: .long, help: ArgumentHelp("The card key file, when $HEADROOM_CARD_KEY is not set.", valueName: "path"))
@@ -51,6 +51,23 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
+    /// Opens an existing store for reading only: nothing is created (neither the store nor a
+    /// card key), nothing written, no writer waited for; a path without a store is refused.
+    func openReading(_ given: Engine.Options = .init()) throws -> Engine {
+        var options = given
+        options.readOnly = true
+        options.storage.readOnly = true
+        try Engine.requireStore(store)
+        let (key, _) = try CardKey.load(file: cardKeyFile, createIfMissing: false)
+        var logger = Logger(label: "headroom")
+        logger.logLevel = .warning
+        let engine = try Engine(path: store, cardKey: key, rules: nil, options: options, logger: logger)
+        if engine.readsWithoutLock {
+            warn("reading \(store) without its lock file (not writable by this account): if engines write meanwhile, figures may be inconsistent")
+        }
+        return engine
+    }
+
     /// Whether the store directory already holds a store (which then has its rule set).
     static func storeHasRules(_ store: String) -> Bool {
         FileManager.default.fileExists(atPath: store + "/data.mdb")
@@ -77,7 +94,7 @@ func fail(_ error: Error) -> ExitCode {
     switch error {
     case let e as HeadroomError:
         warn(e.description)
-        return e.code == .storage || e.code == .corrupted || e.code == .storeBusy ? ExitCode(3) : ExitCode(2)
+        return e.code == .storage || e.code == .corrupted || e.code == .storeBusy || e.code == .journalDamaged ? ExitCode(3) : ExitCode(2)
     case let e as ValidationError:
         warn(e.message)
         return ExitCode(64)

@@ -46,7 +46,7 @@ struct Usage: ParsableCommand {
 
     func run() throws {
         do {
-            let engine = try storeOptions.openEngine(rules: nil)
+            let engine = try storeOptions.openReading()
             let request = try probe(clock: engine.options.clock)
             let lines = try engine.explain(request).lines.filter { line in
                 institution != nil || (line.check.tier != .institution && (line.check.counter?.institution ?? Institution.ungrouped) == Institution.ungrouped

@@ -23,58 +23,94 @@ public final class Environment: @unchecked Sendable {
         /// operating system or a power loss can lose the last commits, a crash of the process
         /// cannot. Durable (`true`) is the default.
         public var syncOnCommit: Bool
+        /// Opens for reading only (`MDB_RDONLY`): nothing is created or written, not even on a
+        /// full disk. When the lock file cannot be opened for writing (an operator who may only
+        /// read the store's files), the environment is opened without it (`MDB_NOLOCK`, see
+        /// ``Environment/isLockless``).
+        public var readOnly: Bool
 
         public init(
             mapSizeBytes: Int = 1 << 30,
             readersMax: UInt32 = 126,
             databasesMax: UInt32 = 8,
             fileMode: mode_t = 0o600,
-            syncOnCommit: Bool = true
+            syncOnCommit: Bool = true,
+            readOnly: Bool = false
         ) {
             self.mapSizeBytes = mapSizeBytes
             self.readersMax = readersMax
             self.databasesMax = databasesMax
             self.fileMode = fileMode
             self.syncOnCommit = syncOnCommit
+            self.readOnly = readOnly
         }
     }
 
     @usableFromInline let handle: OpaquePointer
     public let path: String
     public let options: Options
+    /// Read-only and opened without the lock file, which this process may not write: its
+    /// reads are not registered, so a writer in another process may reuse the pages they read
+    /// (figures can then be inconsistent). Say so to whoever reads them.
+    public let isLockless: Bool
 
-    /// Opens (creating when missing) the environment in the directory `path`, which must exist.
+    /// Opens (creating when missing, unless read-only) the environment in the directory
+    /// `path`, which must exist.
     ///
     /// - Throws: ``LMDBError`` when the directory cannot be opened or locked, or is not an
     ///   LMDB environment of this version.
     public init(path: String, options: Options) throws(LMDBError) {
+        // MDB_NOTLS: reader slots belong to transactions, not threads, so a read transaction
+        // may be reset and renewed from any thread (needed by callers on thread pools).
+        var flags = clmdb_NOTLS
+        if !options.syncOnCommit { flags |= UInt32(MDB_NOSYNC) }
+        if options.readOnly { flags |= clmdb_RDONLY }
+        var lockless = false
+        var opened = Environment.open(path, options, flags)
+        if case .failure(let error) = opened, options.readOnly, error.code == clmdb_EACCES {
+            lockless = true
+            opened = Environment.open(path, options, flags | clmdb_NOLOCK)
+        }
+        self.handle = try opened.get()
+        self.path = path
+        self.options = options
+        self.isLockless = lockless
+    }
+
+    private static func open(_ path: String, _ options: Options, _ flags: UInt32) -> Result<OpaquePointer, LMDBError> {
         var env: OpaquePointer?
-        try check(mdb_env_create(&env), "mdb_env_create")
+        do throws(LMDBError) {
+            try check(mdb_env_create(&env), "mdb_env_create")
+        } catch {
+            return .failure(error)
+        }
         guard let env else { preconditionFailure("mdb_env_create succeeded without an environment") }
-        do {
+        do throws(LMDBError) {
             try check(mdb_env_set_mapsize(env, options.mapSizeBytes), "mdb_env_set_mapsize")
             try check(mdb_env_set_maxreaders(env, options.readersMax), "mdb_env_set_maxreaders")
             try check(mdb_env_set_maxdbs(env, options.databasesMax), "mdb_env_set_maxdbs")
-            // MDB_NOTLS: reader slots belong to transactions, not threads, so a read transaction
-            // may be reset and renewed from any thread (needed by callers on thread pools).
-            var flags = clmdb_NOTLS
-            if !options.syncOnCommit { flags |= UInt32(MDB_NOSYNC) }
             try check(mdb_env_open(env, path, flags, options.fileMode), "mdb_env_open(\(path))")
+            return .success(env)
         } catch {
             mdb_env_close(env)
-            throw error
+            return .failure(error)
         }
-        self.handle = env
-        self.path = path
-        self.options = options
     }
 
     deinit {
         mdb_env_close(handle)
     }
 
-    /// Opens, creating when missing, the named database. Call once at start-up.
+    /// Opens, creating when missing, the named database. Call once at start-up. A read-only
+    /// environment opens an existing database only (`MDB_NOTFOUND` is thrown when missing).
     public func openDatabase(named name: String) throws(LMDBError) -> Database {
+        if options.readOnly {
+            let txn = try beginRead()
+            var dbi: MDB_dbi = 0
+            try check(mdb_dbi_open(txn.handle, name, 0, &dbi), "mdb_dbi_open(\(name))")
+            try txn.commit()
+            return Database(dbi: dbi, name: name)
+        }
         let txn = try beginWrite()
         var dbi: MDB_dbi = 0
         try check(mdb_dbi_open(txn.handle, name, clmdb_CREATE, &dbi), "mdb_dbi_open(\(name))")

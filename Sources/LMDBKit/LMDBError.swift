@@ -1,4 +1,7 @@
 import CLMDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A condition that LMDB reported and that a caller can act on.
 ///
@@ -12,9 +15,27 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The LMDB call that failed, e.g. `mdb_txn_commit`.
     public let operation: String
 
-    public init(code: Int32, operation: String) {
+    /// The store's directory, where the failure concerns its file system (a full disk).
+    public let path: String?
+
+    public init(code: Int32, operation: String, path: String? = nil) {
         self.code = code
         self.operation = operation
+        self.path = path
+    }
+
+    /// The file system is full: nothing more can be written to the store.
+    public var isNoSpace: Bool { code == clmdb_ENOSPC }
+
+    /// Whether the file system holding `path` has no block left for this process. LMDB reports a
+    /// write that a full disk cut short as `EIO` (a short `pwrite`), not `ENOSPC`: a failed
+    /// commit asks the file system, so that the operator reads the real cause.
+    public static func fileSystemIsFull(_ path: String) -> Bool {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return false }
+        // Less than 64 KiB left counts as full: a commit writes pages of 4 KiB and more, and
+        // the metadata it needs besides.
+        return UInt64(stats.f_bavail) * UInt64(stats.f_frsize) < 64 << 10
     }
 
     /// The map is full: the store needs a larger `mapSizeBytes`.
@@ -26,6 +47,9 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
     public var isReadersFull: Bool { code == clmdb_READERS_FULL }
 
     public var description: String {
+        if isNoSpace, let path {
+            return "\(operation) failed: no space left on device (the file system of \(path) is full)"
+        }
         let message = String(cString: mdb_strerror(code))
         return "\(operation) failed: \(message) (code \(code))"
     }

@@ -23,8 +23,16 @@ public struct Transaction: ~Copyable {
     public consuming func commit() throws(LMDBError) {
         let handle = self.handle
         discard self
+        // The environment's path, read before the commit frees the transaction.
+        var path: UnsafePointer<CChar>?
+        mdb_env_get_path(mdb_txn_env(handle), &path)
+        let directory = path.map { String(cString: $0) }
         // mdb_txn_commit frees the transaction even when it fails.
-        try check(mdb_txn_commit(handle), "mdb_txn_commit")
+        let rc = mdb_txn_commit(handle)
+        if rc == clmdb_EIO || rc == clmdb_ENOSPC, let directory, LMDBError.fileSystemIsFull(directory) {
+            throw LMDBError(code: clmdb_ENOSPC, operation: "mdb_txn_commit", path: directory)
+        }
+        try check(rc, "mdb_txn_commit")
     }
 
     /// Drops every change and ends it.

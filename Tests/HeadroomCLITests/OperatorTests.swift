@@ -144,18 +144,70 @@ import Testing
         #expect(check.status == 0 && check.stdout.contains("6 records, 2 holding limit") && check.stdout.contains("every counter equals"))
         let checkJSON = json(try CLI.run(["store", "check", "--store", store, "--format", "json"])) as? [String: Any]
         #expect(checkJSON?["sound"] as? Bool == true)
-        let noOperator = try CLI.run(["store", "purge", "--store", store, "--today", "2030-01-01"])
+        let noOperator = try CLI.run(["store", "purge", "--store", store])
         #expect(noOperator.status == 64)
         let shortRetention = try CLI.run(["store", "purge", "--store", store, "--retain-days", "7", "--operator", "ops"])
         #expect(shortRetention.status == 64 && shortRetention.stderr.contains("at least 31"))
-        // 400 days after 2026-11-27 the days have closed but November's month cells have not.
-        let partial = try CLI.run(["store", "purge", "--store", store, "--today", "2028-01-01", "--operator", "ops"])
-        #expect(partial.status == 0 && partial.stdout.contains("purged before 2026-11-27: 5 counter cells, 3 records"))
-        #expect(try CLI.run(["store", "check", "--store", store]).status == 0)
-        let purge = try CLI.run(["store", "purge", "--store", store, "--today", "2030-01-01", "--operator", "ops"])
-        #expect(purge.status == 0 && purge.stdout.contains("purged before 2028-11-27: 5 counter cells, 3 records"))
-        let empty = json(try CLI.run(["store", "stat", "--store", store, "--format", "json"])) as? [String: Any]
-        #expect(empty?["records"] as? Int == 0 && empty?["counter_cells"] as? Int == 0 && empty?["purged_before"] as? String == "2028-11-27")
+        // The example payments are a week old: nothing has closed long enough to go.
+        let recent = try CLI.run(["store", "purge", "--store", store, "--retain-days", "31", "--operator", "ops"])
+        #expect(recent.status == 0 && recent.stdout.contains(": 0 counter cells, 0 records"))
+        let kept = json(try CLI.run(["store", "stat", "--store", store, "--format", "json"])) as? [String: Any]
+        #expect(kept?["records"] as? Int == 6 && kept?["counter_cells"] as? Int == 10)
+    }
+
+    /// The same example payments three years older, and one reservation never confirmed nor
+    /// released: a purge counting from a day to come is refused; a dry run changes nothing; the
+    /// purge removes every closed window and record but the reservation, which holds limit.
+    @Test func purgeRefusesAFutureDayKeepsReservationsAndHasADryRun() throws {
+        let (root, store, _) = try fixture("purge-safe")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let future = try CLI.run(["store", "purge", "--store", store, "--today", "2099-01-01", "--operator", "ops"])
+        #expect(future.status == 2 && future.stderr.contains("is after today"), "\(future.stderr)")
+        let check = try CLI.run(["store", "check", "--store", store])
+        #expect(check.status == 0 && check.stdout.contains("6 records, 2 holding limit"))
+
+        let old = root + "/old"
+        let example = try String(contentsOfFile: CLI.repositoryRoot + "/examples/payments.jsonl", encoding: .utf8)
+            .replacingOccurrences(of: "2026-11-2", with: "2023-11-2")
+        let held = #"{"op":"authorize","id":"HELD1","time":"2023-11-25T10:00:00+08:00","card":"6222020200112233446","institution":"Z2007933000010","business":"agreement","amount":"10.00","account_class":"I"}"#
+        let replay = try CLI.run(["replay", "--store", old, "--rules", Self.rules], input: example + held + "\n")
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let before = json(try CLI.run(["store", "stat", "--store", old, "--format", "json"])) as? [String: Any]
+        #expect(before?["records"] as? Int == 7)
+        let cells = before?["counter_cells"] as? Int ?? 0
+        let dry = try CLI.run(["store", "purge", "--store", old, "--retain-days", "31", "--dry-run", "--operator", "ops"])
+        #expect(dry.status == 0 && dry.stdout.contains("would purge before") && dry.stdout.contains(": \(cells) counter cells, 6 records; 1 reservations still authorized are kept"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("nothing was removed"))
+        let same = json(try CLI.run(["store", "stat", "--store", old, "--format", "json"])) as? [String: Any]
+        #expect(same?["records"] as? Int == 7 && same?["counter_cells"] as? Int == cells && same?["purged_before"] is NSNull)
+        let purge = try CLI.run(["store", "purge", "--store", old, "--retain-days", "31", "--operator", "ops"])
+        #expect(purge.status == 0 && purge.stdout.contains("purged before") && purge.stdout.contains(": \(cells) counter cells, 6 records"))
+        let after = json(try CLI.run(["store", "stat", "--store", old, "--format", "json"])) as? [String: Any]
+        #expect(after?["records"] as? Int == 1 && after?["counter_cells"] as? Int == 0)
+        #expect(try CLI.run(["store", "check", "--store", old]).status == 0)
+        let audit = try CLI.run(["audit", "--store", old])
+        #expect(audit.stdout.components(separatedBy: "store.purge").count == 2)
+    }
+
+    /// A mistyped --store on a read command is refused (exit 2) and creates nothing: no store, no
+    /// directory, no card key, also where a Rules/ directory would have been put in force.
+    @Test func readCommandsNeverCreateAStore() throws {
+        let root = try CLI.temporaryDirectory("typo")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let typo = root + "/stroe"
+        let payment = #"{"op":"authorize","id":"E1","time":"2026-11-25T13:00:00+08:00","card":"6222020200112233446","institution":"Z2007933000010","business":"agreement","amount":"49.00","account_class":"I"}"#
+        let reads: [[String]] = [["usage", "6222020200112233446"], ["explain", "-"], ["store", "stat"], ["store", "check"],
+                                 ["card-limit", "get", "--card", "6222020200112233446"], ["store", "backup", root + "/copy"]]
+        try FileManager.default.createDirectory(atPath: root + "/empty", withIntermediateDirectories: false)
+        for command in reads {
+            for store in [typo, root + "/empty"] {
+                let r = try CLI.run(command + ["--store", store], input: payment, directory: CLI.repositoryRoot)
+                #expect(r.status == 2 && r.stderr.contains("noStore") && r.stderr.contains(store), "\(command): \(r.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: typo), "\(command) created \(typo)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/empty").isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: root + "/copy"))
+        }
     }
 
     @Test func everyCommandHasHelpWithAnExampleAndCompletions() throws {

@@ -234,7 +234,10 @@ import Testing
     @Test func purgeRemovesClosedWindowsAndTheirRecordsOnly() throws {
         let dir = try F.directory("purge")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let engine = try F.engine(dir, rules: try F.shippedRules())
+        // The clock stands far in the future, so that the last purge may count from there.
+        let future = try Timestamp(iso8601: "2032-06-01T10:00:00+08:00").unixSeconds
+        let engine = try Engine(path: dir, cardKey: F.cardKey, rules: try F.shippedRules(),
+                                options: .init(storage: .init(mapSizeBytes: 64 << 20), clock: { future }))
         _ = try engine.authorize(try F.request("old", "2024-03-10T10:00:00+08:00", amount: "100.00"))
         try engine.confirm(try PaymentID("old"))
         _ = try engine.authorize(try F.request("declined", "2024-03-10T10:00:00+08:00", amount: "90000.00"))
@@ -250,10 +253,46 @@ import Testing
         // only after the retention, so a release still finds them.
         try engine.release(try PaymentID("year"))
         #expect(try engine.check().problems.isEmpty)
-        // Far in the future everything is closed.
+        // Far in the future every window is closed; "recent", authorized and never confirmed
+        // nor released, still holds limit and stays.
         let later = try engine.purge(today: today + 2000, by: "ops")
-        #expect(later.recordsRemoved == 2)
+        #expect(later.recordsRemoved == 1 && later.reservationsKept == 1)
+        #expect(try engine.state(of: try PaymentID("recent")) == "authorized")
         #expect(try engine.check().counterCells == 0)
+    }
+
+    /// A purge counting from a day after the clock's would remove live counters, and payments
+    /// replayed afterwards would count twice: refused. A reservation never confirmed nor
+    /// released holds limit and stays; a dry run removes nothing and says what would go.
+    @Test func purgeNeverTakesLiveDataNorAFutureCutOff() throws {
+        let dir = try F.directory("purge-safe")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let now = try Timestamp(iso8601: "2026-11-25T10:00:00+08:00").unixSeconds
+        let engine = try Engine(path: dir, cardKey: F.cardKey, rules: try F.shippedRules(),
+                                options: .init(storage: .init(mapSizeBytes: 64 << 20), clock: { now }))
+        _ = try engine.authorize(try F.request("live", "2026-11-25T09:00:00+08:00", amount: "100.00"))
+        _ = try engine.authorize(try F.request("held", "2024-03-10T10:00:00+08:00", amount: "100.00"))
+        _ = try engine.authorize(try F.request("done", "2024-03-10T10:00:00+08:00", amount: "200.00"))
+        try engine.confirm(try PaymentID("done"))
+        let cellsBefore = try engine.check().counterCells
+        let today = Timestamp(unixSeconds: now).chinaDay
+        expectError(.invalidInput) { _ = try engine.purge(today: today + 1, by: "ops") }
+        expectError(.invalidInput) { _ = try engine.purge(today: today + 40_000, by: "ops") }
+        #expect(try engine.state(of: try PaymentID("live")) == "authorized")
+        let dry = try engine.purge(today: today, by: "ops", dryRun: true)
+        #expect(dry.dryRun && dry.recordsRemoved == 1 && dry.reservationsKept == 1 && dry.counterCellsRemoved > 0)
+        #expect(try engine.check().counterCells == cellsBefore)
+        #expect(try engine.ruleBook.auditLog().last?.action != "store.purge")
+        let real = try engine.purge(today: today, by: "ops")
+        #expect(real.recordsRemoved == dry.recordsRemoved && real.counterCellsRemoved == dry.counterCellsRemoved && real.reservationsKept == 1)
+        #expect(try engine.state(of: try PaymentID("done")) == nil)
+        #expect(try engine.state(of: try PaymentID("held")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("live")) == "authorized")
+        #expect(try engine.check().problems.isEmpty)
+        // The retry of today's payment gets its first answer and counts nothing.
+        let retry = try engine.authorize(try F.request("live", "2026-11-25T09:00:00+08:00", amount: "100.00"))
+        #expect(retry.replayed)
+        try engine.release(try PaymentID("held"))
     }
 }
 

@@ -87,7 +87,7 @@ final class ManualClock: Sendable {
         let card = try CardNumber(F.pan(3))
         try engine.setCardLimits(card, institution: nil, CardLimits(dailyAmountFenMax: 100_000), by: "teller-7")
         _ = try engine.clearCardLimits(card, institution: nil, by: "teller-8")
-        _ = try engine.purge(today: 25_000, by: "ops")
+        _ = try engine.purge(today: Timestamp(unixSeconds: Self.start).chinaDay, by: "ops")
         expectError(.operatorRequired) { try engine.setCardLimits(card, institution: nil, CardLimits(dailyCountMax: 1), by: "") }
         let entries = try engine.ruleBook.auditLog().dropFirst()
         #expect(entries.map(\.action) == ["card-limit.set", "card-limit.clear", "store.purge"])
