@@ -176,8 +176,21 @@ extension Engine {
         }
         do {
             try store.environment.copy(to: directory, compact: true)
-        } catch {
+            // LMDB creates the copy with the process's umask: the copy is as private as the store.
+            guard chmod(directory + "/data.mdb", 0o600) == 0 else {
+                throw HeadroomError(.storage, "cannot make the copy \(directory)/data.mdb private (mode 0600): \(String(cString: strerror(errno)))")
+            }
+            // The copy is a store of its own: no journal of the live store's committer is its.
+            let copy = try Store(environment: try Environment(path: directory, options: .init(mapSizeBytes: store.environment.options.mapSizeBytes)))
+            let txn = try copy.beginWrite(applyingJournal: false)
+            try copy.deleteMeta(txn, JournalIdentity.metaKey)
+            try copy.commit(txn)
+        } catch let error as HeadroomError {
+            throw error
+        } catch let error as LMDBError {
             throw .storage(error)
+        } catch {
+            throw HeadroomError(.storage, "\(error)")
         }
     }
 

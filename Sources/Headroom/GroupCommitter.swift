@@ -115,6 +115,8 @@ public final class GroupCommitter: @unchecked Sendable {
     private var stopping = false
     /// Tests: stop as a crash would (see ``crashForTesting()``).
     private var crashing = false
+    /// ``close()`` was called.
+    private var closed = false
     private var writerStarted = false
     private let finished = DispatchSemaphore(value: 0)
     /// How many batches were committed (journal mode: journaled), and how many operations they
@@ -157,7 +159,8 @@ public final class GroupCommitter: @unchecked Sendable {
             }
             do {
                 try engine.recoverJournal(file)
-                try file.preallocate(options.journal!.preallocatedBytes)
+                try file.begin(salt: UInt64.random(in: 1...UInt64.max), preallocating: options.journal!.preallocatedBytes)
+                try engine.rememberJournal(file)
             } catch {
                 file.unlock()
                 throw error
@@ -179,22 +182,44 @@ public final class GroupCommitter: @unchecked Sendable {
         writerStarted = true
     }
 
-    /// Answers every operation already submitted, then stops the writer thread.
+    /// Answers every operation already submitted, then stops the writer thread. A failure at
+    /// the end (see ``close()``) is logged.
     public func shutdown() {
+        do {
+            try close()
+        } catch {
+            engine.logger.error("the group committer stopped after a failure", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Answers every operation already submitted, stops the writer thread, and says whether all
+    /// that was answered is in the store: in journal mode, throws the failure that stopped
+    /// journaling (a checkpoint, a sync, a write that failed: on a full disk, say). What was
+    /// answered is then still in the journal, and the store's next opening applies it. Calling
+    /// it again does nothing.
+    public func close() throws(HeadroomError) {
         condition.lock()
+        let first = !closed
+        closed = true
         stopping = true
         condition.broadcast()
         condition.unlock()
+        guard first else { return }
         finished.wait()
-        releaseJournal()
+        try releaseJournal(clean: true)
     }
 
-    /// Lets another committer journal the store once this one has stopped.
-    private func releaseJournal() {
+    /// Lets another committer journal the store once this one has stopped; a clean stop (every
+    /// answer checkpointed) also forgets the journal file (``Engine/forgetJournal()``).
+    private func releaseJournal(clean: Bool) throws(HeadroomError) {
         guard let journal, engine.journaling else { return }
-        engine.store.writes.journal = journal
-        journal.unlock()
-        engine.journaling = false
+        defer {
+            engine.store.writes.journal = journal
+            journal.unlock()
+            engine.journaling = false
+        }
+        if let failure = syncer?.failure { throw failure }
+        if clean { try engine.forgetJournal() }
     }
 
     /// Tests: stops as a crash would in journal mode: the long transaction is aborted instead of
@@ -202,11 +227,12 @@ public final class GroupCommitter: @unchecked Sendable {
     func crashForTesting() {
         condition.lock()
         crashing = true
+        closed = true
         stopping = true
         condition.broadcast()
         condition.unlock()
         finished.wait()
-        releaseJournal()
+        try? releaseJournal(clean: false)
     }
 
     private var isCrashing: Bool {
@@ -427,7 +453,7 @@ public final class GroupCommitter: @unchecked Sendable {
                 defer { writes.capturing = false }
                 let answers = try runJournaled(batch, in: txn)
                 lsn += 1
-                syncer.submit(.entry(JournalFile.encode(lsn: lsn, payload: writes.effects.bytes), batch, answers))
+                syncer.submit(.entry(journal!.encode(lsn: lsn, payload: writes.effects.bytes), batch, answers))
                 current = nil
                 batches += 1
                 operationsCommitted += batch.count

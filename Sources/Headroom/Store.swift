@@ -208,6 +208,15 @@ struct Store {
         try put(txn, meta, name, value)
     }
 
+    func deleteMeta(_ txn: borrowing Transaction, _ name: String) throws(HeadroomError) {
+        var key = name
+        do {
+            _ = try lmdbTyped { try key.withUTF8 { try txn.delete(meta, key: UnsafeRawBufferPointer($0)) } }
+        } catch {
+            throw .storage(error)
+        }
+    }
+
     func metaInteger(_ txn: borrowing Transaction, _ name: String) throws(HeadroomError) -> Int64? {
         guard let bytes = try value(txn, meta, name) else { return nil }
         guard bytes.count == 8 else { throw HeadroomError(.corrupted, "meta \(name) is not 8 bytes") }

@@ -113,7 +113,14 @@ struct Replay: ParsableCommand {
                 warn("stopped after a storage failure; \(number) lines were read")
                 throw fail(error)
             }
-            committer.shutdown()
+            do {
+                // Anything that fails after the last answer (the final checkpoint, a sync) is a
+                // failure of the run: what was answered is then in the journal, not yet the store.
+                try committer.close()
+            } catch {
+                warn("every line was answered, but the store was not brought up to date: the journal still holds the answers, and the store's next opening applies them")
+                throw fail(error)
+            }
             let perBatch = Double(committer.operationsCommitted) / Double(max(1, committer.batches))
             if committer.options.journal == nil {
                 perCommit = String(format: "; %.1f operations per commit", perBatch)

@@ -7,7 +7,7 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Facts, backup, invariant check and purge of a store; safe while engines run.",
-        subcommands: [Stat.self, Backup.self, Check.self, Purge.self]
+        subcommands: [Stat.self, Backup.self, Check.self, Purge.self, AcceptJournalLoss.self]
     )
 
     struct Stat: ParsableCommand {
@@ -79,9 +79,12 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var format: FormatOption
 
         func run() throws {
-            let report: CheckReport
+            var report: CheckReport
             do {
-                report = try storeOptions.openReading().check { progress("headroom: checked \($0) entries") }
+                let engine = try storeOptions.openReading()
+                report = try engine.check { progress("headroom: checked \($0) entries") }
+                // What the journal holds and the store does not is a difference too.
+                if let notice = try engine.journalNotice() { report.problems.append(notice) }
                 endProgress()
             } catch {
                 throw fail(error)
@@ -141,6 +144,37 @@ struct StoreCommand: ParsableCommand {
                 print("\(verb) before \(ChinaTime.dateString(day: report.horizonDay)): \(report.counterCellsRemoved) counter cells, \(report.recordsRemoved) records"
                       + (report.reservationsKept > 0 ? "; \(report.reservationsKept) reservations still authorized are kept" : ""))
                 if dryRun { print("dry run: nothing was removed") }
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}
+
+extension StoreCommand {
+    struct AcceptJournalLoss: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "accept-journal-loss",
+            abstract: "Open a store whose journal was refused as damaged, on record, accepting the loss.",
+            discussion: """
+            Only after a refusal with journalDamaged, and after restoring the journal has \
+            failed: the valid entries before the damage are applied, a copy of the journal is \
+            kept beside it (journal.damaged-<unix seconds>), the journal is emptied, and the audit \
+            log records who accepted what. Settle the payments of the lost entries from \
+            NetsUnion's reconciliation files. Refused while a journal runs, or when the journal \
+            is sound.
+
+            Example: headroom store accept-journal-loss --store /var/lib/headroom --operator alice
+            """)
+
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var who: OperatorOption
+
+        func run() throws {
+            do {
+                let report = try Engine.acceptJournalLoss(path: store.store, by: try who.resolved())
+                print("accepted: \(report.entriesApplied) entries before the damage applied; the journal as it was is kept in \(report.copyPath)")
+                print("what was lost: \(report.problem)")
             } catch {
                 throw fail(error)
             }

@@ -62,6 +62,7 @@ struct StoreOptions: ParsableArguments {
         var logger = Logger(label: "headroom")
         logger.logLevel = .warning
         let engine = try Engine(path: store, cardKey: key, rules: nil, options: options, logger: logger)
+        if let notice = try engine.journalNotice() { warn(notice) }
         if engine.readsWithoutLock {
             warn("reading \(store) without its lock file (not writable by this account): if engines write meanwhile, figures may be inconsistent")
         }

@@ -138,6 +138,8 @@ import Testing
         #expect((stat?["used_bytes"] as? Int ?? 0) > 0 && stat?["map_size_bytes"] as? Int == 1 << 30)
         let backup = try CLI.run(["store", "backup", root + "/copy", "--store", store])
         #expect(backup.status == 0 && backup.stdout.contains("the card key is not in it"))
+        let mode = try FileManager.default.attributesOfItem(atPath: root + "/copy/data.mdb")[.posixPermissions] as? Int
+        #expect(mode == 0o600, "a backup is as private as the store")
         let again = try CLI.run(["store", "backup", root + "/copy", "--store", store])
         #expect(again.status == 3 && again.stderr.contains("already holds a store"))
         let check = try CLI.run(["store", "check", "--store", root + "/copy"])

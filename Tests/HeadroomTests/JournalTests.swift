@@ -51,20 +51,24 @@ import Testing
         let path = dir + "/" + JournalFile.name
         let (written, end) = try JournalFile(directory: dir).entries()
         #expect(written.count == 3 && end == .clean)  // zeros follow: the file was preallocated
-        let whole = written.reduce(0) { $0 + JournalFile.headerBytes + $1.payload.count }
+        let whole = written.reduce(JournalFile.fileHeaderBytes) { $0 + JournalFile.headerBytes + $1.payload.count }
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(bytes.count >= GroupCommitter.JournalOptions().preallocatedBytes)
         // The next entry, cut short where the zeros of the preallocated file begin.
-        let partial = JournalFile.encode(lsn: 4, payload: [UInt8](repeating: 1, count: 100))
+        let salt = try #require(try JournalFile(directory: dir).fileSalt())
+        let partial = JournalFile.encode(lsn: 4, salt: salt, payload: [UInt8](repeating: 1, count: 100))
         bytes.replaceSubrange(whole..<whole + 60, with: partial.prefix(60))
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect(try JournalFile(directory: dir).entries().entries.count == 3)
         #expect(try JournalFile(directory: dir).entries().end == .torn)
 
-        // A damaged byte inside an entry ends the journal there too.
-        var damaged = bytes.prefix(whole)
-        damaged[damaged.count - 1] ^= 0xFF
-        try Data(damaged).write(to: URL(fileURLWithPath: path))
+        // A damaged byte inside the last entry ends the journal there too (nothing valid
+        // follows it: it reads as a torn tail). The file keeps its size: a shorter journal
+        // than the one written is refused (see aDamagedJournalRefusesToOpen...).
+        var damaged = bytes
+        damaged.replaceSubrange(whole..<whole + 60, with: [UInt8](repeating: 0, count: 60))
+        damaged[whole - 1] ^= 0xFF
+        try damaged.write(to: URL(fileURLWithPath: path))
         #expect(try JournalFile(directory: dir).entries().entries.count == 2)
         #expect(try JournalFile(directory: dir).entries().end == .torn)
 
