@@ -41,6 +41,11 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         /// A rule set must be approved before it is put in force.
         case ruleSetNotApproved
         case ruleSetAlreadyApproved
+        /// The version was withdrawn or rejected: propose it again to go on.
+        case ruleSetRejected
+        /// An activation was asked for a time already past, or a withdrawal of a version already
+        /// in force, or a cancellation of a schedule that does not exist.
+        case ruleSetNotChangeable
         case ruleSetAlreadyActive
         /// The operator who proposed a change may not approve it (dual control).
         case sameOperator

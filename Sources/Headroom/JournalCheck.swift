@@ -82,7 +82,7 @@ extension JournalFile {
 }
 
 extension Store {
-    static let acceptLossAdvice = "restore the journal file if you can; otherwise reconcile the payments at stake with NetsUnion's files and accept the loss: headroom store accept-journal-loss --store DIR --operator NAME"
+    static let acceptLossAdvice = "restore the journal file if you can; otherwise reconcile the payments at stake with NetsUnion's files and accept the loss: headroom store accept-journal-loss --store DIR"
 
     /// The journal the store expects (a committer journals, or crashed journaling), if any.
     func expectedJournal(_ txn: borrowing Transaction) throws(HeadroomError) -> JournalIdentity? {
@@ -178,7 +178,7 @@ extension Engine {
                                          clock: @Sendable () -> Int64 = Engine.systemClock) throws(HeadroomError) -> JournalLossReport {
         try requireStore(path)
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw HeadroomError(.operatorRequired, "accepting a loss needs the operator's name (--operator or HEADROOM_OPERATOR)")
+            throw HeadroomError(.operatorRequired, "accepting a loss needs the operator's name")
         }
         let store: Store
         do {

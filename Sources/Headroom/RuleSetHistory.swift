@@ -17,11 +17,16 @@ public struct RuleSetVersion: Codable, Sendable, Equatable {
     public var approvedAt: Int64?
     public var activatedBy: String?
     public var activatedAt: Int64?
+    /// Withdrawn by its proposer or rejected by a checker: it can no longer be approved or put
+    /// in force.
+    public var rejectedBy: String?
+    public var rejectedAt: Int64?
+    public var rejectionReason: String?
 }
 
 /// Where a version stands.
 public enum RuleSetStatus: String, Codable, Sendable {
-    case proposed, approved, scheduled, active, retired
+    case proposed, approved, scheduled, active, retired, rejected
 }
 
 /// An activation waiting for its time.

@@ -12,19 +12,18 @@ struct CardLimit: ParsableCommand {
 
     /// The card and, optionally, the one institution the limits are for.
     struct Target: ParsableArguments {
-        @Option(name: .long, help: ArgumentHelp("The card number (16-19 digits); shown masked, stored hashed.", valueName: "pan"))
-        var card: String
+        @Option(name: .long, help: ArgumentHelp("The card number (16-19 digits); shown masked, stored hashed. On the command line it stays in the shell's history: prefer --card-file.", valueName: "pan"))
+        var card: String?
+
+        @Option(name: .long, help: ArgumentHelp("A file holding the card number, or - for standard input.", valueName: "path"))
+        var cardFile: String?
 
         @Option(name: .long, help: ArgumentHelp("Limits for this institution only (default: all institutions).", valueName: "code"))
         var institution: String?
 
+        /// Reads the card (once: standard input can be read only once).
         func parsed() throws -> (CardNumber, Institution?) {
-            let number: CardNumber
-            do {
-                number = try CardNumber(card)
-            } catch {
-                throw ValidationError("--card: \(error)")
-            }
+            let number = try cardNumber(typed: card, file: cardFile, flag: "--card")
             guard let institution else { return (number, nil) }
             do {
                 return (number, try Institution(institution))
@@ -34,14 +33,15 @@ struct CardLimit: ParsableCommand {
         }
 
         func validate() throws {
-            _ = try parsed()
+            if card == nil && cardFile == nil { throw ValidationError("which card? Give --card PAN or --card-file FILE (- for standard input)") }
+            if card != nil && cardFile != nil { throw ValidationError("give --card or --card-file, not both") }
         }
     }
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set limits (the values given; others stay). Refused above the bank's or the institution's limit.",
-            discussion: "Example: headroom card-limit set --store DIR --card 6222020200112233446 --daily-amount 5000.00 --daily-count 10 --operator alice"
+            discussion: "Example: echo 6222020200112233446 | headroom card-limit set --store DIR --card-file - --daily-amount 5000.00 --daily-count 10"
         )
 
         @OptionGroup var storeOptions: StoreOptions
@@ -125,7 +125,7 @@ struct CardLimit: ParsableCommand {
     struct Clear: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a card's own limits; the bank's apply alone again.",
-            discussion: "Example: headroom card-limit clear --store DIR --card 6222020200112233446 --operator alice")
+            discussion: "Example: headroom card-limit clear --store DIR --card-file card.txt")
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var target: Target

@@ -10,8 +10,10 @@ struct HeadroomCommand: ParsableCommand {
         $HEADROOM_CARD_KEY (64 hex digits) or a key file (--card-key-file, default \
         ~/.config/headroom/card.key, created with mode 0600 on first use).
 
-        Changes (rules, customer limits, purges) record the operator: --operator NAME or \
-        $HEADROOM_OPERATOR. Read commands take --format table|json. Shell completions: \
+        Changes (rules, customer limits, purges) record the operator: the account that runs the \
+        command (under sudo, the account behind it). Card numbers can come from a file or \
+        standard input (--card-file), out of the shell's history. Read commands take \
+        --format table|json and never create or change a store. Shell completions: \
         headroom --generate-completion-script bash|zsh|fish.
 
         Exit status: 0 done; 1 a check or validation found problems; 2 refused (bad input, dual \
@@ -19,9 +21,9 @@ struct HeadroomCommand: ParsableCommand {
 
         Examples:
           headroom replay --store /var/lib/headroom < payments.jsonl
-          headroom rules propose Rules --store /var/lib/headroom --operator alice
-          headroom usage 6222020200112233446 --institution Z2007933000010 --store /var/lib/headroom
-          headroom card-limit set --store /var/lib/headroom --card 6222020200112233446 --daily-amount 5000.00 --operator alice
+          headroom rules propose Rules --store /var/lib/headroom
+          headroom usage --card-file card.txt --institution Z2007933000010 --store /var/lib/headroom
+          headroom card-limit set --store /var/lib/headroom --card-file - --daily-amount 5000.00 < card.txt
         """,
         subcommands: [Replay.self, RulesCommand.self, CardLimit.self, Usage.self, Explain.self, StoreCommand.self, Audit.self]
     )

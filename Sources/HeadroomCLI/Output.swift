@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeadroomCore
 
 /// `--format table|json`, on every command that reads.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -11,16 +12,27 @@ struct FormatOption: ParsableArguments {
     var format: OutputFormat = .table
 }
 
-/// The operator making a change, recorded in the store's audit log.
+/// The operator making a change, recorded in the store's audit log: the account that runs the
+/// command, never a name typed on it. Under `sudo`, the account behind it (`$SUDO_USER`, read
+/// only when the effective user is root: only root can set it, and root can do anything).
 struct OperatorOption: ParsableArguments {
-    @Option(name: .customLong("operator"), help: ArgumentHelp("Who makes this change (default: $HEADROOM_OPERATOR).", valueName: "name"))
-    var name: String?
+    @Option(name: .customLong("operator"), help: ArgumentHelp(visibility: .hidden))
+    var typed: String?
 
-    /// The name, from the option or the environment; a change without one is refused.
-    func resolved() throws -> String {
-        if let name, !name.trimmingCharacters(in: .whitespaces).isEmpty { return name }
-        if let env = ProcessInfo.processInfo.environment["HEADROOM_OPERATOR"], !env.isEmpty { return env }
-        throw ValidationError("who makes this change? Give --operator NAME or set HEADROOM_OPERATOR")
+    func validate() throws {
+        if typed != nil {
+            throw ValidationError("--operator is not taken: the operator is the account that runs the command (here \(Self.account())); run it from your own account, or with sudo from it")
+        }
+    }
+
+    /// The account's name.
+    func resolved() throws -> String { Self.account() }
+
+    static func account() -> String {
+        let euid = geteuid()
+        if euid == 0, let user = ProcessInfo.processInfo.environment["SUDO_USER"], !user.isEmpty { return user }
+        guard let entry = getpwuid(euid), let name = entry.pointee.pw_name else { return "uid \(euid)" }
+        return String(cString: name)
     }
 }
 
@@ -83,4 +95,37 @@ func progress(_ text: String) {
 func endProgress() {
     guard standardErrorIsTerminal else { return }
     FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+}
+
+/// A card number given on the command line, or read from a file or standard input (`-`): one
+/// typed on the command line stays in the shell's history and in /proc/PID/cmdline, which other
+/// accounts may read. Exactly one of the two.
+func cardNumber(typed: String?, file: String?, flag: String) throws -> CardNumber {
+    let text: String
+    switch (typed, file) {
+    case (let typed?, nil):
+        text = typed
+    case (nil, let file?):
+        let data: Data?
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            data = FileManager.default.contents(atPath: file)
+        }
+        guard let data else { throw ValidationError("--card-file: cannot read \(file)") }
+        let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }
+        guard lines.count == 1 else {
+            throw ValidationError("--card-file: \(file == "-" ? "standard input" : file) holds \(lines.count) lines: give one card number")
+        }
+        text = lines[0].trimmingCharacters(in: .whitespaces)
+    case (nil, nil):
+        throw ValidationError("which card? Give \(flag) or --card-file FILE (- for standard input: keeps the number out of the shell's history)")
+    case (_?, _?):
+        throw ValidationError("give \(flag) or --card-file, not both")
+    }
+    do {
+        return try CardNumber(text)
+    } catch {
+        throw ValidationError("\(file == nil ? flag : "--card-file"): \(error)")
+    }
 }

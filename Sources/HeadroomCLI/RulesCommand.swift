@@ -10,17 +10,20 @@ struct RulesCommand: ParsableCommand {
         abstract: "Validate, compare, propose, approve, activate and roll back rule sets (dual control).",
         discussion: """
         A change goes: validate -> diff -> propose (operator A) -> approve (operator B, not A) \
-        -> activate (now or --at a time). Running engines take up the new version between two \
-        payments. Every step is recorded with the operator and the time.
+        -> activate (now or --at a time). A proposal can be withdrawn or rejected (reject), a \
+        scheduled activation cancelled (cancel). Running engines take up the new version \
+        between two payments. The operator is the account that runs the command (under sudo, \
+        the account behind it); every step, and every refused attempt, is recorded with the \
+        operator and the time.
 
         Examples:
           headroom rules validate Rules
           headroom rules diff Rules --store /var/lib/headroom
-          headroom rules propose Rules --store /var/lib/headroom --operator alice
-          headroom rules approve 2 --store /var/lib/headroom --operator bob
-          headroom rules activate 2 --at 2026-12-01T00:00:00+08:00 --store /var/lib/headroom --operator bob
+          headroom rules propose Rules --store /var/lib/headroom          # as alice
+          headroom rules approve 2 --store /var/lib/headroom              # as bob
+          headroom rules activate 2 --at 2026-12-01T00:00:00+08:00 --store /var/lib/headroom
         """,
-        subcommands: [Validate.self, Diff.self, Propose.self, Approve.self, Activate.self, Rollback.self, History.self, Show.self]
+        subcommands: [Validate.self, Diff.self, Propose.self, Approve.self, Reject.self, Activate.self, Cancel.self, Rollback.self, History.self, Show.self]
     )
 
     struct Validate: ParsableCommand {
@@ -82,7 +85,7 @@ struct RulesCommand: ParsableCommand {
     struct Propose: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Store a rule directory as a new version, waiting for another operator's approval.",
-            discussion: "Example: headroom rules propose Rules --store /var/lib/headroom --operator alice")
+            discussion: "The proposer is the account that runs the command.\nExample: headroom rules propose Rules --store /var/lib/headroom")
 
         @Argument(help: ArgumentHelp("The rule directory.", valueName: "dir")) var directory: String
         @OptionGroup var store: StorePathOption
@@ -110,8 +113,8 @@ struct RulesCommand: ParsableCommand {
 
     struct Approve: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Approve a proposed version; the approver must not be its proposer.",
-            discussion: "Example: headroom rules approve 2 --store /var/lib/headroom --operator bob")
+            abstract: "Approve a proposed version; the approver must be another account than its proposer.",
+            discussion: "A refused attempt is recorded in the audit log.\nExample: headroom rules approve 2 --store /var/lib/headroom")
 
         @Argument(help: ArgumentHelp("The version.", valueName: "id")) var version: UInt32
         @OptionGroup var store: StorePathOption
@@ -132,8 +135,10 @@ struct RulesCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put an approved version in force now, or at a time.",
             discussion: """
-            Engines switch at their first payment at or after that time, never in the middle of one.
-            Example: headroom rules activate 2 --at 2026-12-01T00:00:00+08:00 --store /var/lib/headroom --operator bob
+            Engines switch at their first payment at or after that time, never in the middle of \
+            one. A time already past is refused. A new schedule replaces the one waiting.
+
+            Example: headroom rules activate 2 --at 2026-12-01T00:00:00+08:00 --store /var/lib/headroom
             """)
 
         @Argument(help: ArgumentHelp("The version.", valueName: "id")) var version: UInt32
@@ -167,10 +172,55 @@ struct RulesCommand: ParsableCommand {
         }
     }
 
+    struct Reject: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Withdraw (its proposer) or reject (another account) a version not in force.",
+            discussion: """
+            A withdrawn or rejected version can no longer be approved or activated. A scheduled \
+            version is cancelled first (headroom rules cancel).
+
+            Example: headroom rules reject 3 --reason "wrong institution code" --store /var/lib/headroom
+            """)
+
+        @Argument(help: ArgumentHelp("The version.", valueName: "id")) var version: UInt32
+        @Option(help: ArgumentHelp("Why, for the record.", valueName: "text")) var reason: String?
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var who: OperatorOption
+
+        func run() throws {
+            do {
+                let name = try who.resolved()
+                let info = try store.ruleBook().reject(version, reason: reason, by: name)
+                print("v\(version) \(name == info.proposedBy ? "withdrawn" : "rejected") by \(name)")
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel the scheduled activation of a version.",
+            discussion: "Example: headroom rules cancel --store /var/lib/headroom")
+
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var who: OperatorOption
+
+        func run() throws {
+            do {
+                let name = try who.resolved()
+                let cancelled = try store.ruleBook().cancelSchedule(by: name)
+                print("the activation of v\(cancelled.version) at \(chinaTime(cancelled.at)) is cancelled (by \(name))")
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put back in force the version that was in force before the current one.",
-            discussion: "Example: headroom rules rollback --store /var/lib/headroom --operator bob")
+            discussion: "Example: headroom rules rollback --store /var/lib/headroom")
 
         @OptionGroup var store: StorePathOption
         @OptionGroup var who: OperatorOption

@@ -109,7 +109,7 @@ struct StoreCommand: ParsableCommand {
             than the retention (at least 31 days, past NetsUnion's retries and reconciliation). \
             --today cannot be after today. --dry-run says what would go and changes nothing.
 
-            Example: headroom store purge --store /var/lib/headroom --retain-days 400 --dry-run --operator alice
+            Example: headroom store purge --store /var/lib/headroom --retain-days 400 --dry-run
             """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -164,7 +164,7 @@ extension StoreCommand {
             NetsUnion's reconciliation files. Refused while a journal runs, or when the journal \
             is sound.
 
-            Example: headroom store accept-journal-loss --store /var/lib/headroom --operator alice
+            Example: headroom store accept-journal-loss --store /var/lib/headroom
             """)
 
         @OptionGroup var store: StorePathOption

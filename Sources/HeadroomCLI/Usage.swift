@@ -12,11 +12,14 @@ struct Usage: ParsableCommand {
         its window holds, its cap and what is left. Without --institution, limits kept per \
         institution are left out.
 
-        Example: headroom usage 6222020200112233446 --institution Z2007933000010 --store /var/lib/headroom
+        Examples:
+          headroom usage --card-file card.txt --institution Z2007933000010 --store /var/lib/headroom
+          echo 6222020200112233446 | headroom usage --card-file - --store /var/lib/headroom
         """
     )
 
-    @Argument(help: ArgumentHelp("The card number; shown masked.", valueName: "card")) var card: String
+    @Argument(help: ArgumentHelp("The card number; shown masked. On the command line it stays in the shell's history: prefer --card-file.", valueName: "card")) var card: String?
+    @Option(help: ArgumentHelp("A file holding the card number, or - for standard input.", valueName: "path")) var cardFile: String?
     @Option(help: ArgumentHelp("The payment institution.", valueName: "code")) var institution: String?
     @Option(help: ArgumentHelp("The business type.", valueName: "type")) var business = "agreement"
     @Option(help: ArgumentHelp("The account class: I, II, III.", valueName: "class")) var accountClass = "I"
@@ -24,12 +27,12 @@ struct Usage: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var format: FormatOption
 
-    func probe(clock: () -> Int64) throws -> PaymentRequest {
+    func probe(card: CardNumber, clock: () -> Int64) throws -> PaymentRequest {
         do {
             return PaymentRequest(
                 id: try PaymentID("usage-probe"),
                 time: try at.map { try Timestamp(iso8601: $0) } ?? Timestamp(unixSeconds: clock()),
-                card: try CardNumber(card), institution: try Institution(institution ?? "0"),
+                card: card, institution: try Institution(institution ?? "0"),
                 business: try Business(name: business).orThrow("--business: \"\(business)\" is not a business type"),
                 amount: Amount(fen: 1),
                 accountClass: try AccountClass(name: accountClass).orThrow("--account-class: \"\(accountClass)\" is not I, II or III"))
@@ -41,13 +44,16 @@ struct Usage: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try probe(clock: Engine.systemClock)
+        if card == nil && cardFile == nil { throw ValidationError("which card? Give it as an argument or with --card-file FILE (- for standard input)") }
+        if card != nil && cardFile != nil { throw ValidationError("give the card as an argument or with --card-file, not both") }
+        if let card { _ = try probe(card: try cardNumber(typed: card, file: nil, flag: "card"), clock: Engine.systemClock) }
     }
 
     func run() throws {
+        let number = try cardNumber(typed: card, file: cardFile, flag: "card")
+        let request = try probe(card: number, clock: Engine.systemClock)
         do {
             let engine = try storeOptions.openReading()
-            let request = try probe(clock: engine.options.clock)
             let lines = try engine.explain(request).lines.filter { line in
                 institution != nil || (line.check.tier != .institution && (line.check.counter?.institution ?? Institution.ungrouped) == Institution.ungrouped
                     && !line.check.limitID.hasPrefix("card@"))

@@ -89,26 +89,71 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = dir + "/store"
         _ = try CLI.run(["replay", "--store", store, "--rules", Self.rules], input: "")
-        let set = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(7), "--daily-amount", "5000.00", "--daily-count", "10", "--operator", "alice"])
+        let set = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(7), "--daily-amount", "5000.00", "--daily-count", "10"], as: "alice")
         #expect(set.status == 0, "\(set.stderr)")
         #expect(set.stdout.contains("622848******") && set.stdout.contains("5,000.00") && !set.stdout.contains(pan(7)))
         let get = try CLI.run(["card-limit", "get", "--store", store, "--card", pan(7)])
         #expect(get.stdout.contains("daily amount    5,000.00") && get.stdout.contains("daily count     10"))
         let decline = try CLI.run(["replay", "--store", store], input: authorize("T1", card: 7, amount: "5000.01") + "\n")
         #expect(object(decline.lines.first ?? "")["code"] as? String == "exceedsCardDailyAmount")
-        let above = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(7), "--institution", "Z9", "--daily-amount", "30000.00", "--operator", "alice"])
+        let above = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(7), "--institution", "Z9", "--daily-amount", "30000.00"], as: "alice")
         #expect(above.status == 2)
         #expect(above.stderr.contains("institution.card-daily") && above.stderr.contains("20,000.00"))
-        let clear = try CLI.run(["card-limit", "clear", "--store", store, "--card", pan(7)], environment: ["HEADROOM_OPERATOR": "bob"])
+        let clear = try CLI.run(["card-limit", "clear", "--store", store, "--card", pan(7)], as: "bob")
         #expect(clear.status == 0 && clear.stdout.contains("limits cleared"))
         let badCard = try CLI.run(["card-limit", "get", "--store", store, "--card", "1234"])
         #expect(badCard.status == 64 && badCard.stderr.contains("--card: a card number is 16 to 19 digits, not 4"))
         let luhn = try CLI.run(["card-limit", "get", "--store", store, "--card", "6228480000000000001"])
         #expect(luhn.status == 64 && luhn.stderr.contains("check digit") && !luhn.stderr.contains("6228480000000000001"))
-        let nothing = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(7), "--operator", "alice"])
+        let nothing = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(7)], as: "alice")
         #expect(nothing.status == 64 && nothing.stderr.contains("give at least one of"))
-        let badAmount = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(7), "--single-amount", "1,000", "--operator", "alice"])
+        let badAmount = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(7), "--single-amount", "1,000"], as: "alice")
         #expect(badAmount.status == 64 && badAmount.stderr.contains("--single-amount"))
+    }
+
+    /// A card number can stay off the command line (shell history, /proc/PID/cmdline): from a
+    /// file or standard input. One source only, one number only.
+    @Test func cardNumbersFromAFileOrStandardInput() throws {
+        let dir = try CLI.temporaryDirectory("cardfile")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = dir + "/store"
+        _ = try CLI.run(["replay", "--store", store, "--rules", Self.rules], input: authorize("T1", card: 7, amount: "12.00") + "\n")
+        try (pan(7) + "\n").write(toFile: dir + "/card.txt", atomically: true, encoding: .utf8)
+        let set = try CLI.run(["card-limit", "set", "--store", store, "--card-file", dir + "/card.txt", "--daily-amount", "500.00"], as: "alice")
+        #expect(set.status == 0 && set.stdout.contains("622848******"), "\(set.stderr)")
+        let get = try CLI.run(["card-limit", "get", "--store", store, "--card-file", "-"], input: pan(7) + "\n")
+        #expect(get.status == 0 && get.stdout.contains("daily amount    500.00"), "\(get.stderr)")
+        let usage = try CLI.run(["usage", "--card-file", "-", "--at", "2026-11-25T12:00:00+08:00", "--store", store], input: pan(7))
+        #expect(usage.status == 0 && usage.stdout.contains("12.00 / 1"), "\(usage.stderr)")
+        let both = try CLI.run(["usage", pan(7), "--card-file", "-", "--store", store], input: pan(7))
+        #expect(both.status == 64 && both.stderr.contains("not both"))
+        let none = try CLI.run(["card-limit", "get", "--store", store])
+        #expect(none.status == 64 && none.stderr.contains("--card-file"))
+        let two = try CLI.run(["card-limit", "get", "--store", store, "--card-file", "-"], input: pan(7) + "\n" + pan(8) + "\n")
+        #expect(two.status == 64 && two.stderr.contains("holds 2 lines"))
+        let bad = try CLI.run(["usage", "--card-file", "-", "--store", store], input: "6228480000000000001")
+        #expect(bad.status == 64 && bad.stderr.contains("check digit") && !bad.stderr.contains("6228480000000000001"))
+    }
+
+    /// Input that could be read two ways is refused, saying which: two card keys at once, a key
+    /// path that is a directory, an explain file of several payments.
+    @Test func ambiguousInputIsRefused() throws {
+        let dir = try CLI.temporaryDirectory("ambiguous")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = dir + "/store"
+        #expect(try CLI.run(["replay", "--store", store, "--rules", Self.rules], input: "").status == 0)
+        let keyFile = dir + "/card.key"
+        try (CLI.cardKeyHex + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o600)
+        let twoKeys = try CLI.run(["store", "stat", "--store", store, "--card-key-file", keyFile])
+        #expect(twoKeys.status == 2 && twoKeys.stderr.contains("give one only"), "\(twoKeys.stderr)")
+        let fileOnly = try CLI.run(["store", "stat", "--store", store, "--card-key-file", keyFile], environment: ["HEADROOM_CARD_KEY": ""])
+        #expect(fileOnly.status == 0, "\(fileOnly.stderr)")
+        let directory = try CLI.run(["store", "stat", "--store", store, "--card-key-file", dir], environment: ["HEADROOM_CARD_KEY": ""])
+        #expect(directory.status == 2 && directory.stderr.contains("is a directory"), "\(directory.stderr)")
+        let many = (1...11).map { authorize("E\($0)", amount: "1.00") }.joined(separator: "\n")
+        let explain = try CLI.run(["explain", "-", "--store", store], input: many)
+        #expect(explain.status == 64 && explain.stderr.contains("holds 11 lines"), "\(explain.stderr)")
     }
 
     @Test func theCardKeyFileIsCreatedPrivateAndCheckedOnUse() throws {

@@ -163,7 +163,7 @@ extension MultiProcessTests {
         let beside = try CLI.run(["replay", "--store", store], input: Self.authorize("X1", card: 1) + Self.authorize("X2", card: 1))
         #expect(beside.status == 0, "\(beside.stderr)")
         #expect(beside.lines.map { object($0)["outcome"] as? String } == ["approve", "decline"], "\(beside.stdout)")
-        let limit = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(2), "--daily-count", "1", "--operator", "alice"])
+        let limit = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(2), "--daily-count", "1"], as: "alice")
         #expect(limit.status == 0, "\(limit.stderr)")
         let usage = try CLI.run(["usage", pan(1), "--store", store, "--at", "2026-11-25T11:00:00+08:00", "--format", "json"])
         #expect(usage.status == 0, "\(usage.stderr)")

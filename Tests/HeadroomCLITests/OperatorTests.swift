@@ -42,29 +42,31 @@ import Testing
         #expect(((o?["problems"] as? [[String: Any]])?.count ?? 0) >= 4)
     }
 
-    @Test func aRuleChangeGoesThroughTwoOperators() throws {
+    @Test(.enabled(if: CLI.canActAsOperators, "acting as two operators needs root (sudo's account)"))
+    func aRuleChangeGoesThroughTwoOperators() throws {
         let (root, store, proposed) = try fixture("dual")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let diff = try CLI.run(["rules", "diff", proposed, "--store", store])
         #expect(diff.stdout.contains("institution.card-daily (card+institution, daily) for Z2007933000010: amount 50,000.00 -> 30,000.00"))
-        let anonymous = try CLI.run(["rules", "propose", proposed, "--store", store])
-        #expect(anonymous.status == 64 && anonymous.stderr.contains("--operator"))
-        let propose = try CLI.run(["rules", "propose", proposed, "--store", store, "--operator", "alice"])
+        // A typed name is not an operator: the account is.
+        let typed = try CLI.run(["rules", "propose", proposed, "--store", store, "--operator", "bob"], as: "alice")
+        #expect(typed.status == 64 && typed.stderr.contains("the account that runs the command (here alice)"), "\(typed.stderr)")
+        let propose = try CLI.run(["rules", "propose", proposed, "--store", store], as: "alice")
         #expect(propose.status == 0 && propose.stdout.contains("proposed v2 by alice"))
-        let own = try CLI.run(["rules", "approve", "2", "--store", store, "--operator", "alice"])
+        let own = try CLI.run(["rules", "approve", "2", "--store", store], as: "alice")
         #expect(own.status == 2 && own.stderr.contains("alice proposed v2 and cannot approve it"))
-        let early = try CLI.run(["rules", "activate", "2", "--store", store, "--operator", "bob"])
+        let early = try CLI.run(["rules", "activate", "2", "--store", store], as: "bob")
         #expect(early.status == 2 && early.stderr.contains("not approved"))
-        let approve = try CLI.run(["rules", "approve", "2", "--store", store], environment: ["HEADROOM_OPERATOR": "bob"])
+        let approve = try CLI.run(["rules", "approve", "2", "--store", store], as: "bob")
         #expect(approve.status == 0 && approve.stdout.contains("approved v2 by bob"))
-        let later = try CLI.run(["rules", "activate", "2", "--at", "2099-01-01T00:00:00+08:00", "--store", store, "--operator", "bob"])
+        let later = try CLI.run(["rules", "activate", "2", "--at", "2099-01-01T00:00:00+08:00", "--store", store], as: "bob")
         #expect(later.status == 0 && later.stdout.contains("will be in force from 2099-01-01T00:00:00+08:00"))
-        let badTime = try CLI.run(["rules", "activate", "2", "--at", "tomorrow", "--store", store, "--operator", "bob"])
+        let badTime = try CLI.run(["rules", "activate", "2", "--at", "tomorrow", "--store", store], as: "bob")
         #expect(badTime.status == 64 && badTime.stderr.contains("--at"))
         var history = json(try CLI.run(["rules", "history", "--store", store, "--format", "json"])) as? [[String: Any]]
         #expect(history?.map { $0["status"] as? String } == ["active", "scheduled"])
         #expect(history?.last?["proposed_by"] as? String == "alice" && history?.last?["approved_by"] as? String == "bob")
-        #expect(try CLI.run(["rules", "activate", "2", "--store", store, "--operator", "bob"]).status == 0)
+        #expect(try CLI.run(["rules", "activate", "2", "--store", store], as: "bob").status == 0)
         // Decisions now carry v2 and its lower cap.
         let pay = #"{"op":"authorize","id":"X1","time":"2026-11-25T15:00:00+08:00","card":"\#(pan(5))","institution":"Z2007933000010","business":"agreement","amount":"15000.00","account_class":"I"}"#
         let pay2 = pay.replacingOccurrences(of: "X1", with: "X2").replacingOccurrences(of: "15:00", with: "15:01")
@@ -77,16 +79,54 @@ import Testing
         #expect(table.stdout.contains("rule set v1") && table.stdout.contains("Z2007933000010: amount 50,000.00"))
         let files = try CLI.run(["rules", "show", "2", "--files", "--store", store])
         #expect(files.stdout.contains("amount_max: 30000.00"))
-        let rollback = try CLI.run(["rules", "rollback", "--store", store, "--operator", "carol"])
+        let rollback = try CLI.run(["rules", "rollback", "--store", store], as: "carol")
         #expect(rollback.status == 0 && rollback.stdout.contains("v1 is in force again"))
         history = json(try CLI.run(["rules", "history", "--store", store, "--format", "json"])) as? [[String: Any]]
         #expect(history?.map { $0["status"] as? String } == ["active", "retired"])
         let audit = json(try CLI.run(["audit", "--store", store, "--format", "json"])) as? [[String: Any]]
-        #expect(audit?.compactMap { $0["operator"] as? String } == ["bootstrap", "alice", "bob", "bob", "bob", "carol"])
-        #expect(audit?.compactMap { $0["action"] as? String }.last == "rules.rollback")
+        // Refused attempts are on record too.
+        #expect(audit?.compactMap { $0["operator"] as? String } == ["bootstrap", "alice", "alice", "bob", "bob", "bob", "bob", "carol"])
+        #expect(audit?.compactMap { $0["action"] as? String } == ["rules.bootstrap", "rules.propose", "rules.approve.refused", "rules.activate.refused",
+                                                                 "rules.approve", "rules.schedule", "rules.activate", "rules.rollback"])
         // Reopening the store with other rule files does not bypass any of this.
         let bypass = try CLI.run(["replay", "--store", store, "--rules", proposed], input: "")
         #expect(bypass.status == 2 && bypass.stderr.contains("rulesNotInForce"))
+    }
+
+    /// What a checker needs besides approving: the proposer withdraws, another account rejects,
+    /// a scheduled activation is cancelled, an activation in the past is refused; each on record,
+    /// refusals included.
+    @Test(.enabled(if: CLI.canActAsOperators, "acting as several operators needs root (sudo's account)"))
+    func proposalsCanBeWithdrawnRejectedAndSchedulesCancelled() throws {
+        let (root, store, proposed) = try fixture("checker")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try CLI.run(["rules", "propose", proposed, "--store", store], as: "alice").status == 0)
+        let withdraw = try CLI.run(["rules", "reject", "2", "--reason", "typo in the cap", "--store", store], as: "alice")
+        #expect(withdraw.status == 0 && withdraw.stdout.contains("v2 withdrawn by alice"), "\(withdraw.stderr)")
+        let lateApproval = try CLI.run(["rules", "approve", "2", "--store", store], as: "bob")
+        #expect(lateApproval.status == 2 && lateApproval.stderr.contains("ruleSetRejected"))
+        // Proposed again (v3): bob rejects it.
+        try "# again\n".write(toFile: proposed + "/note.yaml", atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["rules", "propose", proposed, "--store", store], as: "alice").status == 0)
+        let reject = try CLI.run(["rules", "reject", "3", "--store", store], as: "bob")
+        #expect(reject.status == 0 && reject.stdout.contains("v3 rejected by bob"))
+        // v4: approved, scheduled, then the schedule cancelled; an activation in the past refused.
+        try "# once more\n".write(toFile: proposed + "/note.yaml", atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["rules", "propose", proposed, "--store", store], as: "alice").status == 0)
+        #expect(try CLI.run(["rules", "approve", "4", "--store", store], as: "bob").status == 0)
+        let past = try CLI.run(["rules", "activate", "4", "--at", "2020-01-01T00:00:00+08:00", "--store", store], as: "bob")
+        #expect(past.status == 2 && past.stderr.contains("already past"), "\(past.stderr)")
+        #expect(try CLI.run(["rules", "activate", "4", "--at", "2099-01-01T00:00:00+08:00", "--store", store], as: "bob").status == 0)
+        let busy = try CLI.run(["rules", "reject", "4", "--store", store], as: "carol")
+        #expect(busy.status == 2 && busy.stderr.contains("cancel the schedule first"))
+        let cancel = try CLI.run(["rules", "cancel", "--store", store], as: "carol")
+        #expect(cancel.status == 0 && cancel.stdout.contains("the activation of v4 at 2099-01-01T00:00:00+08:00 is cancelled (by carol)"))
+        #expect(try CLI.run(["rules", "cancel", "--store", store], as: "carol").status == 2)
+        let history = json(try CLI.run(["rules", "history", "--store", store, "--format", "json"])) as? [[String: Any]]
+        #expect(history?.map { $0["status"] as? String } == ["active", "rejected", "rejected", "approved"])
+        let actions = (json(try CLI.run(["audit", "--store", store, "--format", "json"])) as? [[String: Any]])?.compactMap { $0["action"] as? String }
+        #expect(actions == ["rules.bootstrap", "rules.propose", "rules.withdraw", "rules.approve.refused", "rules.propose", "rules.reject",
+                            "rules.propose", "rules.approve", "rules.activate.refused", "rules.schedule", "rules.reject.refused", "rules.cancel"])
     }
 
     @Test func usageExplainAndDryRunChangeNothing() throws {
@@ -146,12 +186,12 @@ import Testing
         #expect(check.status == 0 && check.stdout.contains("6 records, 2 holding limit") && check.stdout.contains("every counter equals"))
         let checkJSON = json(try CLI.run(["store", "check", "--store", store, "--format", "json"])) as? [String: Any]
         #expect(checkJSON?["sound"] as? Bool == true)
-        let noOperator = try CLI.run(["store", "purge", "--store", store])
-        #expect(noOperator.status == 64)
-        let shortRetention = try CLI.run(["store", "purge", "--store", store, "--retain-days", "7", "--operator", "ops"])
+        let typed = try CLI.run(["store", "purge", "--store", store, "--operator", "ops"])
+        #expect(typed.status == 64 && typed.stderr.contains("the account that runs the command"))
+        let shortRetention = try CLI.run(["store", "purge", "--store", store, "--retain-days", "7"], as: "ops")
         #expect(shortRetention.status == 64 && shortRetention.stderr.contains("at least 31"))
         // The example payments are a week old: nothing has closed long enough to go.
-        let recent = try CLI.run(["store", "purge", "--store", store, "--retain-days", "31", "--operator", "ops"])
+        let recent = try CLI.run(["store", "purge", "--store", store, "--retain-days", "31"], as: "ops")
         #expect(recent.status == 0 && recent.stdout.contains(": 0 counter cells, 0 records"))
         let kept = json(try CLI.run(["store", "stat", "--store", store, "--format", "json"])) as? [String: Any]
         #expect(kept?["records"] as? Int == 6 && kept?["counter_cells"] as? Int == 10)
@@ -163,7 +203,7 @@ import Testing
     @Test func purgeRefusesAFutureDayKeepsReservationsAndHasADryRun() throws {
         let (root, store, _) = try fixture("purge-safe")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let future = try CLI.run(["store", "purge", "--store", store, "--today", "2099-01-01", "--operator", "ops"])
+        let future = try CLI.run(["store", "purge", "--store", store, "--today", "2099-01-01"], as: "ops")
         #expect(future.status == 2 && future.stderr.contains("is after today"), "\(future.stderr)")
         let check = try CLI.run(["store", "check", "--store", store])
         #expect(check.status == 0 && check.stdout.contains("6 records, 2 holding limit"))
@@ -177,12 +217,12 @@ import Testing
         let before = json(try CLI.run(["store", "stat", "--store", old, "--format", "json"])) as? [String: Any]
         #expect(before?["records"] as? Int == 7)
         let cells = before?["counter_cells"] as? Int ?? 0
-        let dry = try CLI.run(["store", "purge", "--store", old, "--retain-days", "31", "--dry-run", "--operator", "ops"])
+        let dry = try CLI.run(["store", "purge", "--store", old, "--retain-days", "31", "--dry-run"], as: "ops")
         #expect(dry.status == 0 && dry.stdout.contains("would purge before") && dry.stdout.contains(": \(cells) counter cells, 6 records; 1 reservations still authorized are kept"), "\(dry.stdout)")
         #expect(dry.stdout.contains("nothing was removed"))
         let same = json(try CLI.run(["store", "stat", "--store", old, "--format", "json"])) as? [String: Any]
         #expect(same?["records"] as? Int == 7 && same?["counter_cells"] as? Int == cells && same?["purged_before"] is NSNull)
-        let purge = try CLI.run(["store", "purge", "--store", old, "--retain-days", "31", "--operator", "ops"])
+        let purge = try CLI.run(["store", "purge", "--store", old, "--retain-days", "31"], as: "ops")
         #expect(purge.status == 0 && purge.stdout.contains("purged before") && purge.stdout.contains(": \(cells) counter cells, 6 records"))
         let after = json(try CLI.run(["store", "stat", "--store", old, "--format", "json"])) as? [String: Any]
         #expect(after?["records"] as? Int == 1 && after?["counter_cells"] as? Int == 0)

@@ -28,19 +28,26 @@ enum CLI {
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
-    static func environment(_ extra: [String: String]) -> [String: String] {
+    /// Whether the tests can act as several operators: as root, a command's operator is the
+    /// account behind sudo (`$SUDO_USER`), which ``run(_:input:directory:environment:as:)`` sets.
+    static let canActAsOperators = geteuid() == 0
+
+    static func environment(_ extra: [String: String], as account: String? = nil) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
+        env["SUDO_USER"] = account
         env["HEADROOM_CARD_KEY"] = cardKeyHex
         for (k, v) in extra { env[k] = v }
         return env
     }
 
-    /// Runs `headroom` with `arguments`, feeding `input` on standard input.
-    static func run(_ arguments: [String], input: String = "", directory: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
+    /// Runs `headroom` with `arguments`, feeding `input` on standard input; `account`: the
+    /// operator, as the account behind sudo (root only).
+    static func run(_ arguments: [String], input: String = "", directory: String? = nil, environment extra: [String: String] = [:],
+                    as account: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        process.environment = environment(extra)
+        process.environment = environment(extra, as: account)
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
         process.standardInput = inPipe

@@ -60,8 +60,9 @@ public final class RuleBook {
     /// Approves a proposed version. The approver must not be its proposer.
     public func approve(_ version: UInt32, by name: String) throws(HeadroomError) -> RuleSetVersion {
         try requireName(name)
-        return try write { (txn) throws(HeadroomError) in
+        return try write(recordingRefusalOf: "rules.approve", v: version, by: name) { (txn) throws(HeadroomError) in
             var info = try RuleSetHistory.info(store, txn, version: version)
+            try Self.requireNotRejected(info)
             if let approver = info.approvedBy {
                 throw HeadroomError(.ruleSetAlreadyApproved, "v\(version) was already approved by \(approver)")
             }
@@ -87,8 +88,9 @@ public final class RuleBook {
     /// earlier schedule). Engines switch at their next payment after that time.
     public func activate(_ version: UInt32, at time: Int64? = nil, by name: String) throws(HeadroomError) -> Activation {
         try requireName(name)
-        return try write { (txn) throws(HeadroomError) in
+        return try write(recordingRefusalOf: "rules.activate", v: version, by: name) { (txn) throws(HeadroomError) in
             let info = try RuleSetHistory.info(store, txn, version: version)
+            try Self.requireNotRejected(info)
             guard info.approvedBy != nil else {
                 throw HeadroomError(.ruleSetNotApproved, "v\(version) is not approved: another operator must approve it first")
             }
@@ -96,7 +98,10 @@ public final class RuleBook {
                 throw HeadroomError(.ruleSetAlreadyActive, "v\(version) is already in force")
             }
             let now = clock()
-            if let time, time > now {
+            if let time, time <= now {
+                throw HeadroomError(.ruleSetNotChangeable, "the time \(Timestamp(unixSeconds: time).chinaISO8601) is already past (now: \(Timestamp(unixSeconds: now).chinaISO8601)): to put v\(version) in force now, leave the time out")
+            }
+            if let time {
                 try RuleSetHistory.putJSON(store, txn, "rules.scheduled", RuleSetSchedule(version: version, at: time, scheduledBy: name))
                 try AuditLog.append(store, txn, time: now, operatorName: name, action: "rules.schedule",
                                     detail: "v\(version) to be put in force at \(Timestamp(unixSeconds: time).chinaISO8601)")
@@ -105,6 +110,52 @@ public final class RuleBook {
             try RuleSetHistory.activate(store, txn, version, by: name, at: now)
             try AuditLog.append(store, txn, time: now, operatorName: name, action: "rules.activate", detail: "v\(version) put in force")
             return .now
+        }
+    }
+
+    /// Withdraws (by its proposer) or rejects (by anyone else) a version that is not in force
+    /// and not scheduled: it can no longer be approved or put in force.
+    public func reject(_ version: UInt32, reason: String?, by name: String) throws(HeadroomError) -> RuleSetVersion {
+        try requireName(name)
+        return try write(recordingRefusalOf: "rules.reject", v: version, by: name) { (txn) throws(HeadroomError) in
+            var info = try RuleSetHistory.info(store, txn, version: version)
+            try Self.requireNotRejected(info)
+            guard info.activatedAt == nil else {
+                throw HeadroomError(.ruleSetNotChangeable, "v\(version) has been in force: roll back instead (headroom rules rollback)")
+            }
+            if try RuleSetHistory.schedule(store, txn)?.version == version {
+                throw HeadroomError(.ruleSetNotChangeable, "v\(version) is scheduled: cancel the schedule first (headroom rules cancel)")
+            }
+            let now = clock()
+            info.rejectedBy = name
+            info.rejectedAt = now
+            info.rejectionReason = reason
+            try RuleSetHistory.putInfo(store, txn, info)
+            let action = name == info.proposedBy ? "rules.withdraw" : "rules.reject"
+            try AuditLog.append(store, txn, time: now, operatorName: name, action: action,
+                                detail: "v\(version) \(name == info.proposedBy ? "withdrawn" : "rejected") (proposed by \(info.proposedBy))" + (reason.map { ": \($0)" } ?? ""))
+            return info
+        }
+    }
+
+    /// Cancels the activation waiting for its time.
+    /// - Returns: the schedule cancelled.
+    public func cancelSchedule(by name: String) throws(HeadroomError) -> RuleSetSchedule {
+        try requireName(name)
+        return try write { (txn) throws(HeadroomError) in
+            guard let scheduled = try RuleSetHistory.schedule(store, txn) else {
+                throw HeadroomError(.ruleSetNotChangeable, "no activation is scheduled")
+            }
+            try RuleSetHistory.clearSchedule(store, txn)
+            try AuditLog.append(store, txn, time: clock(), operatorName: name, action: "rules.cancel",
+                                detail: "the activation of v\(scheduled.version) at \(Timestamp(unixSeconds: scheduled.at).chinaISO8601) cancelled (scheduled by \(scheduled.scheduledBy))")
+            return scheduled
+        }
+    }
+
+    static func requireNotRejected(_ info: RuleSetVersion) throws(HeadroomError) {
+        if let by = info.rejectedBy {
+            throw HeadroomError(.ruleSetRejected, "v\(info.version) was \(by == info.proposedBy ? "withdrawn" : "rejected") by \(by): propose the files again")
         }
     }
 
@@ -137,7 +188,8 @@ public final class RuleBook {
         var out: [(RuleSetVersion, RuleSetStatus)] = []
         for version in 1...latest {
             let info = try RuleSetHistory.info(store, txn, version: version)
-            let status: RuleSetStatus = version == current ? .active
+            let status: RuleSetStatus = info.rejectedBy != nil ? .rejected
+                : version == current ? .active
                 : version == scheduled?.version ? .scheduled
                 : info.activatedAt != nil ? .retired
                 : info.approvedBy != nil ? .approved : .proposed
@@ -178,7 +230,22 @@ public final class RuleBook {
 
     func requireName(_ name: String) throws(HeadroomError) {
         if name.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw HeadroomError(.operatorRequired, "a change needs the operator's name (--operator or HEADROOM_OPERATOR)")
+            throw HeadroomError(.operatorRequired, "a change needs the operator's name")
+        }
+    }
+
+    /// Runs a change; when dual control or the version's state refuses it, the refused attempt
+    /// is recorded in the audit log (in a transaction of its own) before the refusal is thrown.
+    func write<R>(recordingRefusalOf action: String, v version: UInt32, by name: String,
+                  _ body: (borrowing Transaction) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
+        do {
+            return try write(body)
+        } catch where [.sameOperator, .ruleSetNotApproved, .ruleSetRejected, .ruleSetNotChangeable, .ruleSetAlreadyApproved].contains(error.code) {
+            try write { (txn) throws(HeadroomError) in
+                try AuditLog.append(store, txn, time: clock(), operatorName: name, action: action + ".refused",
+                                    detail: "v\(version): \(error.message)")
+            }
+            throw error
         }
     }
 
