@@ -51,32 +51,19 @@ import Testing
         #expect(try CLI.run(["replay", "--store", store], input: M.authorize("W2", card: 3)).status == 0)
     }
 
-    /// Whether this machine lets the tests mount a small tmpfs (root, and a kernel that allows
-    /// it here): the honest way to fill a disk.
-    static let canMountTmpfs: Bool = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-mount-probe-\(getpid())").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard mount("tmpfs", dir, "tmpfs", 0, "size=1m") == 0 else { return false }
-        umount(dir)
-        return true
-    }()
-
     /// A full disk: the journal's last checkpoint cannot be written after every line was
     /// answered. `replay` exits 3 saying so, names the full disk and its path (not "Input/output
     /// error"); the operators' reads still work on the full disk; and once room is made, the
     /// store's next opening applies what the journal holds: nothing answered is lost.
-    @Test(.enabled(if: canMountTmpfs, "needs root to mount a small tmpfs"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: SmallDisk.canMount, "needs root to mount a small tmpfs"), .timeLimit(.minutes(2)))
     func aFullDiskFailsLoudlyAndLosesNothing() throws {
         let root = try CLI.temporaryDirectory("full-disk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         try M.rules.write(toFile: root + "/limits.yaml", atomically: true, encoding: .utf8)
-        let disk = root + "/disk"
-        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
         // The journal takes 64 MiB of 65: the checkpoint of 3,000 payments does not fit.
-        #expect(mount("tmpfs", disk, "tmpfs", 0, "size=65m") == 0)
-        defer { umount(disk) }
-        let store = disk + "/store"
+        let disk = try SmallDisk(root + "/disk", megabytes: 65)
+        defer { disk.unmount() }
+        let store = disk.path + "/store"
         #expect(try CLI.run(["replay", "--store", store, "--rules", root], input: "").status == 0)
         var input = ""
         for i in 0..<3_000 { input += M.authorize("F\(i)", card: 10 + i, amount: "1.00") }
@@ -89,7 +76,7 @@ import Testing
         let stat = try CLI.run(["store", "stat", "--store", store])
         #expect(stat.status == 0 && stat.stderr.contains("the journal holds"), "\(stat.stderr)")
         // Room again: the next opening applies the journal.
-        #expect(mount("tmpfs", disk, "tmpfs", UInt(MS_REMOUNT), "size=256m") == 0)
+        #expect(disk.grow(megabytes: 256))
         let engine = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
         for id in answered { #expect(try engine.state(of: try PaymentID(id)) == "authorized", "\(id)") }
         #expect(try engine.check().problems.isEmpty)

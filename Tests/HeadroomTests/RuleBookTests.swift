@@ -56,7 +56,9 @@ final class ManualClock: Sendable {
         #expect(try engine.authorize(try F.request("C", "2026-11-25T10:00:02+08:00", amount: "1.00")).decision.ruleSetVersion == 1)
         expectError(.nothingToRollBack) { _ = try book.rollback(by: "carol") }
         let actions = try book.auditLog().map { "\($0.operatorName) \($0.action)" }
-        #expect(actions == ["bootstrap rules.bootstrap", "alice rules.propose", "bob rules.approve", "bob rules.activate", "carol rules.rollback"])
+        // The refused attempts (activating before approval, approving one's own proposal) too.
+        #expect(actions == ["bootstrap rules.bootstrap", "alice rules.propose", "bob rules.activate.refused", "alice rules.approve.refused",
+                            "bob rules.approve", "carol rules.approve.refused", "bob rules.activate", "carol rules.rollback"])
     }
 
     @Test func aScheduledActivationLandsAtItsTimeBetweenTwoPayments() throws {
