@@ -19,6 +19,9 @@ public struct Amount: Hashable, Comparable, Sendable {
         case tooManyDecimals(String)
         case notPositive(String)
         case tooLarge(String)
+        /// `"0001.00"`: a leading zero before other digits is refused, not read past: a field
+        /// padded by another system is a format to agree on, not to guess.
+        case leadingZeros(String)
 
         public var description: String {
             switch self {
@@ -27,14 +30,20 @@ public struct Amount: Hashable, Comparable, Sendable {
             case .tooManyDecimals(let s): "\"\(s)\" has more than 2 decimals: amounts are exact to the fen"
             case .notPositive(let s): "\"\(s)\" is not above zero"
             case .tooLarge(let s): "\"\(s)\" is above the largest amount, 100,000,000,000.00"
+            case .leadingZeros(let s): "\"\(s)\" has leading zeros: write it as \"\(Self.withoutLeadingZeros(s))\""
             }
+        }
+
+        static func withoutLeadingZeros(_ s: String) -> String {
+            let trimmed = s.drop { $0 == "0" }
+            return trimmed.isEmpty || trimmed.first == "." ? "0" + trimmed : String(trimmed)
         }
     }
 
     /// Parses a decimal amount in yuan (`"1234.56"`, `"12.5"`, `"300"`), exactly, to fen.
     ///
-    /// Refuses signs, exponents, separators, more than two decimals, zero and amounts above
-    /// ``fenMax``.
+    /// Refuses signs, exponents, separators, leading zeros (`"007.00"`; `"0.50"` is fine), more
+    /// than two decimals, zero and amounts above ``fenMax``.
     public init(yuan text: String) throws(ParseError) {
         self.fen = try Amount.parseFen(text, allowZero: false)
     }
@@ -60,6 +69,7 @@ public struct Amount: Hashable, Comparable, Sendable {
                 if fractionDigits > 2 { throw .tooManyDecimals(text) }
                 fraction = fraction * 10 + digit
             } else {
+                if digitsBeforePoint == 1 && whole == 0 { throw .leadingZeros(text) }
                 digitsBeforePoint += 1
                 if digitsBeforePoint > 12 { throw .tooLarge(text) }
                 whole = whole * 10 + digit

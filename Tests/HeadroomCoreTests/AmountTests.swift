@@ -22,6 +22,19 @@ import Testing
         #expect(throws: Amount.ParseError.tooLarge("9999999999999")) { try Amount(yuan: "9999999999999") }
     }
 
+    /// Leading zeros are refused as leading zeros, whatever the size (a padded field is a format
+    /// to agree on, not "above the largest amount"); a single zero before the point is fine.
+    @Test func refusesLeadingZeros() throws {
+        #expect(throws: Amount.ParseError.leadingZeros("0000000000001.00")) { try Amount(yuan: "0000000000001.00") }
+        #expect(throws: Amount.ParseError.leadingZeros("007")) { try Amount(yuan: "007") }
+        #expect(throws: Amount.ParseError.leadingZeros("00.50")) { try Amount(yuan: "00.50") }
+        #expect(Amount.ParseError.leadingZeros("0000000000001.00").description.contains("write it as \"1.00\""))
+        #expect(Amount.ParseError.leadingZeros("00.50").description.contains("write it as \"0.50\""))
+        #expect(try Amount(yuan: "0.50").fen == 50)
+        #expect(try Amount(yuan: "10.00").fen == 1000)
+        #expect(try Amount.parseFen("0", allowZero: true) == 0)
+    }
+
     @Test func zeroOnlyWhereAllowed() throws {
         #expect(try Amount.parseFen("0", allowZero: true) == 0)
     }

@@ -55,4 +55,15 @@ import Testing
         #expect(failure("{").map { $0.message.hasPrefix("not a JSON object") } == true)
         #expect(failure(#"{"op":"refund","id":"R","original":"T1","time":"2026-11-25T10:00:00Z"}"#)?.field == "amount")
     }
+
+    /// A key twice: the JSON reader would keep the last ("amount" 50.00, then 15000.00,
+    /// reserves 15,000.00). Refused, naming the key; keys inside strings do not count.
+    @Test func refusesAKeyTwice() {
+        let twice = Self.good.replacingOccurrences(of: #""amount":"1234.56""#, with: #""amount":"50.00","amount":"15000.00""#)
+        let error = failure(twice)
+        #expect(error?.field == "amount" && error?.message == "appears twice in the line", "\(String(describing: error))")
+        #expect(failure(#"{"op":"confirm","id":"T1","id":"T2"}"#)?.field == "id")
+        #expect(failure(#"{"op":"confirm","id":"a\"id\":b"}"#) == nil)
+        #expect(failure(Self.good.replacingOccurrences(of: #""amount":"1234.56""#, with: #""amount":"0001.00""#))?.message.contains("leading zeros") == true)
+    }
 }

@@ -59,6 +59,11 @@ public enum EventDecoder {
         guard let fields = object as? [String: Any] else {
             throw EventError(op: nil, id: nil, field: nil, message: "not a JSON object")
         }
+        // JSON objects may repeat a key, and the reader keeps the last: "amount" twice could
+        // reserve what the sender never meant. Refused, naming the key.
+        if let twice = duplicateKey(line) {
+            throw EventError(op: fields["op"] as? String, id: fields["id"] as? String, field: twice, message: "appears twice in the line")
+        }
         var reader = FieldReader(fields: fields)
         let op = try reader.string("op")
         guard let allowed = fieldsByOp[op] else {
@@ -97,6 +102,43 @@ public enum EventDecoder {
             accountType: try r.optionalNamed("account_type", AccountType.init(name:), ["personal", "corporate"]),
             agreementID: try r.optionalText("agreement_id"),
             merchantID: try r.optionalText("merchant_id"))
+    }
+
+    /// The first key that the top level of the JSON object `line` (already parsed, so well
+    /// formed) holds twice, compared as written.
+    static func duplicateKey(_ line: String) -> String? {
+        var keys: Set<Substring> = []
+        var depth = 0
+        var stringStart: String.Index?
+        var lastString: Substring?
+        var escaped = false
+        var index = line.startIndex
+        while index < line.endIndex {
+            let c = line[index]
+            if let start = stringStart {
+                if escaped {
+                    escaped = false
+                } else if c == "\\" {
+                    escaped = true
+                } else if c == "\"" {
+                    lastString = line[line.index(after: start)..<index]
+                    stringStart = nil
+                }
+            } else {
+                switch c {
+                case "\"": stringStart = index
+                case "{", "[": depth += 1; lastString = nil
+                case "}", "]": depth -= 1; lastString = nil
+                case ":":
+                    if depth == 1, let key = lastString, !keys.insert(key).inserted { return String(key) }
+                    lastString = nil
+                case ",": lastString = nil
+                default: break
+                }
+            }
+            index = line.index(after: index)
+        }
+        return nil
     }
 
     static func describe(_ error: Error) -> String {
