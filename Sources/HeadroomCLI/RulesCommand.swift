@@ -29,7 +29,12 @@ struct RulesCommand: ParsableCommand {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check rule files; every problem at once, with file, line and field. Exit 0 only when clean.",
-            discussion: "Example: headroom rules validate Rules")
+            discussion: """
+            Warnings (files that are skipped, caps that can never bind because another limit \
+            stops the same payments first) are printed and do not fail it.
+
+            Example: headroom rules validate Rules
+            """)
 
         @Argument(help: ArgumentHelp("The rule directory.", valueName: "dir")) var directory: String
         @OptionGroup var format: FormatOption
@@ -38,10 +43,14 @@ struct RulesCommand: ParsableCommand {
             let loaded: Result<(RuleSet, [RuleSource]), RuleErrors> = Result { () throws(RuleErrors) in try RuleLoader.load(directory: directory) }
             switch loaded {
             case .success(let (rules, sources)):
+                let warnings = RuleWarnings.skippedFiles(directory: directory) + RuleWarnings.capsThatCannotBind(rules)
                 if format.format == .json {
-                    printJSON(["valid": true, "files": sources.count, "limits": rules.limits.count, "problems": [Any]()])
+                    printJSON(["valid": true, "files": sources.count, "limits": rules.limits.count, "problems": [Any](),
+                               "warnings": warnings.map(RulesCommand.problemJSON)])
                 } else {
-                    print("\(directory): \(rules.limits.count) limits in \(sources.count) files, no problems")
+                    for warning in warnings { print("warning: \(warning)") }
+                    print("\(directory): \(rules.limits.count) limits in \(sources.count) files, no problems"
+                          + (warnings.isEmpty ? "" : ", \(warnings.count) warning\(warnings.count == 1 ? "" : "s")"))
                 }
             case .failure(let errors):
                 report(errors)
@@ -51,14 +60,16 @@ struct RulesCommand: ParsableCommand {
 
         func report(_ errors: RuleErrors) {
             if format.format == .json {
-                printJSON(["valid": false, "problems": errors.problems.map {
-                    ["file": $0.file, "line": $0.line, "field": $0.field, "message": $0.message] as [String: Any]
-                }])
+                printJSON(["valid": false, "problems": errors.problems.map(RulesCommand.problemJSON)])
             } else {
                 for problem in errors.problems { print(problem) }
                 warn("\(errors.problems.count) problem\(errors.problems.count == 1 ? "" : "s") in \(directory)")
             }
         }
+    }
+
+    static func problemJSON(_ p: RuleProblem) -> [String: Any] {
+        ["file": p.file, "line": p.line, "field": p.field, "message": p.message]
     }
 
     struct Diff: ParsableCommand {

@@ -12,12 +12,19 @@ public struct RuleSource: Hashable, Sendable {
         self.text = text
     }
 
-    /// Reads every `*.yaml` and `*.yml` file of `directory`, sorted by name.
+    /// Whether a file name is a rule file's: `*.yaml` or `*.yml`, in any case (`bank.YAML` is
+    /// what its author meant as a rule file too), and not hidden.
+    public static func isRuleFile(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return !name.hasPrefix(".") && (lower.hasSuffix(".yaml") || lower.hasSuffix(".yml"))
+    }
+
+    /// Reads every rule file (``isRuleFile(_:)``) of `directory`, sorted by name.
     public static func read(directory: String) throws(RuleErrors) -> [RuleSource] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
-                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .filter(isRuleFile)
                 .sorted()
         } catch {
             throw RuleErrors([RuleProblem(file: directory, line: 0, field: "", message: "cannot read the directory: \(error.localizedDescription)")])
