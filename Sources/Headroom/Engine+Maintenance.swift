@@ -1,5 +1,6 @@
 import Foundation
 import HeadroomCore
+import HeadroomRules
 import LMDBKit
 
 /// What ``Engine/check()`` found.
@@ -169,7 +170,7 @@ extension Engine {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw HeadroomError(.storage, "cannot create \(directory): \(error.localizedDescription)")
+            throw HeadroomError(.storage, "cannot create \(directory): \(fileErrorReason(error))")
         }
         if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
             throw HeadroomError(.storage, "\(directory) already holds a store: back up into an empty directory")

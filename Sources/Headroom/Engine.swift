@@ -116,7 +116,7 @@ public final class Engine {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
             } catch {
-                throw HeadroomError(.storage, "cannot create the store directory \(path): \(error.localizedDescription)")
+                throw HeadroomError(.storage, "cannot create the store directory \(path): \(fileErrorReason(error))")
             }
         }
         do {

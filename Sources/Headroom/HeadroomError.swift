@@ -97,3 +97,6 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         HeadroomError(.invalidRules, errors.description)
     }
 }
+
+/// This Headroom's version, as `headroom --version` says it.
+public let version = "0.9.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import HeadroomRules
 import LMDBKit
 
 /// What a store knows of the journal a committer writes for it (meta `journal-file`): the salt
@@ -214,7 +215,7 @@ extension Engine {
             try FileManager.default.copyItem(atPath: journal.path, toPath: copy)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: copy)
         } catch {
-            throw HeadroomError(.storage, "cannot keep a copy of the journal in \(copy): \(error.localizedDescription); nothing was changed")
+            throw HeadroomError(.storage, "cannot keep a copy of the journal in \(copy): \(fileErrorReason(error)); nothing was changed")
         }
         try store.deleteMeta(txn, JournalIdentity.metaKey)
         try AuditLog.append(store, txn, time: now, operatorName: name, action: "store.accept-journal-loss",

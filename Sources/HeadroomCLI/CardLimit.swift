@@ -51,7 +51,7 @@ struct CardLimit: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Largest single payment, yuan.", valueName: "yuan")) var singleAmount: String?
         @Option(name: .long, help: ArgumentHelp("Largest total per natural day, yuan.", valueName: "yuan")) var dailyAmount: String?
         @Option(name: .long, help: ArgumentHelp("Largest total per natural month, yuan.", valueName: "yuan")) var monthlyAmount: String?
-        @Option(name: .long, help: ArgumentHelp("Most payments per natural day.", valueName: "n")) var dailyCount: Int64?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Most payments per natural day.", valueName: "n")) var dailyCount: Int64?
 
         func limits() throws -> CardLimits {
             func amount(_ text: String?, _ flag: String) throws -> Int64? {

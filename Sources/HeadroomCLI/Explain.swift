@@ -9,8 +9,12 @@ struct Explain: ParsableCommand {
         discussion: """
         The payment is one authorize line as `replay` reads it, from a file or standard input (-).
 
-        Example:
-          echo '{"op":"authorize","id":"N1","time":"2026-11-25T10:00:00+08:00","card":"6222020200112233446","institution":"Z2007933000010","business":"agreement","amount":"25000.00","account_class":"I"}' | headroom explain - --store /var/lib/headroom
+        Example, with payment.json holding one line such as
+          {"op":"authorize","id":"N1","time":"2026-11-25T10:00:00+08:00",
+           "card":"6222020200112233446","institution":"Z2007933000010",
+           "business":"agreement","amount":"25000.00","account_class":"I"}
+        (one JSON object on one line; split here to fit the screen):
+          headroom explain payment.json --store /var/lib/headroom
         """
     )
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Headroom
 
 @main
 struct HeadroomCommand: ParsableCommand {
@@ -6,25 +7,27 @@ struct HeadroomCommand: ParsableCommand {
         commandName: "headroom",
         abstract: "Three-tier limit and risk checks for a NetsUnion front processor, over an LMDB store.",
         discussion: """
-        A store is a directory. Card numbers are kept only as a keyed hash: the key comes from \
-        $HEADROOM_CARD_KEY (64 hex digits) or a key file (--card-key-file, default \
+        A store is a directory. Card numbers are kept only as a keyed hash: the key comes \
+        from $HEADROOM_CARD_KEY (64 hex digits) or a key file (--card-key-file, default \
         ~/.config/headroom/card.key, created with mode 0600 on first use).
 
-        Changes (rules, customer limits, purges) record the operator: the account that runs the \
-        command (under sudo, the account behind it). Card numbers can come from a file or \
-        standard input (--card-file), out of the shell's history. Read commands take \
-        --format table|json and never create or change a store. Shell completions: \
-        headroom --generate-completion-script bash|zsh|fish.
+        Changes (rules, customer limits, purges) record the operator: the account that \
+        runs the command (under sudo, the account behind it). Card numbers can come from \
+        a file or standard input (--card-file), out of the shell's history. Read \
+        commands take --format table|json and never create or change a store. Shell \
+        completions: headroom --generate-completion-script bash|zsh|fish.
 
-        Exit status: 0 done; 1 a check or validation found problems; 2 refused (bad input, dual \
-        control, a limit above the bank's, a card key problem); 3 the store failed; 64 bad options.
+        Exit status:
+        \(ExitStatus.helpText)
 
         Examples:
           headroom replay --store /var/lib/headroom < payments.jsonl
           headroom rules propose Rules --store /var/lib/headroom
-          headroom usage --card-file card.txt --institution Z2007933000010 --store /var/lib/headroom
-          headroom card-limit set --store /var/lib/headroom --card-file - --daily-amount 5000.00 < card.txt
+          headroom usage --card-file card.txt --store /var/lib/headroom
+          headroom card-limit set --store /var/lib/headroom --card-file - \\
+            --daily-amount 5000.00 < card.txt
         """,
+        version: Headroom.version,
         subcommands: [Replay.self, RulesCommand.self, CardLimit.self, Usage.self, Explain.self, StoreCommand.self, Audit.self]
     )
 }

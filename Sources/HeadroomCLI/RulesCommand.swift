@@ -54,7 +54,7 @@ struct RulesCommand: ParsableCommand {
                 }
             case .failure(let errors):
                 report(errors)
-                throw ExitCode(1)
+                throw ExitStatus.problemsFound.code
             }
         }
 

@@ -97,7 +97,7 @@ struct StoreCommand: ParsableCommand {
                       + (report.problems.isEmpty ? "every counter equals its reservations" : "\(report.problems.count) differences"))
                 for problem in report.problems { print("  \(problem)") }
             }
-            if !report.problems.isEmpty { throw ExitCode(1) }
+            if !report.problems.isEmpty { throw ExitStatus.problemsFound.code }
         }
     }
 
@@ -114,7 +114,7 @@ struct StoreCommand: ParsableCommand {
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var who: OperatorOption
-        @Option(help: ArgumentHelp("Days a closed window and its records are kept (at least 31).", valueName: "days")) var retainDays = 400
+        @Option(parsing: .unconditional, help: ArgumentHelp("Days a closed window and its records are kept (at least 31).", valueName: "days")) var retainDays = 400
         @Option(help: ArgumentHelp("The day to count from, YYYY-MM-DD in UTC+8, not after today (default: today).", valueName: "date")) var today: String?
         @Flag(help: "Say what would be removed; change nothing.") var dryRun = false
 

@@ -12,7 +12,7 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The card key file, when $HEADROOM_CARD_KEY is not set.", valueName: "path"))
     var cardKeyFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("The map size at open, in MiB; it doubles by itself when full.", valueName: "mib"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("The map size at open, in MiB; it doubles by itself when full.", valueName: "mib"))
     var mapSizeMib = 1024
 
     func validate() throws {
@@ -20,9 +20,12 @@ struct StoreOptions: ParsableArguments {
         guard (1...(1 << 20)).contains(mapSizeMib) else { throw ValidationError("--map-size-mib: 1 to 1048576, not \(mapSizeMib)") }
     }
 
-    /// Opens the engine. `rules` names rule files to put in force; without it the store's rule
-    /// set is used, or, for a new store, `Rules/` in the current directory.
-    func openEngine(rules: String?, options given: Engine.Options = .init()) throws -> Engine {
+    /// Opens the engine to write. `rules` names rule files to put in force; without it the
+    /// store's rule set is used, or, for a new store, `Rules/` in the current directory. Only
+    /// `creating` (replay, the main job) makes a new store; other changes refuse a path without
+    /// one, as reads do.
+    func openEngine(rules: String?, creating: Bool = false, options given: Engine.Options = .init()) throws -> Engine {
+        if !creating { try Engine.requireStore(store) }
         var options = given
         options.storage.mapSizeBytes = mapSizeMib << 20
         // A key is created only for a new store: an existing store needs the key it was made with.
@@ -47,7 +50,7 @@ struct StoreOptions: ParsableArguments {
             return try Engine(path: store, cardKey: key, rules: sources, options: options, logger: logger)
         } catch {
             guard error.code == .noRuleSet else { throw error }
-            throw HeadroomError(.noRuleSet, "the store \(store) has no rule set and there is no Rules/ here: give --rules DIR")
+            throw HeadroomError(.noRuleSet, "the new store \(store) has no rule set and there is no Rules/ here: give the rule files with replay --rules DIR")
         }
     }
 
@@ -95,15 +98,23 @@ func fail(_ error: Error) -> ExitCode {
     switch error {
     case let e as HeadroomError:
         warn(e.description)
-        return e.code == .storage || e.code == .corrupted || e.code == .storeBusy || e.code == .journalDamaged ? ExitCode(3) : ExitCode(2)
+        return ExitStatus.of(e).code
     case let e as ValidationError:
         warn(e.message)
-        return ExitCode(64)
+        return ExitStatus.badOptions.code
     case let e as RuleErrors:
         warn(e.description)
-        return ExitCode(2)
+        return ExitStatus.refused.code
     default:
-        warn("\(error)")
-        return ExitCode(1)
+        warn(readable(error))
+        return ExitStatus.refused.code
     }
+}
+
+/// An error from Foundation said in words, with the file it concerns ("NSCocoaErrorDomain
+/// error 256" says neither).
+func readable(_ error: Error) -> String {
+    let ns = error as NSError
+    let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+    return path.map { "\($0): \(fileErrorReason(error))" } ?? fileErrorReason(error)
 }

@@ -13,8 +13,9 @@ struct Usage: ParsableCommand {
         institution are left out.
 
         Examples:
-          headroom usage --card-file card.txt --institution Z2007933000010 --store /var/lib/headroom
-          echo 6222020200112233446 | headroom usage --card-file - --store /var/lib/headroom
+          headroom usage --card-file card.txt --institution Z2007933000010 \\
+            --store /var/lib/headroom
+          headroom usage --card-file - --store /var/lib/headroom < card.txt
         """
     )
 

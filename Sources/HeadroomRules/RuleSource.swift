@@ -21,13 +21,20 @@ public struct RuleSource: Hashable, Sendable {
 
     /// Reads every rule file (``isRuleFile(_:)``) of `directory`, sorted by name.
     public static func read(directory: String) throws(RuleErrors) -> [RuleSource] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw RuleErrors([RuleProblem(file: directory, line: 0, field: "", message: "no such directory")])
+        }
+        guard isDirectory.boolValue else {
+            throw RuleErrors([RuleProblem(file: directory, line: 0, field: "", message: "is a file, not a directory of rule files")])
+        }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
                 .filter(isRuleFile)
                 .sorted()
         } catch {
-            throw RuleErrors([RuleProblem(file: directory, line: 0, field: "", message: "cannot read the directory: \(error.localizedDescription)")])
+            throw RuleErrors([RuleProblem(file: directory, line: 0, field: "", message: "cannot read the directory: \(fileErrorReason(error))")])
         }
         if names.isEmpty {
             throw RuleErrors([RuleProblem(file: directory, line: 0, field: "", message: "holds no rule files (*.yaml)")])
@@ -62,5 +69,23 @@ extension Array where Element == RuleSource {
             h.add(source.text)
         }
         return h.value
+    }
+}
+
+/// Why a file operation failed, in words ("No such file or directory"), not Foundation's
+/// "The operation could not be completed. (NSCocoaErrorDomain error 256.)".
+public func fileErrorReason(_ error: Error) -> String {
+    let ns = error as NSError
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    switch CocoaError.Code(rawValue: ns.code) {
+    case .fileReadNoSuchFile, .fileNoSuchFile: return "No such file or directory"
+    case .fileReadNoPermission, .fileWriteNoPermission: return "Permission denied"
+    case .fileWriteOutOfSpace: return "no space left on device"
+    case .fileWriteFileExists: return "File exists"
+    case .fileReadCorruptFile, .fileReadUnknown where ns.domain == NSCocoaErrorDomain: return "cannot be read (missing, not a directory, or not readable)"
+    default: return ns.localizedDescription
     }
 }

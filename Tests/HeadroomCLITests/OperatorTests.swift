@@ -254,13 +254,28 @@ import Testing
 
     @Test func everyCommandHasHelpWithAnExampleAndCompletions() throws {
         let commands = [["replay"], ["rules", "validate"], ["rules", "diff"], ["rules", "propose"], ["rules", "approve"],
-                        ["rules", "activate"], ["rules", "rollback"], ["rules", "history"], ["rules", "show"],
-                        ["card-limit", "set"], ["card-limit", "get"], ["card-limit", "clear"], ["usage"], ["explain"],
-                        ["store", "stat"], ["store", "backup"], ["store", "check"], ["store", "purge"], ["audit"]]
-        for command in commands {
+                        ["rules", "reject"], ["rules", "activate"], ["rules", "cancel"], ["rules", "rollback"], ["rules", "history"],
+                        ["rules", "show"], ["card-limit", "set"], ["card-limit", "get"], ["card-limit", "clear"], ["usage"], ["explain"],
+                        ["store", "stat"], ["store", "backup"], ["store", "check"], ["store", "purge"], ["store", "accept-journal-loss"],
+                        ["audit"]]
+        for command in [[]] + commands {
+            let name = (["headroom"] + command).joined(separator: " ")
             let help = try CLI.run(command + ["--help"])
-            #expect(help.status == 0 && help.stdout.contains("xample"), "\(command.joined(separator: " ")) --help has no example")
+            #expect(help.status == 0 && help.stdout.contains("xample"), "\(name) --help has no example")
+            // Unwrapped, every line break left is one written in the source: a paragraph must not
+            // be broken by one (the next line going on in lower case), and a line kept as written
+            // (indented: examples, tables) must fit 80 columns, or help wraps it anywhere.
+            let wide = try CLI.run(command + ["--help"], environment: ["COLUMNS": "10000"])
+            let text = wide.stdout.components(separatedBy: "\nUSAGE:")[0].split(separator: "\n", omittingEmptySubsequences: false)
+            for (line, next) in zip(text, text.dropFirst()) where !line.isEmpty && !line.hasPrefix(" ") && !next.hasPrefix(" ") {
+                #expect(next.first?.isLowercase != true, "\(name) --help breaks a paragraph: \"\(line)\" / \"\(next)\"")
+            }
+            for line in text where line.hasPrefix(" ") {
+                #expect(line.count <= 80, "\(name) --help: a line of \(line.count) columns: \(line)")
+            }
         }
+        let version = try CLI.run(["--version"])
+        #expect(version.status == 0 && version.stdout.hasPrefix("0.9.0 (store schema 2, journal format 1)"))
         for shell in ["bash", "zsh", "fish"] {
             let script = try CLI.run(["--generate-completion-script", shell])
             #expect(script.status == 0 && script.stdout.contains("card-limit"), "\(shell)")

@@ -13,13 +13,14 @@ import HeadroomCore
 /// the replay: ``submit(_:number:)`` and ``finish()`` then throw it.
 public final class ConcurrentReplay: @unchecked Sendable {
     // @unchecked: `queues`, `closed` and `failure` are guarded by `condition`; each caller
-    // thread alone touches its `Replayer`, and the summaries are read after the threads end.
+    // thread alone touches its `Replayer`; `tally` guards itself.
 
     private let condition = NSCondition()
     private var queues: [[(event: Result<Event, EventError>, number: Int)]]
     private var closed = false
     private var failure: HeadroomError?
-    private var summaries: [Replayer.Summary]
+    /// The counts of every caller together.
+    public let tally = ReplayTally()
     private let depth: Int
     private let done = DispatchGroup()
 
@@ -29,12 +30,11 @@ public final class ConcurrentReplay: @unchecked Sendable {
                 answer: @escaping @Sendable (String) -> Void) {
         precondition(callers >= 1 && queueDepth >= 1)
         queues = Array(repeating: [], count: callers)
-        summaries = Array(repeating: .init(), count: callers)
         depth = queueDepth
         for caller in 0..<callers {
             done.enter()
             let thread = Thread { [self] in
-                run(caller, Replayer(engine: committer), answer)
+                run(caller, Replayer(engine: committer, tally: tally), answer)
                 done.leave()
             }
             thread.name = "headroom.replay-caller-\(caller)"
@@ -66,7 +66,7 @@ public final class ConcurrentReplay: @unchecked Sendable {
         condition.unlock()
         done.wait()
         if let failure { throw failure }
-        return summaries.reduce(Replayer.Summary(), +)
+        return tally.snapshot
     }
 
     /// The caller of a line: by the payment it concerns (a refund by its original), so that a
@@ -94,9 +94,6 @@ public final class ConcurrentReplay: @unchecked Sendable {
                 break
             }
         }
-        condition.lock()
-        summaries[caller] = replayer.summary
-        condition.unlock()
     }
 
     /// The caller's next line; `nil` once closed and drained, or after a failure.

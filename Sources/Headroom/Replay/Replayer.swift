@@ -1,28 +1,33 @@
+import Foundation
 import HeadroomCore
 
 /// Drives an engine with JSON Lines events and answers one JSON line for each, in order. A
 /// malformed line, or one the engine refuses, gets an `error` line and the replay goes on; a
 /// storage failure stops it (nothing after it could be trusted).
 public struct Replayer {
+    /// What a replay answered, by kind: every answered line is counted once, in one of
+    /// approved, declined, confirmed, released, refunded or errors; `replayed` counts the
+    /// retries among them that got their first answer again.
     public struct Summary: Sendable, Equatable {
         public var lines = 0
         public var approved = 0
         public var declined = 0
+        public var confirmed = 0
+        public var released = 0
+        public var refunded = 0
         public var errors = 0
         public var replayed = 0
-
-        public static func + (a: Summary, b: Summary) -> Summary {
-            Summary(lines: a.lines + b.lines, approved: a.approved + b.approved, declined: a.declined + b.declined,
-                    errors: a.errors + b.errors, replayed: a.replayed + b.replayed)
-        }
     }
 
     /// An engine, or a group committer in front of one.
     public let engine: any PaymentLifecycle
-    public private(set) var summary = Summary()
+    /// The counts so far, shared with whoever reports them (several callers, an interruption).
+    public let tally: ReplayTally
+    public var summary: Summary { tally.snapshot }
 
-    public init(engine: any PaymentLifecycle) {
+    public init(engine: any PaymentLifecycle, tally: ReplayTally = ReplayTally()) {
         self.engine = engine
+        self.tally = tally
     }
 
     /// Handles one input line (1-based `number`); `nil` for a blank line.
@@ -45,13 +50,12 @@ public struct Replayer {
 
     /// ``handle(_:number:)`` for a line already decoded (with ``decode(_:)``).
     public mutating func handle(_ decoded: Result<Event, EventError>, number: Int) throws(HeadroomError) -> String {
-        summary.lines += 1
         let event: Event
         switch decoded {
         case .success(let decodedEvent):
             event = decodedEvent
         case .failure(let error):
-            summary.errors += 1
+            tally.count { $0.lines += 1; $0.errors += 1 }
             return ResultEncoder.error(line: number, id: error.id, op: error.op, code: HeadroomError.Code.invalidInput.rawValue,
                                        field: error.field, message: error.message)
         }
@@ -60,7 +64,7 @@ public struct Replayer {
         } catch where error.code == .storage || error.code == .corrupted || error.code == .storeBusy {
             throw error
         } catch {
-            summary.errors += 1
+            tally.count { $0.lines += 1; $0.errors += 1 }
             return ResultEncoder.error(line: number, id: event.id.text, op: event.op, code: error.code.rawValue,
                                        field: nil, message: error.message)
         }
@@ -70,19 +74,50 @@ public struct Replayer {
         switch event {
         case .authorize(let request):
             let result = try engine.authorize(request)
-            if result.replayed { summary.replayed += 1 }
-            if result.decision.isApproved { summary.approved += 1 } else { summary.declined += 1 }
+            tally.count {
+                $0.lines += 1
+                if result.replayed { $0.replayed += 1 }
+                if result.decision.isApproved { $0.approved += 1 } else { $0.declined += 1 }
+            }
             return ResultEncoder.authorize(request.id, result)
         case .confirm(let id):
             try engine.confirm(id)
+            tally.count { $0.lines += 1; $0.confirmed += 1 }
             return ResultEncoder.lifecycle(id, op: "confirm", code: "confirmed")
         case .release(let id):
             try engine.release(id)
+            tally.count { $0.lines += 1; $0.released += 1 }
             return ResultEncoder.lifecycle(id, op: "release", code: "released")
         case .refund(let request):
             let result = try engine.refund(request)
-            if result.replayed { summary.replayed += 1 }
+            tally.count {
+                $0.lines += 1
+                $0.refunded += 1
+                if result.replayed { $0.replayed += 1 }
+            }
             return ResultEncoder.refund(result)
         }
+    }
+}
+
+/// A replay's counts, updated as lines are answered and read at any moment from any thread
+/// (a summary when the replay is interrupted).
+public final class ReplayTally: @unchecked Sendable {
+    // @unchecked: `counts` is guarded by `lock`.
+    private let lock = NSLock()
+    private var counts = Replayer.Summary()
+
+    public init() {}
+
+    func count(_ change: (inout Replayer.Summary) -> Void) {
+        lock.lock()
+        change(&counts)
+        lock.unlock()
+    }
+
+    public var snapshot: Replayer.Summary {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts
     }
 }

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// The docs are true to the binary: the operator's day in docs/operating.md runs as written, and
+/// every command and option the docs show exists.
+@Suite(.serialized) struct DocsTests {
+    static let commands = [["replay"], ["rules", "validate"], ["rules", "diff"], ["rules", "propose"], ["rules", "approve"],
+                           ["rules", "reject"], ["rules", "activate"], ["rules", "cancel"], ["rules", "rollback"], ["rules", "history"],
+                           ["rules", "show"], ["card-limit", "set"], ["card-limit", "get"], ["card-limit", "clear"], ["usage"], ["explain"],
+                           ["store", "stat"], ["store", "backup"], ["store", "check"], ["store", "purge"], ["store", "accept-journal-loss"],
+                           ["audit"]]
+
+    static func read(_ path: String) throws -> String {
+        try String(contentsOfFile: CLI.repositoryRoot + "/" + path, encoding: .utf8)
+    }
+
+    /// The lines of the fenced code blocks of a Markdown text.
+    static func codeLines(_ text: String) -> [String] {
+        var inside = false
+        var out: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```") { inside.toggle(); continue }
+            if inside { out.append(String(line)) }
+        }
+        return out
+    }
+
+    /// A command line as a shell splits it (quotes, one `< file`), without its prompt.
+    static func words(_ line: String) -> (arguments: [String], input: String?) {
+        var words: [String] = []
+        var current = ""
+        var quote: Character?
+        var started = false
+        for c in line {
+            if let q = quote {
+                if c == q { quote = nil } else { current.append(c) }
+            } else if c == "\"" || c == "'" {
+                quote = c
+                started = true
+            } else if c == " " {
+                if started || !current.isEmpty { words.append(current) }
+                current = ""
+                started = false
+            } else {
+                current.append(c)
+            }
+        }
+        if started || !current.isEmpty { words.append(current) }
+        if let at = words.firstIndex(of: "<"), at + 1 < words.count {
+            let input = words[at + 1]
+            words.removeSubrange(at...(at + 1))
+            return (words, input)
+        }
+        return (words, nil)
+    }
+
+    /// Times, dates, sizes and reader counts vary from run to run; runs of spaces are columns.
+    static func normalized(_ line: String) -> String {
+        var s = line
+        for (pattern, with) in [(#"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00"#, "TIME"), (#"\d{4}-\d\d-\d\d"#, "DATE"),
+                                (#"\(\d+ bytes\)"#, "(N bytes)"), (#"readers +\d+"#, "readers N"), (#"damaged-\d+"#, "damaged-N"),
+                                (#" +"#, " ")] {
+            s = s.replacingOccurrences(of: pattern, with: with, options: .regularExpression)
+        }
+        return s.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Every command of "A day in the life of an operator", run in order on the store it
+    /// describes; each output line shown must be in the real output, in order, and a command
+    /// shown refused must fail.
+    @Test(.enabled(if: CLI.canActAsOperators, "the day's commands are run by several accounts: needs root (sudo's account)"))
+    func theOperatorsDayRunsAsWritten() throws {
+        let operating = try Self.read("docs/operating.md")
+        let day = operating.components(separatedBy: "## A day in the life of an operator")[1].components(separatedBy: "\n## ")[0]
+        let root = try CLI.temporaryDirectory("docs-day")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Self.read("examples/payments.jsonl")
+        #expect(try CLI.run(["replay", "--store", root + "/store", "--rules", CLI.repositoryRoot + "/Rules"], input: example).status == 0)
+        try FileManager.default.copyItem(atPath: CLI.repositoryRoot + "/Rules", toPath: root + "/proposed")
+        let institution = root + "/proposed/institution.yaml"
+        try (try String(contentsOfFile: institution, encoding: .utf8)).replacingOccurrences(of: "amount_max: 50000.00", with: "amount_max: 30000.00")
+            .write(toFile: institution, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: root + "/examples", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: CLI.repositoryRoot + "/examples/operating", toPath: root + "/examples/operating")
+
+        var commands: [(account: String?, line: String, expected: [String])] = []
+        for line in Self.codeLines(day) {
+            if let range = line.range(of: "$ headroom ") {
+                let prompt = String(line[..<range.lowerBound])
+                commands.append((prompt.isEmpty ? nil : prompt, String(line[range.upperBound...]), []))
+            } else if !line.isEmpty, !commands.isEmpty {
+                commands[commands.count - 1].expected.append(line)
+            }
+        }
+        #expect(commands.count >= 15)
+        for command in commands {
+            let (arguments, input) = Self.words(command.line)
+            let text = try input.map { try String(contentsOfFile: root + "/" + $0, encoding: .utf8) } ?? ""
+            let result = try CLI.run(arguments, input: text, directory: root, as: command.account)
+            let refused = command.expected.first.map { $0.range(of: #"^headroom: [a-zA-Z]+: "#, options: .regularExpression) != nil } ?? false
+            #expect((result.status != 0) == refused, "\(command.line): status \(result.status)\n\(result.stderr)")
+            var actual = (result.stdout + result.stderr).split(separator: "\n").map { Self.normalized(String($0)) }[...]
+            for wanted in command.expected.map(Self.normalized) {
+                let prefix = wanted.hasSuffix(" …") ? String(wanted.dropLast(2)) : nil
+                guard let at = actual.firstIndex(where: { prefix.map($0.hasPrefix) ?? ($0 == wanted) }) else {
+                    Issue.record("\(command.line): the docs show \"\(wanted)\"; the binary said:\n\(result.stdout)\(result.stderr)")
+                    break
+                }
+                actual = actual[(at + 1)...]
+            }
+        }
+    }
+
+    /// Every `headroom` command line in README.md and docs/ names a command that exists, with
+    /// options it has.
+    @Test func everyDocumentedCommandExists() throws {
+        var helps: [[String]: String] = [:]
+        for command in Self.commands { helps[command] = try CLI.run(command + ["--help"]).stdout }
+        let pages = ["README.md"] + (try FileManager.default.contentsOfDirectory(atPath: CLI.repositoryRoot + "/docs"))
+            .filter { $0.hasSuffix(".md") }.map { "docs/" + $0 }
+        var checked = 0
+        for page in pages {
+            for line in Self.codeLines(try Self.read(page)) {
+                guard let range = line.range(of: #"(^|\$ |scripts/)headroom "#, options: .regularExpression) else { continue }
+                let written = Self.words(String(line[range.upperBound...]).components(separatedBy: " #")[0]).arguments
+                guard let first = written.first, !first.hasPrefix("-"), !first.contains("|") else { continue }
+                // `store stat|backup|check ...`: each of the subcommands named.
+                let variants = written.count > 1 && written[1].contains("|")
+                    ? written[1].split(separator: "|").map { [first, String($0)] + written.dropFirst(2) } : [written]
+                for words in variants {
+                    let command = Self.commands.filter { Array(words.prefix($0.count)) == $0 }.max { $0.count < $1.count }
+                    guard let command, let help = helps[command] else {
+                        Issue.record("\(page): \"\(line)\" names no command")
+                        continue
+                    }
+                    for written in words {
+                        let word = written.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+                        guard word.hasPrefix("--") else { continue }
+                        let option = word.components(separatedBy: "=")[0]
+                        #expect(help.contains(option + " ") || help.contains(option + "\n"), "\(page): \"\(line)\": \(command.joined(separator: " ")) has no \(option)")
+                    }
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked >= 40, "only \(checked) command lines found in the docs")
+    }
+}
