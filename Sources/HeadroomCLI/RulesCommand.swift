@@ -83,7 +83,7 @@ struct RulesCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let book = try store.ruleBook()
+                let book = try store.ruleBook(reading: true)
                 guard let current = try book.currentVersion() else { throw HeadroomError(.noRuleSet, "the store has no rule set") }
                 let (proposed, _) = try RuleLoader.load(directory: directory)
                 printChanges(RuleSetDiff.changes(from: try book.ruleSet(current), to: proposed), against: current, format: format.format)
@@ -257,7 +257,7 @@ struct RulesCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let book = try store.ruleBook()
+                let book = try store.ruleBook(reading: true)
                 let versions = try book.versions()
                 let schedule = try book.schedule()
                 if format.format == .json {
@@ -299,7 +299,7 @@ struct RulesCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let book = try store.ruleBook()
+                let book = try store.ruleBook(reading: true)
                 guard let version = try version ?? book.currentVersion() else { throw HeadroomError(.noRuleSet, "the store has no rule set") }
                 if files {
                     for source in try book.sources(version) { print("# \(source.name)\n\(source.text)") }

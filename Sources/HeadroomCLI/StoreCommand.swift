@@ -192,7 +192,7 @@ struct Audit: ParsableCommand {
 
     func run() throws {
         do {
-            let entries = try store.ruleBook().auditLog()
+            let entries = try store.ruleBook(reading: true).auditLog()
             if format.format == .json {
                 printJSON(entries.map { ["sequence": Int($0.sequence), "time": chinaTime($0.time), "operator": $0.operatorName,
                                          "action": $0.action, "detail": $0.detail] as [String: Any] })

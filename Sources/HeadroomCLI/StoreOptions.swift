@@ -83,8 +83,9 @@ struct StorePathOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The store directory.", valueName: "dir"))
     var store: String
 
-    func ruleBook() throws -> RuleBook {
-        try RuleBook(path: store)
+    /// The store's rule book; `reading` opens it read-only (history, versions, the audit log).
+    func ruleBook(reading: Bool = false) throws -> RuleBook {
+        try RuleBook(path: store, storage: .init(readOnly: reading))
     }
 }
 

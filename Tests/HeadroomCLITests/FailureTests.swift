@@ -175,4 +175,47 @@ import Testing
         let rules = try CLI.run(["rules", "validate", root + "/missing"])
         #expect(rules.stdout.contains("no such directory") && !rules.stdout.contains("NSCocoaErrorDomain"))
     }
+
+    /// Reads never wait for a writer: with LMDB's write lock held all along (as a journaling
+    /// process holds it through each checkpoint interval), every read command answers. One that
+    /// waited would hang here until the time limit fails the test.
+    @Test(.timeLimit(.minutes(1)))
+    func readsNeverWaitForAWriter() throws {
+        let (root, store) = try M.storeWithRules("reads-beside-writer")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try CLI.run(["replay", "--store", store], input: M.authorize("R1", card: 3)).status == 0)
+        let engine = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
+        let writing = try engine.store.beginWrite()
+        let card = pan(3) + "\n"
+        let reads: [([String], String)] = [
+            (["store", "stat"], ""), (["store", "check"], ""), (["usage", "--card-file", "-", "--institution", "Z1"], card),
+            (["card-limit", "get", "--card-file", "-"], card), (["explain", "-"], M.authorize("R2", card: 3)), (["audit"], ""),
+            (["rules", "history"], ""), (["rules", "show"], ""), (["store", "purge", "--dry-run"], ""),
+        ]
+        for (command, input) in reads {
+            let result = try CLI.run(command + ["--store", store], input: input)
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+        }
+        writing.abort()
+    }
+
+    /// An account that may only read the store's files (group read, no write) reads it, without
+    /// the lock file and saying so; its writes are refused by the file system, loudly.
+    @Test(.enabled(if: CLI.canActAsOperators, "needs root to run as another account"))
+    func anAccountThatMayOnlyReadReadsAndCannotWrite() throws {
+        let (root, store) = try M.storeWithRules("read-only-account")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try CLI.run(["replay", "--store", store], input: M.authorize("R1", card: 3)).status == 0)
+        for path in [root, store] { chmod(path, 0o755) }
+        for file in try FileManager.default.contentsOfDirectory(atPath: store) { chmod(store + "/" + file, 0o644) }
+        let asNobody = { (arguments: [String], input: String) throws -> CLI.Result in
+            try CLI.run(["--reuid=65534", "--regid=65534", "--clear-groups", CLI.binary] + arguments, input: input,
+                        environment: [:], executable: "/usr/bin/setpriv")
+        }
+        let stat = try asNobody(["store", "stat", "--store", store, "--format", "json"], "")
+        #expect(stat.status == 0 && stat.stderr.contains("without its lock file"), "\(stat.stderr)")
+        #expect((try? JSONSerialization.jsonObject(with: Data(stat.stdout.utf8)) as? [String: Any])?["records"] as? Int == 1)
+        let write = try asNobody(["replay", "--store", store], M.authorize("R2", card: 3))
+        #expect(write.status == 3 && write.stderr.contains("Permission denied"), "\(write.stderr)")
+    }
 }

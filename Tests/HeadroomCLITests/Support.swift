@@ -43,9 +43,9 @@ enum CLI {
     /// Runs `headroom` with `arguments`, feeding `input` on standard input; `account`: the
     /// operator, as the account behind sudo (root only).
     static func run(_ arguments: [String], input: String = "", directory: String? = nil, environment extra: [String: String] = [:],
-                    as account: String? = nil) throws -> Result {
+                    as account: String? = nil, executable: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments
         process.environment = environment(extra, as: account)
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }

@@ -20,11 +20,11 @@ public final class RuleBook {
         self.ownedEnvironment = nil
     }
 
-    /// Opens the existing store in `path` for rule administration.
+    /// Opens the existing store in `path` for rule administration; with `storage.readOnly`, for
+    /// reading its history, versions and audit log only (nothing written, no writer waited for).
+    /// - Throws: `noStore` for a path without a store; `storage`.
     public init(path: String, storage: Environment.Options = .init(), clock: @escaping @Sendable () -> Int64 = Engine.systemClock) throws(HeadroomError) {
-        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
-            throw HeadroomError(.storage, "there is no store in \(path)")
-        }
+        try Engine.requireStore(path)
         do {
             let environment = try Environment(path: path, options: storage)
             self.store = try Store(environment: environment)
