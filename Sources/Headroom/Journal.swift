@@ -124,13 +124,14 @@ final class JournalFile {
     private(set) var salt: UInt64 = 0
 
     /// Opens (creating when missing) the journal of the store in `directory`; `readOnly` opens
-    /// an existing one for reading only, and a missing one as empty.
+    /// an existing one for reading only, and one that is missing or that this account may not
+    /// read as empty (a read-only view then says nothing of what it holds).
     init(directory: String, readOnly: Bool = false) throws(HeadroomError) {
         path = directory + "/" + Self.name
         // Not O_APPEND: entries overwrite the file in place (with O_APPEND, Linux's pwrite
         // would append whatever the offset).
         fd = readOnly ? open(path, O_RDONLY | O_CLOEXEC) : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 || (readOnly && errno == ENOENT) else { throw Self.failure("cannot open", path) }
+        guard fd >= 0 || (readOnly && (errno == ENOENT || errno == EACCES)) else { throw Self.failure("cannot open", path) }
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -354,7 +355,7 @@ extension Store {
         // and was not tidied yet) are not read again at every transaction.
         if let seen = writes.journalSeen, seen.first == first, checkpoint >= seen.last { return (0, false) }
         let (entries, end, stop) = try journal.entriesAndStop()
-        try judgeStoppedJournal(journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: holdingLock)
+        try judgeStoppedJournal(txn, journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: holdingLock)
         writes.journalSeen = entries.first.map { ($0.lsn, entries[entries.count - 1].lsn) } ?? (first, 0)
         let applied = try apply(txn, entries, after: checkpoint)
         return (applied, end == .torn)

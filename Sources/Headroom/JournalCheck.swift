@@ -107,14 +107,16 @@ extension Store {
     }
 
     /// Judges a journal no process runs (between a running journal's intervals the store holds
-    /// all its entries, so nothing is judged then): it must be the expected file, and past where
+    /// all its entries, so nothing is judged then): it must be the expected file
+    /// (``checkJournalIsTheOneExpected(_:_:_:)``), and past where
     /// reading stopped no valid entry newer than every one read may lie. A torn write is the
     /// last one, never synced, so never answered: nothing newer can follow it. A valid entry
     /// after the stop means the entry there was damaged, not torn.
-    func judgeStoppedJournal(_ journal: JournalFile, _ expected: JournalIdentity, stop: Int, above lsn: UInt64,
-                             holdingLock: Bool) throws(HeadroomError) {
+    func judgeStoppedJournal(_ txn: borrowing Transaction, _ journal: JournalFile, _ expected: JournalIdentity, stop: Int,
+                             above lsn: UInt64, holdingLock: Bool) throws(HeadroomError) {
         guard holdingLock || journal.tryExclusive() else { return }
         defer { if !holdingLock { journal.unlock() } }
+        try checkJournalIsTheOneExpected(txn, journal, expected)
         let newer = try journal.validEntries(from: stop + 1, above: lsn)
         guard let first = newer.first, let last = newer.last else { return }
         throw HeadroomError(.journalDamaged, "the journal \(journal.path) is damaged at byte \(stop), where entry \(lsn + 1) should be: it and \(newer.count) valid entries after it (\(first.lsn)-\(last.lsn)) hold answered payments that cannot be applied in order; \(Self.acceptLossAdvice)")
@@ -201,7 +203,7 @@ extension Engine {
                 try store.checkJournalIsTheOneExpected(txn, journal, expected)
                 let (entries, _, stop) = try journal.entriesAndStop()
                 applied = try store.apply(txn, entries, after: checkpoint)
-                try store.judgeStoppedJournal(journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: true)
+                try store.judgeStoppedJournal(txn, journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: true)
             } catch where error.code == .journalDamaged {
                 problem = error.message.replacingOccurrences(of: "; " + Store.acceptLossAdvice, with: "")
             }
@@ -234,14 +236,15 @@ extension Engine {
     /// checkpoint interval). For read-only views, whose figures leave such entries out.
     public func journalNotice() throws(HeadroomError) -> String? {
         let txn = try store.beginRead()
-        guard let expected = try store.expectedJournal(txn), try journal.firstEntryLSN() != nil else { return nil }
-        guard journal.tryExclusive() else { return nil }
-        defer { journal.unlock() }
+        guard let expected = try store.expectedJournal(txn) else { return nil }
+        // No file: no journal runs (a running one holds its file open and locked).
+        let present = journal.fd >= 0
+        guard !present || journal.tryExclusive() else { return nil }
+        defer { if present { journal.unlock() } }
         let checkpoint = UInt64(try store.metaInteger(txn, "journal-lsn") ?? 0)
         do {
-            try store.checkJournalIsTheOneExpected(txn, journal, expected)
             let (entries, _, stop) = try journal.entriesAndStop()
-            try store.judgeStoppedJournal(journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: true)
+            try store.judgeStoppedJournal(txn, journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: true)
             let pending = entries.filter { $0.lsn > checkpoint }.count
             guard pending > 0 else { return nil }
             return "the journal holds \(pending) batches of answered operations that the store does not yet (a journaling process stopped without its last checkpoint): these figures leave them out; the next write to the store applies them"

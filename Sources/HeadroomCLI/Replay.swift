@@ -138,12 +138,19 @@ struct Replay: ParsableCommand {
     func runInOrder(_ engine: Engine, _ stop: Interruption, _ summary: @escaping (ReplayTally, String) -> Void) throws {
         var replayer = Replayer(engine: engine)
         let tally = replayer.tally
-        stop.onStop { summary(tally, "; interrupted") }
+        // Held while a line is decided and answered: an interruption lets it finish first.
+        let inFlight = NSLock()
+        stop.onStop {
+            inFlight.lock()
+            summary(tally, "; interrupted")
+        }
         var number = 0
         var meter = ProgressMeter()
         while let line = readLine(strippingNewline: true) {
             number += 1
             meter.tick("headroom: \(number) lines replayed")
+            inFlight.lock()
+            defer { inFlight.unlock() }
             do {
                 // Written unbuffered: each answer leaves as soon as its commit is durable,
                 // also into a pipe, and nothing answered waits in a buffer at a crash.

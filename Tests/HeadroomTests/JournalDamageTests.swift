@@ -55,6 +55,8 @@ import Testing
         let byte = offsets[2] + (part == "payload" ? JournalFile.headerBytes + 5 : part == "lsn" ? 9 : 1)
         try Self.change(path) { $0[byte] ^= 0x5A }
         Self.expectRefused(dir, saying: ["damaged at byte \(offsets[2])", "2 valid entries after it (4-5)", "accept-journal-loss"])
+        let reader = try Engine(path: dir, cardKey: F.cardKey, rules: nil, options: .init(readOnly: true))
+        #expect(try reader.journalNotice()?.contains("2 valid entries after it (4-5)") == true)
         // Refused again, and nothing was applied meanwhile.
         Self.expectRefused(dir, saying: ["2 valid entries"])
         #expect(try JournalFile(directory: dir).entries().entries.count == 2)
@@ -78,7 +80,15 @@ import Testing
             try FileManager.default.copyItem(atPath: otherPath, toPath: path)
             #expect(try JournalFile(directory: dir).entries().entries.count == 5)  // valid in itself
         }
+        // A read-only view opens, and says it (also before any writer has tried the store).
+        do {  // closed before the next opening: one environment per store per process
+            let first = try Engine(path: dir, cardKey: F.cardKey, rules: nil, options: .init(readOnly: true))
+            #expect(try first.journalNotice()?.contains(how == "cut short" ? "it was truncated" : "deleted, replaced or emptied") == true)
+        }
         Self.expectRefused(dir, saying: [how == "cut short" ? "it was truncated" : "deleted, replaced or emptied", "accept-journal-loss"])
+        let reader = try Engine(path: dir, cardKey: F.cardKey, rules: nil, options: .init(readOnly: true))
+        let notice = try reader.journalNotice()
+        #expect(notice?.contains(how == "cut short" ? "it was truncated" : "deleted, replaced or emptied") == true, "\(String(describing: notice))")
     }
 
     /// An operator accepts the loss: the entries before the damage are applied, the journal is
