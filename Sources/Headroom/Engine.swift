@@ -145,7 +145,7 @@ public final class Engine {
         // No journal runs: bring the store up to date with what a stopped one left, and tidy it.
         if journal.tryExclusive() {
             defer { journal.unlock() }
-            try recoverJournal(journal)
+            try recoverJournal(journal, forgetting: true)
         }
     }
 

@@ -158,7 +158,9 @@ public final class GroupCommitter: @unchecked Sendable {
                 throw HeadroomError(.storeBusy, "another process journals this store: a store has one journal at a time")
             }
             do {
-                try engine.recoverJournal(file)
+                // The journal of a crashed committer applied and forgotten before this one's
+                // file header (a new salt) is written: a crash in between leaves none expected.
+                try engine.recoverJournal(file, forgetting: true)
                 try file.begin(salt: UInt64.random(in: 1...UInt64.max), preallocating: options.journal!.preallocatedBytes)
                 try engine.rememberJournal(file)
             } catch {
@@ -487,7 +489,7 @@ public final class GroupCommitter: @unchecked Sendable {
             syncer.drain()
             do throws(HeadroomError) {
                 if error.isMapFull { try engine.growMap() }
-                try engine.recoverJournal(journal!)
+                try engine.recoverJournal(journal!, forgetting: false)
                 lsn = try engine.journalLSN()
             } catch {
                 syncer.fail(error)

@@ -355,9 +355,13 @@ extension Store {
         // and was not tidied yet) are not read again at every transaction.
         if let seen = writes.journalSeen, seen.first == first, checkpoint >= seen.last { return (0, false) }
         let (entries, end, stop) = try journal.entriesAndStop()
-        try judgeStoppedJournal(txn, journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: holdingLock)
+        let stopped = try judgeStoppedJournal(txn, journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0),
+                                              holdingLock: holdingLock)
         writes.journalSeen = entries.first.map { ($0.lsn, entries[entries.count - 1].lsn) } ?? (first, 0)
         let applied = try apply(txn, entries, after: checkpoint)
+        // A writer of another process applied what a stopped journal left: once this commits,
+        // the store holds it all and expects that journal no more.
+        if stopped && !holdingLock && applied > 0 { try deleteMeta(txn, JournalIdentity.metaKey) }
         return (applied, end == .torn)
     }
 }
@@ -389,15 +393,20 @@ extension Engine {
     /// Brings the store up to date with its journal, in one transaction (``Store/applyJournal``),
     /// then empties the journal. Run by a journaling committer as it starts and after a storage
     /// failure, and when an engine opens a store whose journal no process runs.
+    /// - Parameter forgetting: no journal runs (this process holds the lock, and does not
+    ///   journal): once applied, the journal is no longer expected (``JournalIdentity``), in the
+    ///   same transaction. A committer that goes on journaling after a failure keeps it.
     /// - Returns: how many entries were applied.
     @discardableResult
-    func recoverJournal(_ journal: JournalFile) throws(HeadroomError) -> Int {
+    func recoverJournal(_ journal: JournalFile, forgetting: Bool) throws(HeadroomError) -> Int {
         let (applied, torn) = try growingMap { () throws(HeadroomError) -> (Int, Bool) in
             let txn = try store.beginWrite(applyingJournal: false)
             try store.checkNoJournalOfTheFirstFormat(txn, journal)
-            if let expected = try store.expectedJournal(txn) { try store.checkJournalIsTheOneExpected(txn, journal, expected) }
+            let expected = try store.expectedJournal(txn)
+            if let expected { try store.checkJournalIsTheOneExpected(txn, journal, expected) }
             let result = try store.applyJournal(txn, journal, holdingLock: true)
-            if result.applied > 0 { try store.commit(txn) }
+            if forgetting && expected != nil { try store.deleteMeta(txn, JournalIdentity.metaKey) }
+            if result.applied > 0 || (forgetting && expected != nil) { try store.commit(txn) }
             return result
         }
         if applied > 0 || torn {

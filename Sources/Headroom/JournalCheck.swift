@@ -112,13 +112,15 @@ extension Store {
     /// reading stopped no valid entry newer than every one read may lie. A torn write is the
     /// last one, never synced, so never answered: nothing newer can follow it. A valid entry
     /// after the stop means the entry there was damaged, not torn.
+    /// - Returns: whether it was judged: `false` when a journal runs.
+    @discardableResult
     func judgeStoppedJournal(_ txn: borrowing Transaction, _ journal: JournalFile, _ expected: JournalIdentity, stop: Int,
-                             above lsn: UInt64, holdingLock: Bool) throws(HeadroomError) {
-        guard holdingLock || journal.tryExclusive() else { return }
+                             above lsn: UInt64, holdingLock: Bool) throws(HeadroomError) -> Bool {
+        guard holdingLock || journal.tryExclusive() else { return false }
         defer { if !holdingLock { journal.unlock() } }
         try checkJournalIsTheOneExpected(txn, journal, expected)
         let newer = try journal.validEntries(from: stop + 1, above: lsn)
-        guard let first = newer.first, let last = newer.last else { return }
+        guard let first = newer.first, let last = newer.last else { return true }
         throw HeadroomError(.journalDamaged, "the journal \(journal.path) is damaged at byte \(stop), where entry \(lsn + 1) should be: it and \(newer.count) valid entries after it (\(first.lsn)-\(last.lsn)) hold answered payments that cannot be applied in order; \(Self.acceptLossAdvice)")
     }
 

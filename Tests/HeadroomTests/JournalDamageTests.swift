@@ -112,6 +112,33 @@ import Testing
         #expect(last.action == "store.accept-journal-loss" && last.operatorName == "alice" && last.detail.contains("3 journal entries"))
     }
 
+    /// A crash between a new committer's file header and its record in the store is no damage:
+    /// what the crashed one before it left was applied and forgotten first, so no journal is
+    /// expected, and nothing was answered under the new header.
+    /// Two ways to have crashed: with entries the store lacks (applied by the next write), and
+    /// right after a checkpoint (nothing to apply; the opening forgets the journal).
+    @Test(arguments: [false, true])
+    func aCrashBeforeANewJournalIsRecordedIsNoDamage(afterCheckpoint: Bool) throws {
+        let dir = try F.directory("journal-new-header")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        if afterCheckpoint {
+            let committer = try GroupCommitter(engine: try F.engine(dir, rules: JournalTests.rules),
+                                               options: .init(journal: .init(checkpointOperations: 1)))
+            for i in 0..<5 { _ = try committer.authorize(try F.request("J1-\(i)", "2026-11-25T10:00:00+08:00", amount: "1.00")) }
+            committer.crashForTesting()  // every entry checkpointed: nothing for the store to apply
+        } else {
+            _ = try JournalTests.crashWithJournal(dir, count: 5)
+        }
+        do {
+            let engine = try F.engine(dir)  // applies what the crashed journal left, and forgets it
+            #expect(try engine.state(of: try PaymentID("J1-4")) == "authorized")
+        }
+        try JournalFile(directory: dir).begin(salt: 777, preallocating: 1 << 20)  // the next committer, killed here
+        let engine = try F.engine(dir)
+        for i in 0..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == "authorized") }
+        #expect(try engine.check().problems.isEmpty)
+    }
+
     /// A committer that stops cleanly leaves nothing at stake: its journal may then go.
     @Test func aCleanStopLeavesNoJournalExpected() throws {
         let dir = try F.directory("journal-clean")
