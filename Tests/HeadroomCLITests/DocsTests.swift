@@ -145,4 +145,28 @@ import Testing
         }
         #expect(checked >= 40, "only \(checked) command lines found in the docs")
     }
+
+    /// docs/replay.md's answer and summaries are what replaying examples/payments.jsonl gives.
+    @Test func theReplayPageShowsRealAnswers() throws {
+        let page = try Self.read("docs/replay.md")
+        let root = try CLI.temporaryDirectory("docs-replay")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Self.read("examples/payments.jsonl")
+        let run = try CLI.run(["replay", "--store", root + "/s", "--rules", CLI.repositoryRoot + "/Rules"], input: example)
+        #expect(run.status == 0)
+        // The authorization shown (one JSON object over several lines) is the real one.
+        let shown = page.components(separatedBy: "```json\n")[1].components(separatedBy: "```")[0].replacingOccurrences(of: "\n", with: "")
+        let documented = try #require(try JSONSerialization.jsonObject(with: Data(shown.utf8)) as? NSDictionary)
+        let id = try #require(documented["id"] as? String)
+        let real = run.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? NSDictionary }
+            .first { $0["id"] as? String == id && $0["op"] as? String == "authorize" }
+        #expect(real == documented, "docs/replay.md shows \(documented); the binary answers \(String(describing: real))")
+        // The summary of one caller, to the letter; those of group commit, but for their timings.
+        let summaries = Self.codeLines(page).filter { $0.hasPrefix("headroom: replayed") }
+        #expect(summaries.count == 3)
+        #expect(run.stderr.contains(summaries[0]), "\(run.stderr)")
+        for summary in summaries.dropFirst() {
+            #expect(summary.hasPrefix(String(summaries[0].dropLast(")".count))))
+        }
+    }
 }
