@@ -67,7 +67,6 @@ public final class Engine {
             self.adoptRulesWithoutApproval = adoptRulesWithoutApproval
             self.mapSizeBytesMax = mapSizeBytesMax
             self.readOnly = readOnly
-            self.storage.readOnly = readOnly
         }
     }
 
@@ -120,7 +119,11 @@ public final class Engine {
             }
         }
         do {
-            let environment = try Environment(path: path, options: options.storage)
+            // Read-only is the engine's setting; the environment follows it whatever the storage
+            // options say (one place decides).
+            var storage = options.storage
+            storage.readOnly = options.readOnly
+            let environment = try Environment(path: path, options: storage)
             if !options.readOnly { try environment.clearStaleReaders() }
             self.store = try Store(environment: environment)
         } catch {

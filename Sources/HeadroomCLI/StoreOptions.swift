@@ -59,7 +59,6 @@ struct StoreOptions: ParsableArguments {
     func openReading(_ given: Engine.Options = .init()) throws -> Engine {
         var options = given
         options.readOnly = true
-        options.storage.readOnly = true
         try Engine.requireStore(store)
         let (key, _) = try CardKey.load(file: cardKeyFile, createIfMissing: false)
         var logger = Logger(label: "headroom")
