@@ -50,6 +50,9 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
         if isNoSpace, let path {
             return "\(operation) failed: no space left on device (the file system of \(path) is full)"
         }
+        if code == clmdb_EACCES {
+            return "\(operation) failed: Permission denied: this account may not write the store's files"
+        }
         let message = String(cString: mdb_strerror(code))
         return "\(operation) failed: \(message) (code \(code))"
     }

@@ -216,6 +216,6 @@ import Testing
         #expect(stat.status == 0 && stat.stderr.contains("without its lock file"), "\(stat.stderr)")
         #expect((try? JSONSerialization.jsonObject(with: Data(stat.stdout.utf8)) as? [String: Any])?["records"] as? Int == 1)
         let write = try asNobody(["replay", "--store", store], M.authorize("R2", card: 3))
-        #expect(write.status == 3 && write.stderr.contains("Permission denied"), "\(write.stderr)")
+        #expect(write.status == 3 && write.stderr.contains("Permission denied: this account may not write the store's files"), "\(write.stderr)")
     }
 }
