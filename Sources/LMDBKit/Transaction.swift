@@ -23,14 +23,17 @@ public struct Transaction: ~Copyable {
     public consuming func commit() throws(LMDBError) {
         let handle = self.handle
         discard self
-        // The environment's path, read before the commit frees the transaction.
-        var path: UnsafePointer<CChar>?
-        mdb_env_get_path(mdb_txn_env(handle), &path)
-        let directory = path.map { String(cString: $0) }
-        // mdb_txn_commit frees the transaction even when it fails.
+        // The environment outlives the transaction, which the commit frees even when it fails:
+        // taken before (a pointer read). Its path is read only after a failure, so a commit
+        // allocates nothing.
+        let environment = mdb_txn_env(handle)
         let rc = mdb_txn_commit(handle)
-        if rc == clmdb_EIO || rc == clmdb_ENOSPC, let directory, LMDBError.fileSystemIsFull(directory) {
-            throw LMDBError(code: clmdb_ENOSPC, operation: "mdb_txn_commit", path: directory)
+        if rc == clmdb_EIO || rc == clmdb_ENOSPC {
+            var path: UnsafePointer<CChar>?
+            mdb_env_get_path(environment, &path)
+            if let directory = path.map({ String(cString: $0) }), LMDBError.fileSystemIsFull(directory) {
+                throw LMDBError(code: clmdb_ENOSPC, operation: "mdb_txn_commit", path: directory)
+            }
         }
         try check(rc, "mdb_txn_commit")
     }
