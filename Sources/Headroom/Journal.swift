@@ -156,9 +156,7 @@ final class JournalFile {
     /// entries go on past `bytes`, growing the file), all synced. On failure (a full disk), the
     /// zeros it added are given back.
     func begin(salt: UInt64, preallocating bytes: Int) throws(HeadroomError) {
-        var stats = stat()
-        guard fstat(fd, &stats) == 0 else { throw Self.failure("cannot stat", path) }
-        let original = Int(stats.st_size)
+        let original = Int(try sizeBytes())
         var size = original
         let zeros = [UInt8](repeating: 0, count: 1 << 20)
         do throws(HeadroomError) {
@@ -269,9 +267,7 @@ final class JournalFile {
     /// their lsn is at most its `journal-lsn`), and the next entry's sync covers it.
     func empty() throws(HeadroomError) {
         offset = Self.fileHeaderBytes
-        var stats = stat()
-        guard fstat(fd, &stats) == 0 else { throw Self.failure("cannot stat", path) }
-        guard Int(stats.st_size) > Self.fileHeaderBytes else { return }  // nothing written past the header
+        guard try sizeBytes() > Self.fileHeaderBytes else { return }  // nothing written past the header
         try write([UInt8](repeating: 0, count: Self.headerBytes), count: Self.headerBytes, at: Self.fileHeaderBytes)
     }
 
@@ -301,9 +297,7 @@ final class JournalFile {
     /// ``entries()``, and the byte offset where reading stopped.
     func entriesAndStop() throws(HeadroomError) -> (entries: [(lsn: UInt64, payload: [UInt8])], end: End, stop: Int) {
         guard let salt = try fileSalt() else { return ([], .clean, Self.fileHeaderBytes) }
-        var stats = stat()
-        guard fstat(fd, &stats) == 0 else { throw Self.failure("cannot stat", path) }
-        let size = Int(stats.st_size)
+        let size = Int(try sizeBytes())
         var out: [(lsn: UInt64, payload: [UInt8])] = []
         var position = Self.fileHeaderBytes
         var header = [UInt8](repeating: 0, count: Self.headerBytes)
