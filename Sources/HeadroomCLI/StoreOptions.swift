@@ -56,7 +56,9 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens an existing store for reading only: nothing is created (neither the store nor a
     /// card key), nothing written, no writer waited for; a path without a store is refused.
-    func openReading(_ given: Engine.Options = .init()) throws -> Engine {
+    /// What the journal holds that the store does not is said on standard error, unless the
+    /// caller reports it itself (`noticingJournal: false`).
+    func openReading(_ given: Engine.Options = .init(), noticingJournal: Bool = true) throws -> Engine {
         var options = given
         options.readOnly = true
         try Engine.requireStore(store)
@@ -64,7 +66,7 @@ struct StoreOptions: ParsableArguments {
         var logger = Logger(label: "headroom")
         logger.logLevel = .warning
         let engine = try Engine(path: store, cardKey: key, rules: nil, options: options, logger: logger)
-        if let notice = try engine.journalNotice() { warn(notice) }
+        if noticingJournal, let notice = try engine.journalNotice() { warn(notice) }
         if engine.readsWithoutLock {
             warn("reading \(store) without its lock file (not writable by this account): if engines write meanwhile, figures may be inconsistent")
         }
