@@ -6,7 +6,7 @@ import Foundation
 /// then the process exits with 128 + the signal's number, as a shell expects. Without it a
 /// signal ends the process at once, leaving scratch copies and no summary.
 final class Interruption: @unchecked Sendable {
-    // @unchecked: `steps` and `stopping` are guarded by `lock`.
+    // @unchecked: `steps` is guarded by `lock`; `sources` is set in init and read in cancel, on one thread.
     private let lock = NSLock()
     private var steps: [() -> Void] = []
     private var sources: [DispatchSourceSignal] = []
