@@ -5,7 +5,11 @@ let package = Package(
     name: "Headroom",
     platforms: [.macOS(.v14)],
     products: [
+        // The engine: `import Headroom` is all a front processor needs (it re-exports the
+        // domain types and the rule loader).
         .library(name: "Headroom", targets: ["Headroom"]),
+        // The JSON Lines codec of operations and answers (docs/replay.md), and replay drivers.
+        .library(name: "HeadroomReplay", targets: ["HeadroomReplay"]),
         .executable(name: "headroom", targets: ["HeadroomCLI"]),
         // Seeded randomness and made-up card numbers, shared by the tests and the benchmarks.
         .library(name: "HeadroomTesting", targets: ["HeadroomTesting"]),
@@ -38,10 +42,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Operations as JSON Lines, in and out: used by the CLI, the tests and the benchmarks.
+        .target(name: "HeadroomReplay", dependencies: ["Headroom"]),
         .executableTarget(
             name: "HeadroomCLI",
             dependencies: [
-                "Headroom", "HeadroomCore", "HeadroomRules",
+                "Headroom", "HeadroomReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -50,8 +56,8 @@ let package = Package(
         .testTarget(name: "LMDBKitTests", dependencies: ["LMDBKit"]),
         .testTarget(name: "HeadroomCoreTests", dependencies: ["HeadroomCore", "HeadroomTesting"]),
         .testTarget(name: "HeadroomRulesTests", dependencies: ["HeadroomRules", "HeadroomCore"]),
-        .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "HeadroomCore", "HeadroomRules", "LMDBKit", "HeadroomTesting"]),
-        .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI", "Headroom", "HeadroomCore", "HeadroomRules", "HeadroomTesting"]),
+        .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "HeadroomReplay", "LMDBKit", "HeadroomTesting"]),
+        .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI", "Headroom", "HeadroomReplay", "HeadroomTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,53 +2,25 @@ import HeadroomCore
 import LMDBKit
 
 extension Engine {
-    /// Checks every applicable limit and, when all hold, reserves the amount on every counter,
-    /// in one write transaction; answers only after it is committed.
-    ///
-    /// The same id again gets the first answer and counts nothing; the same id with other
-    /// content is refused with `idConflict`.
-    ///
-    /// - Returns: the decision (approve or decline, with the limit that decided and the
-    ///   headroom left on each tier), and whether it is a replay.
-    /// - Throws: ``HeadroomError``: `idConflict`, `invalidInput` (a refund sent as a payment),
-    ///   `counterOverflow`, `storage`, `corrupted`.
-    public func authorize(_ request: PaymentRequest) throws(HeadroomError) -> AuthorizeResult {
-        try growingMap { () throws(HeadroomError) in
-            let txn = try store.beginWrite()
-            try refreshRules(txn)
-            let result = try authorize(request, in: txn)
-            try store.commit(txn)
-            return result
-        }
-    }
-
-    /// ``authorize(_:)`` inside a write transaction the caller owns and commits.
-    func authorize(_ request: PaymentRequest, in txn: borrowing Transaction) throws(HeadroomError) -> AuthorizeResult {
-        try authorize(hashed(request), in: txn)
-    }
-
-    /// ``authorize(_:in:)`` for a payment whose card is already hashed (group commit hashes on
-    /// the caller's thread, sparing the writer).
-    func authorize(_ payment: Payment, in txn: borrowing Transaction) throws(HeadroomError) -> AuthorizeResult {
+    /// Authorizes a payment whose card is already hashed (group commit hashes on the caller's
+    /// thread, sparing the writer), inside the caller's write transaction (see
+    /// ``PaymentLifecycle/authorize(_:)``).
+    func authorize(_ payment: Payment, in txn: borrowing StoreTransaction) throws(HeadroomError) -> AuthorizeResult {
         guard payment.business != .refund else {
             throw HeadroomError(.invalidInput, "\(payment.id): a refund is not authorized: send it as a refund of its original")
         }
-        if let existing = try store.record(txn, id: payment.id.text) {
-            guard existing.kind == .payment, existing.fingerprint == payment.fingerprint else {
-                throw HeadroomError(.idConflict, "\(payment.id) was already used for another \(existing.kind == .payment ? "payment" : "refund")")
-            }
+        if let existing = try previous(txn, payment.id, .payment, fingerprint: payment.fingerprint) {
             return AuthorizeResult(decision: existing.decision, replayed: true)
         }
-        // The plan and usage buffers are the writer's, borrowed for this payment and given back
+        // The plan and usage buffers are the engine's, borrowed for this payment and given back
         // (with their capacity) after it: planning and checking allocate nothing.
-        let writes = store.writes
         var plan = Plan()
         var usage: [CounterValue] = []
-        swap(&plan, &writes.plan)
-        swap(&usage, &writes.usage)
+        swap(&plan, &planBuffer)
+        swap(&usage, &usageBuffer)
         defer {
-            swap(&plan, &writes.plan)
-            swap(&usage, &writes.usage)
+            swap(&plan, &planBuffer)
+            swap(&usage, &usageBuffer)
         }
         try evaluate(txn, payment, rules: ruleSet, into: &plan, &usage)
         let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
@@ -99,14 +71,12 @@ extension Engine {
         return Explanation(decision: decision, lines: lines)
     }
 
-    func hashed(_ r: PaymentRequest) -> Payment {
-        Payment(id: r.id, time: r.time, card: cardKey.hash(r.card), institution: r.institution, business: r.business,
-                amount: r.amount, accountClass: r.accountClass, channel: r.channel, accountType: r.accountType,
-                agreementID: r.agreementID, merchantID: r.merchantID)
+    func hashed(_ request: PaymentRequest) -> Payment {
+        request.withCard(cardKey.hash(request.card))
     }
 
     /// The plan for a payment and what each checked window held before it.
-    func evaluate(_ txn: borrowing Transaction, _ payment: Payment, rules: RuleSet? = nil) throws(HeadroomError) -> (Plan, [CounterValue]) {
+    func evaluate(_ txn: borrowing StoreTransaction, _ payment: Payment, rules: RuleSet? = nil) throws(HeadroomError) -> (Plan, [CounterValue]) {
         var plan = Plan()
         var usage: [CounterValue] = []
         try evaluate(txn, payment, rules: rules ?? ruleSet, into: &plan, &usage)
@@ -114,7 +84,7 @@ extension Engine {
     }
 
     /// ``evaluate(_:_:rules:)`` into buffers the caller lends (emptied, then filled).
-    func evaluate(_ txn: borrowing Transaction, _ payment: Payment, rules: RuleSet,
+    func evaluate(_ txn: borrowing StoreTransaction, _ payment: Payment, rules: RuleSet,
                   into plan: inout Plan, _ usage: inout [CounterValue]) throws(HeadroomError) {
         let cardLimits = try store.cardLimits(txn, payment.card, nil)
         let cardInstitutionLimits = try store.cardLimits(txn, payment.card, payment.institution)

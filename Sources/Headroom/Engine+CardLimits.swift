@@ -2,24 +2,12 @@ import HeadroomCore
 import LMDBKit
 
 extension Engine {
-    /// Sets a customer's own limits for a card, for all institutions (`institution` nil) or
-    /// for one; the fields given replace those set before, the others stay.
-    ///
-    /// - Parameter name: the operator making the change, for the audit log.
-    /// - Returns: the card's limits after the change.
-    /// - Throws: `cardLimitAboveBank` when a value is above the bank's or the institution's
-    ///   limit for the same window; the message names that limit.
-    @discardableResult
-    public func setCardLimits(_ card: CardNumber, institution: Institution?, _ limits: CardLimits, by name: String) throws(HeadroomError) -> CardLimits {
-        try growingMap { () throws(HeadroomError) in try setCardLimitsOnce(card, institution: institution, limits, by: name) }
-    }
-
-    func setCardLimitsOnce(_ card: CardNumber, institution: Institution?, _ limits: CardLimits, by name: String) throws(HeadroomError) -> CardLimits {
-        try ruleBook.requireName(name)
-        let hash = cardKey.hash(card)
-        let txn = try store.beginWrite()
-        try refreshRules(txn)
-        let merged = (try store.cardLimits(txn, hash, institution) ?? CardLimits()).merged(with: limits)
+    /// Sets a customer's own limits for a card (``PaymentLifecycle/setCardLimits(_:institution:_:by:)``),
+    /// inside the caller's write transaction; `card` is the hash of the change's card number.
+    func setCardLimits(_ change: CardLimitChange, card: CardHash, in txn: borrowing StoreTransaction) throws(HeadroomError) -> CardLimits {
+        try ruleBook.requireName(change.by)
+        let institution = change.institution
+        let merged = (try store.cardLimits(txn, card, institution) ?? CardLimits()).merged(with: change.limits)
         for entry in merged.entries {
             if let (limit, cap) = bindingLimit(entry.window, entry.measure, institution: institution), entry.value > cap {
                 let unit = entry.measure == .amount ? Amount.grouped(entry.value) : "\(entry.value) payments"
@@ -28,14 +16,9 @@ extension Engine {
                                     "\(entry.window.phrase) \(entry.measure) \(unit) is above \(limit.tier) limit \(limit.id) (\(capText)): a customer may only lower the bank's limits")
             }
         }
-        do {
-            try txn.put(store.cards, key: Store.cardKey(hash, institution), value: merged.encoded)
-        } catch {
-            throw .storage(error)
-        }
-        try AuditLog.append(store, txn, time: options.clock(), operatorName: name, action: "card-limit.set",
-                            detail: "card \(card.masked) \(Self.scope(institution)): \(Self.describe(merged))")
-        try store.commit(txn)
+        try txn.put(.cards, key: Store.cardKey(card, institution), value: merged.encoded)
+        try AuditLog.append(store, txn, time: options.clock(), operatorName: change.by, action: "card-limit.set",
+                            detail: "card \(change.card.masked) \(Self.scope(institution)): \(Self.describe(merged))")
         return merged
     }
 
@@ -45,22 +28,16 @@ extension Engine {
         return try store.cardLimits(txn, cardKey.hash(card), institution)
     }
 
-    /// Removes the customer's own limits for a card; answers whether there were any.
-    @discardableResult
-    public func clearCardLimits(_ card: CardNumber, institution: Institution?, by name: String) throws(HeadroomError) -> Bool {
+    /// Removes the customer's own limits for a card, inside the caller's write transaction;
+    /// answers whether there were any.
+    func clearCardLimits(_ number: CardNumber, _ card: CardHash, institution: Institution?, by name: String,
+                         in txn: borrowing StoreTransaction) throws(HeadroomError) -> Bool {
         try ruleBook.requireName(name)
-        let txn = try store.beginWrite()
-        let removed: Bool
-        do {
-            removed = try txn.delete(store.cards, key: Store.cardKey(cardKey.hash(card), institution))
-        } catch {
-            throw .storage(error)
-        }
+        let removed = try txn.delete(.cards, key: Store.cardKey(card, institution))
         if removed {
             try AuditLog.append(store, txn, time: options.clock(), operatorName: name, action: "card-limit.clear",
-                                detail: "card \(card.masked) \(Self.scope(institution))")
+                                detail: "card \(number.masked) \(Self.scope(institution))")
         }
-        try store.commit(txn)
         return removed
     }
 

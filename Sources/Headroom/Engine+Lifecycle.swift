@@ -2,21 +2,9 @@ import HeadroomCore
 import LMDBKit
 
 extension Engine {
-    /// The core debit succeeded: the reservation stays, now confirmed.
-    ///
-    /// - Throws: `unknownPayment`, `notApproved` (declined), `alreadyConfirmed`,
-    ///   `alreadyReleased`; nothing changes then.
-    public func confirm(_ id: PaymentID) throws(HeadroomError) {
-        try growingMap { () throws(HeadroomError) in
-            let txn = try store.beginWrite()
-            try confirm(id, in: txn)
-            try store.commit(txn)
-        }
-    }
-
     /// Only the record's state changes: it is rewritten byte for byte but for that, with nothing
     /// decoded (the commonest operation after authorize allocates nothing).
-    func confirm(_ id: PaymentID, in txn: borrowing Transaction) throws(HeadroomError) {
+    func confirm(_ id: PaymentID, in txn: borrowing StoreTransaction) throws(HeadroomError) {
         let found = try store.setState(txn, id: id.text, to: .confirmed) { (kind, state) throws(HeadroomError) in
             try requireApproved(kind, state, id)
             try requireAuthorized(state, id)
@@ -24,20 +12,7 @@ extension Engine {
         guard found else { throw HeadroomError(.unknownPayment, "no payment \(id) is on record") }
     }
 
-    /// The core debit failed or timed out: the reservation is given back to the windows it
-    /// was taken from, even when they have closed since.
-    ///
-    /// - Throws: `unknownPayment`, `notApproved`, `alreadyConfirmed` (refund it instead),
-    ///   `alreadyReleased`; nothing changes then.
-    public func release(_ id: PaymentID) throws(HeadroomError) {
-        try growingMap { () throws(HeadroomError) in
-            let txn = try store.beginWrite()
-            try release(id, in: txn)
-            try store.commit(txn)
-        }
-    }
-
-    func release(_ id: PaymentID, in txn: borrowing Transaction) throws(HeadroomError) {
+    func release(_ id: PaymentID, in txn: borrowing StoreTransaction) throws(HeadroomError) {
         var record = try approvedPayment(txn, id)
         try requireAuthorized(record.state, id)
         let purgedBefore = try purgeHorizon(txn)
@@ -48,26 +23,8 @@ extension Engine {
         try store.put(txn, id: id.text, record)
     }
 
-    /// Refunds part or all of a confirmed payment. Counters whose limits say
-    /// `refund_restores` get the amount back in the original payment's window (and its count
-    /// once the payment is refunded in full); the others keep it.
-    ///
-    /// - Throws: `idConflict`, `unknownPayment`, `notAPayment`, `notApproved`,
-    ///   `notConfirmed`, `alreadyReleased`, `refundExceedsRemaining`.
-    public func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult {
-        try growingMap { () throws(HeadroomError) in
-            let txn = try store.beginWrite()
-            let result = try refund(request, in: txn)
-            try store.commit(txn)
-            return result
-        }
-    }
-
-    func refund(_ request: RefundRequest, in txn: borrowing Transaction) throws(HeadroomError) -> RefundResult {
-        if let existing = try store.record(txn, id: request.id.text) {
-            guard existing.kind == .refund, existing.fingerprint == request.fingerprint else {
-                throw HeadroomError(.idConflict, "\(request.id) was already used for another \(existing.kind == .payment ? "payment" : "refund")")
-            }
+    func refund(_ request: RefundRequest, in txn: borrowing StoreTransaction) throws(HeadroomError) -> RefundResult {
+        if let existing = try previous(txn, request.id, .refund, fingerprint: request.fingerprint) {
             let original = try store.record(txn, id: request.original.text)
             return RefundResult(id: request.id, original: request.original, amount: request.amount,
                                 refundedTotalFen: existing.refundedFen,
@@ -92,16 +49,28 @@ extension Engine {
                             refundedTotalFen: total, remainingFen: original.amountFen - total, replayed: false)
     }
 
-    /// The state of a payment on record: `declined`, `authorized`, `confirmed`, `released`, or
-    /// `refunded` for a refund; `nil` when unknown.
-    public func state(of id: PaymentID) throws(HeadroomError) -> String? {
+    /// The state of a payment on record (``PaymentState/refunded`` for a refund); `nil` when
+    /// unknown.
+    public func state(of id: PaymentID) throws(HeadroomError) -> PaymentState? {
         let txn = try store.beginRead()
-        return try store.record(txn, id: id.text)?.state.name
+        return try store.record(txn, id: id.text)?.state
     }
 
     // MARK: Helpers
 
-    func approvedPayment(_ txn: borrowing Transaction, _ id: PaymentID) throws(HeadroomError) -> PaymentRecord {
+    /// The record an id already has, when it is a retry of the same `kind` with the same
+    /// content (its first answer is given again); `nil` for a new id.
+    /// - Throws: `idConflict` when the id was used for something else.
+    func previous(_ txn: borrowing StoreTransaction, _ id: PaymentID, _ kind: PaymentRecord.Kind,
+                  fingerprint: UInt64) throws(HeadroomError) -> PaymentRecord? {
+        guard let existing = try store.record(txn, id: id.text) else { return nil }
+        guard existing.kind == kind, existing.fingerprint == fingerprint else {
+            throw HeadroomError(.idConflict, "\(id) was already used for another \(existing.kind == .payment ? "payment" : "refund")")
+        }
+        return existing
+    }
+
+    func approvedPayment(_ txn: borrowing StoreTransaction, _ id: PaymentID) throws(HeadroomError) -> PaymentRecord {
         guard let record = try store.record(txn, id: id.text) else {
             throw HeadroomError(.unknownPayment, "no payment \(id) is on record")
         }
@@ -127,7 +96,7 @@ extension Engine {
         }
     }
 
-    func refundable(_ txn: borrowing Transaction, _ request: RefundRequest) throws(HeadroomError) -> PaymentRecord {
+    func refundable(_ txn: borrowing StoreTransaction, _ request: RefundRequest) throws(HeadroomError) -> PaymentRecord {
         let original = try approvedPayment(txn, request.original)
         switch original.state {
         case .confirmed: break
@@ -143,12 +112,12 @@ extension Engine {
     }
 
     /// Gives back to a cell; a cell whose window was purged is over and gets nothing back.
-    func giveBack(_ txn: borrowing Transaction, _ key: CounterKey, amountFen: Int64, count: Int64, purgedBefore: Int32) throws(HeadroomError) {
+    func giveBack(_ txn: borrowing StoreTransaction, _ key: CounterKey, amountFen: Int64, count: Int64, purgedBefore: Int32) throws(HeadroomError) {
         if key.deadFromDay <= purgedBefore { return }
         try store.add(txn, key, amountFen: -amountFen, count: -count)
     }
 
-    func purgeHorizon(_ txn: borrowing Transaction) throws(HeadroomError) -> Int32 {
-        Int32(try store.metaInteger(txn, "purged-before-day") ?? Int64(Int32.min))
+    func purgeHorizon(_ txn: borrowing StoreTransaction) throws(HeadroomError) -> Int32 {
+        Int32(try store.metaInteger(txn, .purgedBeforeDay) ?? Int64(Int32.min))
     }
 }

@@ -50,7 +50,7 @@ extension Engine {
         let purgedBefore = try purgeHorizon(txn)
         var report = CheckReport()
         var expected: [CounterKey: CounterValue] = [:]
-        try forEach(txn, store.payments) { (_, value) throws(HeadroomError) in
+        try forEach(txn, .payments) { (_, value) throws(HeadroomError) in
             report.records += 1
             if report.records % 10_000 == 0 { progress(report.records) }
             guard let record = PaymentRecord(bytes: value) else { throw HeadroomError(.corrupted, "a payment record does not decode") }
@@ -65,7 +65,7 @@ extension Engine {
                 expected[update.key] = sum
             }
         }
-        try forEach(txn, store.counters) { (key, value) throws(HeadroomError) in
+        try forEach(txn, .counters) { (key, value) throws(HeadroomError) in
             report.counterCells += 1
             if report.counterCells % 10_000 == 0 { progress(report.records + report.counterCells) }
             guard let key = CounterKey(bytes: key), let value = CounterValue(bytes: value) else {
@@ -117,28 +117,28 @@ extension Engine {
         }
         if dryRun {
             let txn = try store.beginRead()
-            let cells = try countWhere(txn, store.counters, cellGoes)
-            let records = try countWhere(txn, store.payments, recordGoes)
+            let cells = try countWhere(txn, .counters, cellGoes)
+            let records = try countWhere(txn, .payments, recordGoes)
             return PurgeReport(horizonDay: horizon, counterCellsRemoved: cells, recordsRemoved: records, reservationsKept: kept, dryRun: true)
         }
         let txn = try store.beginWrite()
-        let cells = try deleteWhere(txn, store.counters, cellGoes)
-        let records = try deleteWhere(txn, store.payments, recordGoes)
+        let cells = try txn.deleteWhere(.counters, cellGoes)
+        let records = try txn.deleteWhere(.payments, recordGoes)
         if horizon > (try purgeHorizon(txn)) {
-            try store.putMetaInteger(txn, "purged-before-day", Int64(horizon))
+            try store.putMetaInteger(txn, .purgedBeforeDay, Int64(horizon))
         }
         try AuditLog.append(store, txn, time: options.clock(), operatorName: name, action: "store.purge",
                             detail: "before \(ChinaTime.dateString(day: horizon)): \(cells) counter cells, \(records) records; \(kept) authorized reservations kept")
-        try store.commit(txn)
+        try txn.commit()
         logger.info("purged", metadata: ["before": "\(ChinaTime.dateString(day: horizon))", "cells": "\(cells)", "records": "\(records)"])
         return PurgeReport(horizonDay: horizon, counterCellsRemoved: cells, recordsRemoved: records, reservationsKept: kept, dryRun: false)
     }
 
     /// How many entries of `db` satisfy `predicate`, read in `txn`.
-    func countWhere(_ txn: borrowing Transaction, _ db: Database,
+    func countWhere(_ txn: borrowing StoreTransaction, _ table: Table,
                     _ predicate: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) throws(HeadroomError) -> Int {
         var count = 0
-        try forEach(txn, db) { key, value in
+        try forEach(txn, table) { key, value in
             if predicate(key, value) { count += 1 }
         }
         return count
@@ -148,19 +148,12 @@ extension Engine {
     public func facts() throws(HeadroomError) -> StoreFacts {
         let stats = try statistics()
         let txn = try store.beginRead()
-        let records: Int, cells: Int, cards: Int
-        do {
-            records = try txn.entryCount(store.payments)
-            cells = try txn.entryCount(store.counters)
-            cards = try txn.entryCount(store.cards)
-        } catch {
-            throw .storage(error)
-        }
+        let records = try txn.count(.payments), cells = try txn.count(.counters), cards = try txn.count(.cards)
         return StoreFacts(
             path: path, mapSizeBytes: stats.mapSizeBytes, usedBytes: stats.usedBytes, pageSizeBytes: stats.pageSizeBytes,
             readersUsed: stats.readersUsed, records: records, counterCells: cells, cardLimits: cards,
             ruleSetVersion: try RuleSetHistory.currentVersion(store, txn) ?? 0,
-            purgedBeforeDay: try store.metaInteger(txn, "purged-before-day").map { Int32($0) },
+            purgedBeforeDay: try store.metaInteger(txn, .purgedBeforeDay).map { Int32($0) },
             schemaVersion: Store.schemaVersion)
     }
 
@@ -184,8 +177,8 @@ extension Engine {
             // The copy is a store of its own: no journal of the live store's committer is its.
             let copy = try Store(environment: try Environment(path: directory, options: .init(mapSizeBytes: store.environment.options.mapSizeBytes)))
             let txn = try copy.beginWrite(applyingJournal: false)
-            try copy.deleteMeta(txn, JournalIdentity.metaKey)
-            try copy.commit(txn)
+            try copy.deleteMeta(txn, .journalFile)
+            try txn.commit()
         } catch let error as HeadroomError {
             throw error
         } catch let error as LMDBError {
@@ -212,7 +205,7 @@ extension Engine {
     func counterCells() throws(HeadroomError) -> [CounterKey: CounterValue] {
         let txn = try store.beginRead()
         var cells: [CounterKey: CounterValue] = [:]
-        try forEach(txn, store.counters) { (key, value) throws(HeadroomError) in
+        try forEach(txn, .counters) { (key, value) throws(HeadroomError) in
             guard let key = CounterKey(bytes: key), let value = CounterValue(bytes: value) else {
                 throw HeadroomError(.corrupted, "a counter cell does not decode")
             }
@@ -226,45 +219,12 @@ extension Engine {
     }
 
 
-    func forEach(_ txn: borrowing Transaction, _ db: Database,
+    /// Calls `body` with every entry of `table`.
+    func forEach(_ txn: borrowing StoreTransaction, _ table: Table,
                  _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(HeadroomError) -> Void) throws(HeadroomError) {
-        do {
-            try txn.withCursor(db) { cursor in
-                var entry = try cursor.first()
-                while let (key, value) = entry {
-                    try body(key, value)
-                    entry = try cursor.next()
-                }
-            }
-        } catch let error as HeadroomError {
-            throw error
-        } catch let error as LMDBError {
-            throw .storage(error)
-        } catch {
-            throw HeadroomError(.storage, "\(error)")
-        }
-    }
-
-    func deleteWhere(_ txn: borrowing Transaction, _ db: Database,
-                     _ predicate: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) throws(HeadroomError) -> Int {
-        do {
-            return try txn.withCursor(db) { cursor in
-                var removed = 0
-                var entry = try cursor.first()
-                while let (key, value) = entry {
-                    if predicate(key, value) {
-                        // After mdb_cursor_del, MDB_NEXT yields the entry that followed.
-                        try cursor.deleteCurrent()
-                        removed += 1
-                    }
-                    entry = try cursor.next()
-                }
-                return removed
-            }
-        } catch let error as LMDBError {
-            throw .storage(error)
-        } catch {
-            throw HeadroomError(.storage, "\(error)")
+        try txn.scan(table) { (key, value) throws(HeadroomError) in
+            try body(key, value)
+            return true
         }
     }
 }

@@ -31,9 +31,16 @@ public final class Engine {
     }
 
     public struct Options: Sendable {
-        /// How LMDB is opened: map size, readers. `durability` decides its sync setting.
-        public var storage: Environment.Options
-        /// What an answered payment survives.
+        /// The size the store's memory map starts at; it doubles when full, up to
+        /// `mapSizeBytesMax`.
+        public var mapSizeBytes: Int
+        /// When the map fills, it doubles, up to this size; an operation fails with a storage
+        /// error only when the map cannot grow further.
+        public var mapSizeBytesMax: Int
+        /// Reader slots shared by every process that opens the store (snapshot reads in flight).
+        public var readersMax: UInt32
+        /// What an answered payment survives: the one setting of the store's syncing, read
+        /// when the engine opens.
         public var durability: Durability
         /// How long a payment record stays after its last window closes (and a declined or
         /// released one after its day): the span in which a retry or a refund can still name
@@ -45,28 +52,28 @@ public final class Engine {
         /// For a scratch copy of a store only (a backtest): puts the rule files given at open in
         /// force without dual control. Never set it on a live store.
         public var adoptRulesWithoutApproval: Bool
-        /// When the map fills, it doubles, up to this size; an operation fails with a storage
-        /// error only when the map cannot grow further.
-        public var mapSizeBytesMax: Int
         /// Opens an existing store for reading only (``Engine/init(path:cardKey:rules:options:logger:)``
         /// then creates nothing, writes nothing and waits for no writer): what the operators'
         /// read commands use. Every write is refused with `readOnlyStore`.
         public var readOnly: Bool
 
-        public init(storage: Environment.Options = .init(), durability: Durability? = nil, recordRetentionDays: Int = 400,
+        public init(mapSizeBytes: Int = 1 << 30, mapSizeBytesMax: Int = 1 << 40, readersMax: UInt32 = 126,
+                    durability: Durability = .syncEachCommit, recordRetentionDays: Int = 400,
                     clock: @escaping @Sendable () -> Int64 = Engine.systemClock, adoptRulesWithoutApproval: Bool = false,
-                    mapSizeBytesMax: Int = 1 << 40, readOnly: Bool = false) {
-            // Without a durability, the storage options' syncOnCommit says it (as before).
-            let durability = durability ?? (storage.syncOnCommit ? .syncEachCommit : .operatingSystemDecides)
-            var storage = storage
-            storage.syncOnCommit = durability == .syncEachCommit
-            self.storage = storage
+                    readOnly: Bool = false) {
+            self.mapSizeBytes = mapSizeBytes
+            self.mapSizeBytesMax = mapSizeBytesMax
+            self.readersMax = readersMax
             self.durability = durability
             self.recordRetentionDays = recordRetentionDays
             self.clock = clock
             self.adoptRulesWithoutApproval = adoptRulesWithoutApproval
-            self.mapSizeBytesMax = mapSizeBytesMax
             self.readOnly = readOnly
+        }
+
+        /// How LMDB is opened: everything it is told comes from these options, here.
+        var environment: Environment.Options {
+            .init(mapSizeBytes: mapSizeBytes, readersMax: readersMax, syncOnCommit: durability == .syncEachCommit, readOnly: readOnly)
         }
     }
 
@@ -90,6 +97,10 @@ public final class Engine {
     let journal: JournalFile
     /// A committer journals through this engine (its hold on the journal is exclusive).
     var journaling = false
+    /// The plan and window usage of the payment being authorized, lent to each authorization
+    /// and given back with their capacity (the hot path allocates nothing for them).
+    var planBuffer = Plan()
+    var usageBuffer: [CounterValue] = []
 
     /// Opens (creating when missing) the store in the directory `path`.
     ///
@@ -119,11 +130,7 @@ public final class Engine {
             }
         }
         do {
-            // Read-only is the engine's setting; the environment follows it whatever the storage
-            // options say (one place decides).
-            var storage = options.storage
-            storage.readOnly = options.readOnly
-            let environment = try Environment(path: path, options: storage)
+            let environment = try Environment(path: path, options: options.environment)
             if !options.readOnly { try environment.clearStaleReaders() }
             self.store = try Store(environment: environment)
         } catch {
@@ -137,8 +144,8 @@ public final class Engine {
             flusher = nil
             return
         }
-        store.writes.journal = journal
-        store.writes.logger = logger
+        store.follower.journal = journal
+        store.follower.logger = logger
         (self.ruleSet, self.ruleSetVersion) = try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
         if case .syncEvery(let milliseconds) = options.durability {
             flusher = Flusher(environment: store.environment, milliseconds: milliseconds, logger: logger)
@@ -154,12 +161,12 @@ public final class Engine {
 
     /// Checks the schema version and the card key the store recorded, where it has; answers
     /// which of the two it had.
-    static func checkRecorded(_ store: Store, _ txn: borrowing Transaction, cardKey: CardKey) throws(HeadroomError) -> (schema: Bool, cardKey: Bool) {
-        let schema = try store.metaInteger(txn, "schema")
+    static func checkRecorded(_ store: Store, _ txn: borrowing StoreTransaction, cardKey: CardKey) throws(HeadroomError) -> (schema: Bool, cardKey: Bool) {
+        let schema = try store.metaInteger(txn, .schema)
         if let schema, schema != Int64(Store.schemaVersion) {
             throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
         }
-        let check = try store.metaInteger(txn, "card-key-check")
+        let check = try store.metaInteger(txn, .cardKeyCheck)
         if let check, check != Int64(bitPattern: cardKey.checkValue) {
             throw HeadroomError(.cardKeyMismatch, "this store was created with another card key: its card counters would not match")
         }
@@ -207,15 +214,15 @@ public final class Engine {
     static func prepare(_ store: Store, cardKey: CardKey, rules: [RuleSource]?, options: Options, logger: Logger) throws(HeadroomError) -> (RuleSet, UInt32) {
         let txn = try store.beginWrite()
         let recorded = try checkRecorded(store, txn, cardKey: cardKey)
-        try store.putMetaInteger(txn, "schema", Int64(Store.schemaVersion))
-        if !recorded.cardKey { try store.putMetaInteger(txn, "card-key-check", Int64(bitPattern: cardKey.checkValue)) }
+        try store.putMetaInteger(txn, .schema, Int64(Store.schemaVersion))
+        if !recorded.cardKey { try store.putMetaInteger(txn, .cardKeyCheck, Int64(bitPattern: cardKey.checkValue)) }
         let version = try putInForce(store, txn, rules: rules, options: options, logger: logger)
         let ruleSet = try RuleSetHistory.load(store, txn, version: version)
-        try store.commit(txn)
+        try txn.commit()
         return (ruleSet, version)
     }
 
-    static func putInForce(_ store: Store, _ txn: borrowing Transaction, rules: [RuleSource]?, options: Options,
+    static func putInForce(_ store: Store, _ txn: borrowing StoreTransaction, rules: [RuleSource]?, options: Options,
                            logger: Logger) throws(HeadroomError) -> UInt32 {
         let current = try RuleSetHistory.activateIfDue(store, txn, now: options.clock)
         guard let rules else {
@@ -246,7 +253,7 @@ public final class Engine {
     /// Takes up the rule set in force, when another process or a schedule changed it: called
     /// at the start of every operation that applies rules, inside its transaction, so a
     /// change lands between two payments, never in the middle of one.
-    func refreshRules(_ txn: borrowing Transaction) throws(HeadroomError) {
+    func refreshRules(_ txn: borrowing StoreTransaction) throws(HeadroomError) {
         guard let version = try RuleSetHistory.activateIfDue(store, txn, now: options.clock) else {
             throw HeadroomError(.noRuleSet, "the store has no rule set")
         }
@@ -272,7 +279,7 @@ public final class Engine {
     /// The last journal entry the store holds (0 before any).
     func journalLSN() throws(HeadroomError) -> UInt64 {
         let txn = try store.beginRead()
-        return UInt64(try store.metaInteger(txn, "journal-lsn") ?? 0)
+        return UInt64(try store.metaInteger(txn, .journalLSN) ?? 0)
     }
 
     /// Flushes the store to disk whatever the durability setting (a journal checkpoint).
@@ -300,64 +307,12 @@ public final class Engine {
         logger.warning("the store's map was full: grown", metadata: ["from": "\(current)", "to": "\(next)", "store": "\(path)"])
     }
 
-    /// Size facts about the store.
-    public func statistics() throws(HeadroomError) -> Environment.Statistics {
+    /// Size facts about the store (operators read them through ``facts()``).
+    func statistics() throws(HeadroomError) -> Environment.Statistics {
         do {
             return try store.environment.statistics()
         } catch {
             throw .storage(error)
-        }
-    }
-}
-
-extension Store {
-    /// Begins a write transaction. Unless this engine journals (or `applyingJournal` is
-    /// false), it first applies what a journaling committer in another process answered and
-    /// did not checkpoint before it crashed (``applyJournal(_:_:)``; one read of 24 bytes when
-    /// there is nothing, the usual case), so that nothing is decided without those payments.
-    func beginWrite(applyingJournal: Bool = true) throws(HeadroomError) -> Transaction {
-        guard !environment.options.readOnly else {
-            throw HeadroomError(.readOnlyStore, "the store \(environment.path) is open for reading only")
-        }
-        let txn: Transaction
-        do {
-            txn = try environment.beginWrite()
-        } catch {
-            throw .storage(error)
-        }
-        if applyingJournal, let journal = writes.journal {
-            let (applied, torn) = try applyJournal(txn, journal)
-            if applied > 0 || torn {
-                writes.logger?.warning("applied what a stopped journaling process had answered",
-                                       metadata: ["entries": "\(applied)", "torn entry dropped": "\(torn)"])
-                writes.journalToTidy = true
-            }
-        }
-        return txn
-    }
-
-    func beginRead() throws(HeadroomError) -> Transaction {
-        do {
-            return try environment.beginRead()
-        } catch {
-            throw .storage(error)
-        }
-    }
-
-    func commit(_ txn: consuming Transaction) throws(HeadroomError) {
-        do {
-            try txn.commit()
-        } catch {
-            throw .storage(error)
-        }
-        // The journal's entries are in the store now: empty the file when no journal runs (one
-        // that runs empties it itself). Tidying only: a failure here changes nothing committed.
-        if writes.journalToTidy, let journal = writes.journal {
-            writes.journalToTidy = false
-            if journal.tryExclusive() {
-                defer { journal.unlock() }
-                try? journal.empty()
-            }
         }
     }
 }

@@ -75,17 +75,21 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
 
     public let code: Code
     public let message: String
-    /// For `storage`: LMDB's return code.
-    public let storageCode: Int32?
+    /// For `storage`: the store's return code (LMDB's), kept inside the engine.
+    let storageCode: Int32?
 
-    public init(_ code: Code, _ message: String, storageCode: Int32? = nil) {
+    public init(_ code: Code, _ message: String) {
+        self.init(code, message, storageCode: nil)
+    }
+
+    init(_ code: Code, _ message: String, storageCode: Int32?) {
         self.code = code
         self.message = message
         self.storageCode = storageCode
     }
 
-    /// The store's map is full (it can be grown).
-    public var isMapFull: Bool { storageCode == LMDBError.mapFullCode }
+    /// The store's map is full (the engine grows it and tries again).
+    var isMapFull: Bool { storageCode == LMDBError.mapFullCode }
 
     public var description: String { "\(code.rawValue): \(message)" }
 
@@ -99,4 +103,4 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
 }
 
 /// This Headroom's version, as `headroom --version` says it.
-public let version = "0.9.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"
+public let version = "0.10.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"

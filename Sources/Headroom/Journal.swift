@@ -6,82 +6,6 @@ import Darwin
 import HeadroomCore
 import LMDBKit
 
-/// The writes of operations, as group commit's journal records them (decision 0009): counter
-/// deltas and payment records. Applying them again to the store reproduces those writes
-/// exactly, whatever rules or clock are in force then: the journal holds what was decided, not
-/// the requests.
-///
-/// Encoded as a sequence of tagged items:
-///
-///     1 key(45) amountFen(i64) count(i64)        a counter delta, as Store.add applied it
-///     2 idLength(u16) id recordLength(u32) record  a payment record, as Store.put wrote it
-struct EffectLog {
-    var bytes: [UInt8] = []
-
-    static let counterTag: UInt8 = 1
-    static let recordTag: UInt8 = 2
-
-    mutating func counter(_ key: CounterKey, amountFen: Int64, count: Int64) {
-        bytes.append(Self.counterTag)
-        withUnsafeTemporaryAllocation(byteCount: CounterKey.byteCount, alignment: 8) { buffer in
-            key.write(to: buffer)
-            bytes.append(contentsOf: buffer)
-        }
-        withUnsafeBytes(of: amountFen) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: count) { bytes.append(contentsOf: $0) }
-    }
-
-    mutating func record(id: String, _ record: [UInt8]) {
-        var w = ByteWriter()
-        swap(&w.bytes, &bytes)  // appended to in place: no buffer of its own
-        defer { swap(&w.bytes, &bytes) }
-        w.u8(Self.recordTag)
-        w.string(id)
-        w.u32(UInt32(record.count))
-        w.bytes.append(contentsOf: record)
-    }
-
-    /// One decoded item.
-    enum Item {
-        case counter(CounterKey, amountFen: Int64, count: Int64)
-        case record(id: String, UnsafeRawBufferPointer)
-    }
-
-    /// Calls `body` with every item of `payload`, in order.
-    /// - Throws: `corrupted` when the payload does not decode (a checksum passed, so this is a bug
-    ///   or another program's file, never a torn write).
-    static func forEach(_ payload: [UInt8], _ body: (Item) throws(HeadroomError) -> Void) throws(HeadroomError) {
-        let result: Result<Void, HeadroomError> = payload.withUnsafeBytes { raw in
-            do throws(HeadroomError) {
-                try forEach(raw: raw, body)
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
-        }
-        try result.get()
-    }
-
-    private static func forEach(raw payload: UnsafeRawBufferPointer, _ body: (Item) throws(HeadroomError) -> Void) throws(HeadroomError) {
-        var r = ByteReader(payload)
-        while !r.isAtEnd {
-            switch r.u8() {
-            case counterTag?:
-                guard let keyBytes = r.slice(CounterKey.byteCount), let key = CounterKey(bytes: keyBytes),
-                      let amount = r.i64(), let count = r.i64() else { throw HeadroomError(.corrupted, "a journal counter item does not decode") }
-                try body(.counter(key, amountFen: amount, count: count))
-            case recordTag?:
-                guard let id = r.string(), let length = r.u32(), let record = r.slice(Int(length)) else {
-                    throw HeadroomError(.corrupted, "a journal record item does not decode")
-                }
-                try body(.record(id: id, record))
-            default:
-                throw HeadroomError(.corrupted, "a journal item has an unknown tag")
-            }
-        }
-    }
-}
-
 /// The journal file of a store, `journal` in its directory: a file header, then entries
 /// written one after another and synced, each
 ///
@@ -110,7 +34,10 @@ final class JournalFile {
     static let name = "journal"
     static let magic: UInt32 = 0x314A_5248  // "HRJ1" little-endian
     static let fileMagic: UInt32 = 0x464A_5248  // "HRJF" little-endian
-    static let fileVersion: UInt32 = 1
+    /// 2: generic puts and deletes (decision 0014). A file of version 1 (Headroom 0.9: counter
+    /// deltas and payment records) reads as having no header; `store migrate` refuses a store
+    /// that still expects one.
+    static let fileVersion: UInt32 = 2
     static let headerBytes = 24
     /// Where the first entry starts.
     static let fileHeaderBytes = 4096

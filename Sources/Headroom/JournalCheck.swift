@@ -17,7 +17,6 @@ struct JournalIdentity: Equatable {
     var salt: UInt64
     var sizeBytes: UInt64
 
-    static let metaKey = "journal-file"
 
     var bytes: [UInt8] {
         var w = ByteWriter()
@@ -86,8 +85,8 @@ extension Store {
     static let acceptLossAdvice = "restore the journal file if you can; otherwise reconcile the payments at stake with NetsUnion's files and accept the loss: headroom store accept-journal-loss --store DIR"
 
     /// The journal the store expects (a committer journals, or crashed journaling), if any.
-    func expectedJournal(_ txn: borrowing Transaction) throws(HeadroomError) -> JournalIdentity? {
-        guard let bytes = try value(txn, meta, JournalIdentity.metaKey) else { return nil }
+    func expectedJournal(_ txn: borrowing StoreTransaction) throws(HeadroomError) -> JournalIdentity? {
+        guard let bytes = try meta(txn, .journalFile) else { return nil }
         guard let identity = JournalIdentity(bytes) else { throw HeadroomError(.corrupted, "meta journal-file is not 16 bytes") }
         return identity
     }
@@ -95,8 +94,8 @@ extension Store {
     /// Refuses a journal that cannot be the one the store's journaling committer wrote: a file
     /// without its salt (deleted, replaced, emptied), or shorter than it was preallocated
     /// (truncated). Only where no journal runs.
-    func checkJournalIsTheOneExpected(_ txn: borrowing Transaction, _ journal: JournalFile, _ expected: JournalIdentity) throws(HeadroomError) {
-        let since = try metaInteger(txn, "journal-lsn") ?? 0
+    func checkJournalIsTheOneExpected(_ txn: borrowing StoreTransaction, _ journal: JournalFile, _ expected: JournalIdentity) throws(HeadroomError) {
+        let since = try metaInteger(txn, .journalLSN) ?? 0
         guard try journal.fileSalt() == expected.salt else {
             throw HeadroomError(.journalDamaged, "the journal \(journal.path) is not the file the journaling process wrote (deleted, replaced or emptied after that process stopped without its last checkpoint): the payments it answered after journal entry \(since) are at stake, how many cannot be known; \(Self.acceptLossAdvice)")
         }
@@ -114,7 +113,7 @@ extension Store {
     /// after the stop means the entry there was damaged, not torn.
     /// - Returns: whether it was judged: `false` when a journal runs.
     @discardableResult
-    func judgeStoppedJournal(_ txn: borrowing Transaction, _ journal: JournalFile, _ expected: JournalIdentity, stop: Int,
+    func judgeStoppedJournal(_ txn: borrowing StoreTransaction, _ journal: JournalFile, _ expected: JournalIdentity, stop: Int,
                              above lsn: UInt64, holdingLock: Bool) throws(HeadroomError) -> Bool {
         guard holdingLock || journal.tryExclusive() else { return false }
         defer { if !holdingLock { journal.unlock() } }
@@ -126,13 +125,13 @@ extension Store {
 
     /// Refuses a journal written by Headroom before its file header (entries from byte 0)
     /// that holds entries the store does not: this version cannot check them.
-    func checkNoJournalOfTheFirstFormat(_ txn: borrowing Transaction, _ journal: JournalFile) throws(HeadroomError) {
+    func checkNoJournalOfTheFirstFormat(_ txn: borrowing StoreTransaction, _ journal: JournalFile) throws(HeadroomError) {
         guard journal.fd >= 0 else { return }
         var header = [UInt8](repeating: 0, count: JournalFile.headerBytes)
         let n = header.withUnsafeMutableBytes { pread(journal.fd, $0.baseAddress!, JournalFile.headerBytes, 0) }
         guard n == JournalFile.headerBytes else { return }
         let (magic, lsn) = header.withUnsafeBytes { ($0.loadUnaligned(as: UInt32.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
-        let checkpoint = UInt64(try metaInteger(txn, "journal-lsn") ?? 0)
+        let checkpoint = UInt64(try metaInteger(txn, .journalLSN) ?? 0)
         guard magic == JournalFile.magic, lsn > checkpoint else { return }
         throw HeadroomError(.journalDamaged, "the journal \(journal.path) is of Headroom's first journal format and holds entries from \(lsn) that the store does not (it holds up to \(checkpoint)): open the store once with the Headroom that wrote it, which applies them")
     }
@@ -145,8 +144,8 @@ extension Engine {
         let identity = JournalIdentity(salt: journal.salt, sizeBytes: try journal.sizeBytes())
         try growingMap { () throws(HeadroomError) in
             let txn = try store.beginWrite(applyingJournal: false)
-            try store.putMeta(txn, JournalIdentity.metaKey, identity.bytes)
-            try store.commit(txn)
+            try store.putMeta(txn, .journalFile, identity.bytes)
+            try txn.commit()
         }
     }
 
@@ -154,8 +153,8 @@ extension Engine {
     /// the store, so any journal file will do at the next open.
     func forgetJournal() throws(HeadroomError) {
         let txn = try store.beginWrite(applyingJournal: false)
-        try store.deleteMeta(txn, JournalIdentity.metaKey)
-        try store.commit(txn)
+        try store.deleteMeta(txn, .journalFile)
+        try txn.commit()
         if !store.environment.options.syncOnCommit { try syncStore() }
     }
 }
@@ -197,7 +196,7 @@ extension Engine {
         }
         defer { journal.unlock() }
         let txn = try store.beginWrite(applyingJournal: false)
-        let checkpoint = UInt64(try store.metaInteger(txn, "journal-lsn") ?? 0)
+        let checkpoint = UInt64(try store.metaInteger(txn, .journalLSN) ?? 0)
         var problem: String?
         var applied = 0
         if let expected = try store.expectedJournal(txn) {
@@ -221,10 +220,10 @@ extension Engine {
         } catch {
             throw HeadroomError(.storage, "cannot keep a copy of the journal in \(copy): \(fileErrorReason(error)); nothing was changed")
         }
-        try store.deleteMeta(txn, JournalIdentity.metaKey)
+        try store.deleteMeta(txn, .journalFile)
         try AuditLog.append(store, txn, time: now, operatorName: name, action: "store.accept-journal-loss",
                             detail: "\(applied) journal entries before the damage applied; the rest set aside in \(copy): \(problem)")
-        try store.commit(txn)
+        try txn.commit()
         // Emptied only once the acceptance is on record: a crash before leaves it refused again.
         try journal.truncate()
         return JournalLossReport(entriesApplied: applied, problem: problem, copyPath: copy)
@@ -243,7 +242,7 @@ extension Engine {
         let present = journal.fd >= 0
         guard !present || journal.tryExclusive() else { return nil }
         defer { if present { journal.unlock() } }
-        let checkpoint = UInt64(try store.metaInteger(txn, "journal-lsn") ?? 0)
+        let checkpoint = UInt64(try store.metaInteger(txn, .journalLSN) ?? 0)
         do {
             let (entries, _, stop) = try journal.entriesAndStop()
             try store.judgeStoppedJournal(txn, journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: true)

@@ -13,22 +13,22 @@ extension Store {
     /// `journal-lsn` (entries are written only inside an interval, which holds LMDB's write lock).
     /// - Returns: how many entries were applied, and whether reading stopped at a torn entry.
     /// `holdingLock`: the caller holds the journal's lock (no journal runs).
-    func applyJournal(_ txn: borrowing Transaction, _ journal: JournalFile, holdingLock: Bool = false) throws(HeadroomError) -> (applied: Int, torn: Bool) {
+    func applyJournal(_ txn: borrowing StoreTransaction, _ journal: JournalFile, holdingLock: Bool = false) throws(HeadroomError) -> (applied: Int, torn: Bool) {
         guard let first = try journal.firstEntryLSN() else { return (0, false) }
         // No committer journals or crashed journaling: nothing answered is at stake.
         guard let expected = try expectedJournal(txn) else { return (0, false) }
-        let checkpoint = UInt64(try metaInteger(txn, "journal-lsn") ?? 0)
+        let checkpoint = UInt64(try metaInteger(txn, .journalLSN) ?? 0)
         // Entries this engine found before and the store already holds (a journal that stopped
         // and was not tidied yet) are not read again at every transaction.
-        if let seen = writes.journalSeen, seen.first == first, checkpoint >= seen.last { return (0, false) }
+        if let seen = follower.seen, seen.first == first, checkpoint >= seen.last { return (0, false) }
         let (entries, end, stop) = try journal.entriesAndStop()
         let stopped = try judgeStoppedJournal(txn, journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0),
                                               holdingLock: holdingLock)
-        writes.journalSeen = entries.first.map { ($0.lsn, entries[entries.count - 1].lsn) } ?? (first, 0)
+        follower.seen = entries.first.map { ($0.lsn, entries[entries.count - 1].lsn) } ?? (first, 0)
         let applied = try apply(txn, entries, after: checkpoint)
         // A writer of another process applied what a stopped journal left: once this commits,
         // the store holds it all and expects that journal no more.
-        if stopped && !holdingLock && applied > 0 { try deleteMeta(txn, JournalIdentity.metaKey) }
+        if stopped && !holdingLock && applied > 0 { try deleteMeta(txn, .journalFile) }
         return (applied, end == .torn)
     }
 }
@@ -36,22 +36,15 @@ extension Store {
 extension Store {
     /// Applies, in `txn`, the entries past `checkpoint` and records the last as `journal-lsn`.
     /// - Returns: how many were applied.
-    func apply(_ txn: borrowing Transaction, _ entries: [(lsn: UInt64, payload: [UInt8])], after checkpoint: UInt64) throws(HeadroomError) -> Int {
+    func apply(_ txn: borrowing StoreTransaction, _ entries: [(lsn: UInt64, payload: [UInt8])], after checkpoint: UInt64) throws(HeadroomError) -> Int {
         var applied = 0
         var last = checkpoint
         for entry in entries where entry.lsn > checkpoint {
-            try EffectLog.forEach(entry.payload) { (item) throws(HeadroomError) in
-                switch item {
-                case .counter(let key, let amountFen, let count):
-                    try add(txn, key, amountFen: amountFen, count: count)
-                case .record(let id, let record):
-                    try putRaw(txn, id: id, record)
-                }
-            }
+            try txn.apply(entry.payload)
             applied += 1
             last = entry.lsn
         }
-        if applied > 0 { try putMetaInteger(txn, "journal-lsn", Int64(last)) }
+        if applied > 0 { try putMetaInteger(txn, .journalLSN, Int64(last)) }
         return applied
     }
 }
@@ -72,8 +65,8 @@ extension Engine {
             let expected = try store.expectedJournal(txn)
             if let expected { try store.checkJournalIsTheOneExpected(txn, journal, expected) }
             let result = try store.applyJournal(txn, journal, holdingLock: true)
-            if forgetting && expected != nil { try store.deleteMeta(txn, JournalIdentity.metaKey) }
-            if result.applied > 0 || (forgetting && expected != nil) { try store.commit(txn) }
+            if forgetting && expected != nil { try store.deleteMeta(txn, .journalFile) }
+            if result.applied > 0 || (forgetting && expected != nil) { try txn.commit() }
             return result
         }
         if applied > 0 || torn {

@@ -1,5 +1,27 @@
 import HeadroomCore
 
+/// Where a payment (or a refund) stands. The numbers are stored: never renumbered.
+public enum PaymentState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case declined = 1
+    case authorized = 2
+    case confirmed = 3
+    case released = 4
+    /// A refund's record.
+    case refunded = 5
+
+    public var name: String {
+        switch self {
+        case .declined: "declined"
+        case .authorized: "authorized"
+        case .confirmed: "confirmed"
+        case .released: "released"
+        case .refunded: "refunded"
+        }
+    }
+
+    public var description: String { name }
+}
+
 /// What the store keeps for one id: a payment with its first answer and the counter cells it
 /// reserved on, or a refund. Keyed by the id's bytes in the `payments` database.
 ///
@@ -13,23 +35,7 @@ struct PaymentRecord: Equatable {
         case refund = 2
     }
 
-    enum State: UInt8 {
-        case declined = 1
-        case authorized = 2
-        case confirmed = 3
-        case released = 4
-        case refunded = 5  // a refund record
-
-        var name: String {
-            switch self {
-            case .declined: "declined"
-            case .authorized: "authorized"
-            case .confirmed: "confirmed"
-            case .released: "released"
-            case .refunded: "refunded"
-            }
-        }
-    }
+    typealias State = PaymentState
 
     static let version: UInt8 = 1
     /// Where the state byte stands, after version and kind.

@@ -43,11 +43,11 @@ public struct RuleSetSchedule: Codable, Sendable, Equatable {
 /// version in force, `rules.activations` the versions in force one after the other (for
 /// rollback), `rules.scheduled` an activation waiting for its time.
 enum RuleSetHistory {
-    static func currentVersion(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) -> UInt32? {
-        try store.metaInteger(txn, "rules.current").map { UInt32($0) }
+    static func currentVersion(_ store: Store, _ txn: borrowing StoreTransaction) throws(HeadroomError) -> UInt32? {
+        try store.metaInteger(txn, .rulesCurrent).map { UInt32($0) }
     }
 
-    static func load(_ store: Store, _ txn: borrowing Transaction, version: UInt32) throws(HeadroomError) -> RuleSet {
+    static func load(_ store: Store, _ txn: borrowing StoreTransaction, version: UInt32) throws(HeadroomError) -> RuleSet {
         let sources = try self.sources(store, txn, version: version)
         do {
             return try RuleLoader.parse(sources)
@@ -56,8 +56,8 @@ enum RuleSetHistory {
         }
     }
 
-    static func sources(_ store: Store, _ txn: borrowing Transaction, version: UInt32) throws(HeadroomError) -> [RuleSource] {
-        guard let bytes = try store.metaBytes(txn, "rules.v\(version)") else {
+    static func sources(_ store: Store, _ txn: borrowing StoreTransaction, version: UInt32) throws(HeadroomError) -> [RuleSource] {
+        guard let bytes = try store.metaBytes(txn, .rulesFiles(version)) else {
             throw HeadroomError(.unknownRuleSet, "there is no rule set v\(version) in the store")
         }
         guard let sources = bytes.withUnsafeBytes({ decode($0) }) else {
@@ -68,42 +68,42 @@ enum RuleSetHistory {
 
     // MARK: Records
 
-    static func info(_ store: Store, _ txn: borrowing Transaction, version: UInt32) throws(HeadroomError) -> RuleSetVersion {
-        guard let info: RuleSetVersion = try json(store, txn, "rules.v\(version).info") else {
+    static func info(_ store: Store, _ txn: borrowing StoreTransaction, version: UInt32) throws(HeadroomError) -> RuleSetVersion {
+        guard let info: RuleSetVersion = try json(store, txn, .rulesInfo(version)) else {
             throw HeadroomError(.unknownRuleSet, "there is no rule set v\(version) in the store")
         }
         return info
     }
 
-    static func putInfo(_ store: Store, _ txn: borrowing Transaction, _ info: RuleSetVersion) throws(HeadroomError) {
-        try putJSON(store, txn, "rules.v\(info.version).info", info)
+    static func putInfo(_ store: Store, _ txn: borrowing StoreTransaction, _ info: RuleSetVersion) throws(HeadroomError) {
+        try putJSON(store, txn, .rulesInfo(info.version), info)
     }
 
-    static func activations(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) -> [UInt32] {
-        try json(store, txn, "rules.activations") ?? []
+    static func activations(_ store: Store, _ txn: borrowing StoreTransaction) throws(HeadroomError) -> [UInt32] {
+        try json(store, txn, .rulesActivations) ?? []
     }
 
-    static func schedule(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) -> RuleSetSchedule? {
-        try json(store, txn, "rules.scheduled")
+    static func schedule(_ store: Store, _ txn: borrowing StoreTransaction) throws(HeadroomError) -> RuleSetSchedule? {
+        try json(store, txn, .rulesScheduled)
     }
 
-    static func json<T: Decodable>(_ store: Store, _ txn: borrowing Transaction, _ name: String) throws(HeadroomError) -> T? {
+    static func json<T: Decodable>(_ store: Store, _ txn: borrowing StoreTransaction, _ name: MetaKey) throws(HeadroomError) -> T? {
         guard let bytes = try store.metaBytes(txn, name) else { return nil }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
-            throw HeadroomError(.corrupted, "meta \(name) does not decode: \(error)")
+            throw HeadroomError(.corrupted, "meta \(name.description) does not decode: \(error)")
         }
     }
 
-    static func putJSON<T: Encodable>(_ store: Store, _ txn: borrowing Transaction, _ name: String, _ value: T) throws(HeadroomError) {
+    static func putJSON<T: Encodable>(_ store: Store, _ txn: borrowing StoreTransaction, _ name: MetaKey, _ value: T) throws(HeadroomError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let data: Data
         do {
             data = try encoder.encode(value)
         } catch {
-            throw HeadroomError(.corrupted, "cannot encode meta \(name): \(error)")
+            throw HeadroomError(.corrupted, "cannot encode meta \(name.description): \(error)")
         }
         try store.putMeta(txn, name, Array(data))
     }
@@ -111,40 +111,36 @@ enum RuleSetHistory {
     // MARK: Changes
 
     /// Stores `sources` as the next version; answers it.
-    static func add(_ store: Store, _ txn: borrowing Transaction, _ sources: [RuleSource], by name: String, at time: Int64) throws(HeadroomError) -> RuleSetVersion {
-        let next = UInt32(try store.metaInteger(txn, "rules.latest") ?? 0) + 1
+    static func add(_ store: Store, _ txn: borrowing StoreTransaction, _ sources: [RuleSource], by name: String, at time: Int64) throws(HeadroomError) -> RuleSetVersion {
+        let next = UInt32(try store.metaInteger(txn, .rulesLatest) ?? 0) + 1
         let info = RuleSetVersion(version: next, digest: sources.digest.hexDigits,
                                   files: sources.map { String($0.name.split(separator: "/").last ?? "") },
                                   proposedBy: name, proposedAt: time)
-        try store.putMeta(txn, "rules.v\(next)", encode(sources))
+        try store.putMeta(txn, .rulesFiles(next), encode(sources))
         try putInfo(store, txn, info)
-        try store.putMetaInteger(txn, "rules.latest", Int64(next))
+        try store.putMetaInteger(txn, .rulesLatest, Int64(next))
         return info
     }
 
     /// Puts an approved version in force now.
-    static func activate(_ store: Store, _ txn: borrowing Transaction, _ version: UInt32, by name: String, at time: Int64) throws(HeadroomError) {
+    static func activate(_ store: Store, _ txn: borrowing StoreTransaction, _ version: UInt32, by name: String, at time: Int64) throws(HeadroomError) {
         var info = try self.info(store, txn, version: version)
         info.activatedBy = name
         info.activatedAt = time
         try putInfo(store, txn, info)
-        try putJSON(store, txn, "rules.activations", try activations(store, txn) + [version])
-        try store.putMetaInteger(txn, "rules.current", Int64(version))
+        try putJSON(store, txn, .rulesActivations, try activations(store, txn) + [version])
+        try store.putMetaInteger(txn, .rulesCurrent, Int64(version))
         if try schedule(store, txn)?.version == version {
             try clearSchedule(store, txn)
         }
     }
 
-    static func clearSchedule(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) {
-        do {
-            try txn.delete(store.meta, key: Array("rules.scheduled".utf8))
-        } catch {
-            throw .storage(error)
-        }
+    static func clearSchedule(_ store: Store, _ txn: borrowing StoreTransaction) throws(HeadroomError) {
+        try store.deleteMeta(txn, .rulesScheduled)
     }
 
     /// The first rule set of a new store: recorded as put in force by `bootstrap`.
-    static func bootstrap(_ store: Store, _ txn: borrowing Transaction, _ sources: [RuleSource], at time: Int64) throws(HeadroomError) -> UInt32 {
+    static func bootstrap(_ store: Store, _ txn: borrowing StoreTransaction, _ sources: [RuleSource], at time: Int64) throws(HeadroomError) -> UInt32 {
         var info = try add(store, txn, sources, by: "bootstrap", at: time)
         info.approvedBy = "bootstrap"
         info.approvedAt = time
@@ -157,7 +153,7 @@ enum RuleSetHistory {
 
     /// Puts a scheduled version in force when its time has come (inside a write transaction);
     /// answers the version then in force.
-    static func activateIfDue(_ store: Store, _ txn: borrowing Transaction, now: () -> Int64) throws(HeadroomError) -> UInt32? {
+    static func activateIfDue(_ store: Store, _ txn: borrowing StoreTransaction, now: () -> Int64) throws(HeadroomError) -> UInt32? {
         if let due = try schedule(store, txn), due.at <= now() {
             if !txn.isReadOnly {
                 try activate(store, txn, due.version, by: due.scheduledBy, at: due.at)

@@ -38,7 +38,7 @@ struct CardLimit: ParsableCommand {
         }
     }
 
-    struct Set: ParsableCommand {
+    struct Set: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set limits (the values given; others stay). Refused above the bank's or the institution's limit.",
             discussion: "Example: echo 6222020200112233446 | headroom card-limit set --store DIR --card-file - --daily-amount 5000.00 --daily-count 10"
@@ -78,20 +78,16 @@ struct CardLimit: ParsableCommand {
             _ = try limits()
         }
 
-        func run() throws {
+        func execute() throws {
             let (card, institution) = try target.parsed()
-            do {
-                let name = try who.resolved()
-                let engine = try storeOptions.openEngine(rules: nil)
-                let merged = try engine.setCardLimits(card, institution: institution, try limits(), by: name)
-                print(describe(card, institution, merged))
-            } catch {
-                throw fail(error)
-            }
+            let name = try who.resolved()
+            let engine = try storeOptions.openEngine(rules: nil)
+            let merged = try engine.setCardLimits(card, institution: institution, try limits(), by: name)
+            print(describe(card, institution, merged))
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a card's own limits.",
             discussion: "Example: headroom card-limit get --store DIR --card 6222020200112233446 --format json")
@@ -100,29 +96,25 @@ struct CardLimit: ParsableCommand {
         @OptionGroup var target: Target
         @OptionGroup var format: FormatOption
 
-        func run() throws {
+        func execute() throws {
             let (card, institution) = try target.parsed()
-            do {
-                let engine = try storeOptions.openReading()
-                let limits = try engine.cardLimits(card, institution: institution) ?? CardLimits()
-                guard format.format == .json else {
-                    print(describe(card, institution, limits))
-                    return
-                }
-                printJSON([
-                    "card": card.masked, "institution": institution?.code ?? NSNull(),
-                    "single_amount": limits.singleAmountFenMax.map(Amount.plain) ?? NSNull(),
-                    "daily_amount": limits.dailyAmountFenMax.map(Amount.plain) ?? NSNull(),
-                    "daily_count": limits.dailyCountMax.map { Int($0) } ?? NSNull(),
-                    "monthly_amount": limits.monthlyAmountFenMax.map(Amount.plain) ?? NSNull(),
-                ] as [String: Any])
-            } catch {
-                throw fail(error)
+            let engine = try storeOptions.openReading()
+            let limits = try engine.cardLimits(card, institution: institution) ?? CardLimits()
+            guard format.format == .json else {
+                print(describe(card, institution, limits))
+                return
             }
+            printJSON([
+                "card": card.masked, "institution": institution?.code ?? NSNull(),
+                "single_amount": limits.singleAmountFenMax.map(Amount.plain) ?? NSNull(),
+                "daily_amount": limits.dailyAmountFenMax.map(Amount.plain) ?? NSNull(),
+                "daily_count": limits.dailyCountMax.map { Int($0) } ?? NSNull(),
+                "monthly_amount": limits.monthlyAmountFenMax.map(Amount.plain) ?? NSNull(),
+            ] as [String: Any])
         }
     }
 
-    struct Clear: ParsableCommand {
+    struct Clear: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a card's own limits; the bank's apply alone again.",
             discussion: "Example: headroom card-limit clear --store DIR --card-file card.txt")
@@ -131,16 +123,12 @@ struct CardLimit: ParsableCommand {
         @OptionGroup var target: Target
         @OptionGroup var who: OperatorOption
 
-        func run() throws {
+        func execute() throws {
             let (card, institution) = try target.parsed()
-            do {
-                let name = try who.resolved()
-                let engine = try storeOptions.openEngine(rules: nil)
-                let removed = try engine.clearCardLimits(card, institution: institution, by: name)
-                print("card \(card.masked) \(scope(institution)): \(removed ? "limits cleared" : "had no limits")")
-            } catch {
-                throw fail(error)
-            }
+            let name = try who.resolved()
+            let engine = try storeOptions.openEngine(rules: nil)
+            let removed = try engine.clearCardLimits(card, institution: institution, by: name)
+            print("card \(card.masked) \(scope(institution)): \(removed ? "limits cleared" : "had no limits")")
         }
     }
 }

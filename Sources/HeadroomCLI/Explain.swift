@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import Headroom
+import HeadroomReplay
 import HeadroomCore
 
-struct Explain: ParsableCommand {
+struct Explain: OperatorCommand {
     static let configuration = CommandConfiguration(
         abstract: "The decision a payment would get now, with every limit that applied; changes nothing.",
         discussion: """
@@ -36,7 +37,7 @@ struct Explain: ParsableCommand {
         }
         let line = lines.first.map(String.init) ?? ""
         do {
-            guard case .authorize(let request) = try EventDecoder.decode(line) else {
+            guard case .authorize(let request) = try OperationDecoder.decode(line) else {
                 throw ValidationError("\(file): explain takes an authorize line")
             }
             return request
@@ -45,21 +46,17 @@ struct Explain: ParsableCommand {
         }
     }
 
-    func run() throws {
-        do {
-            let request = try request()
-            let engine = try storeOptions.openReading()
-            let explanation = try engine.explain(request)
-            let d = explanation.decision
-            let state = try engine.state(of: request.id)
-            if let state, format.format == .table {
-                print("note: \(request.id) is already on record (\(state)): a retry gets its first answer and counts nothing")
-            }
-            let verdict = d.isApproved ? "approve" : "decline: \(d.code.name) by \(d.failed!.limitID) (\(ResultEncoder.reason(d.failed!)))"
-            printLines(explanation.lines, header: "\(request.id) \(request.amount.grouped) by card \(request.card.masked) at \(request.institution): would \(verdict); rule set v\(d.ruleSetVersion)",
-                       format: format.format, decision: d, onRecord: state)
-        } catch {
-            throw fail(error)
+    func execute() throws {
+        let request = try request()
+        let engine = try storeOptions.openReading()
+        let explanation = try engine.explain(request)
+        let d = explanation.decision
+        let state = try engine.state(of: request.id)
+        if let state, format.format == .table {
+            print("note: \(request.id) is already on record (\(state)): a retry gets its first answer and counts nothing")
         }
+        let verdict = d.isApproved ? "approve" : "decline: \(d.code.name) by \(d.failed!.limitID) (\(ResultEncoder.reason(d.failed!)))"
+        printLines(explanation.lines, header: "\(request.id) \(request.amount.grouped) by card \(request.card.masked) at \(request.institution): would \(verdict); rule set v\(d.ruleSetVersion)",
+                   format: format.format, decision: d, onRecord: state?.name)
     }
 }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import Headroom
+import HeadroomReplay
 
-struct Replay: ParsableCommand {
+struct Replay: OperatorCommand {
     static let configuration = CommandConfiguration(
         abstract: "Drive the engine with payment events (JSON Lines on standard input); one JSON decision per line out.",
         discussion: """
@@ -100,49 +101,46 @@ struct Replay: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func execute() throws {
         let stop = Interruption()
         defer { stop.cancel() }
-        let engine: Engine
         var scratch: String?
-        do {
-            if dryRun {
-                let copy = try makeScratchCopy()
-                scratch = copy
-                stop.onStop { try? FileManager.default.removeItem(atPath: copy) }
-                var options = storeOptions
-                options.store = copy
-                engine = try options.openEngine(rules: rules ?? (StoreOptions.storeHasRules(copy) ? nil : "Rules"), creating: true,
-                                                options: .init(adoptRulesWithoutApproval: true))
-            } else {
-                engine = try storeOptions.openEngine(rules: rules, creating: true)
-            }
-        } catch {
-            if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
-            throw fail(error)
-        }
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
-        let ruleSet = dryRun && rules != nil ? "the rules in \(rules!)" : "rule set v\(engine.ruleSetVersion)"
-        let summary = { (tally: ReplayTally, note: String) in
+        var options = storeOptions
+        var engineOptions = Engine.Options()
+        var ruleFiles = rules
+        if dryRun {
+            let copy = try makeScratchCopy()
+            scratch = copy
+            stop.onStop { try? FileManager.default.removeItem(atPath: copy) }
+            options.store = copy
+            ruleFiles = rules ?? (StoreOptions.storeHasRules(copy) ? nil : "Rules")
+            engineOptions.adoptRulesWithoutApproval = true
+        }
+        let summary = { (tally: ReplayTally, version: UInt32, note: String) in
             if dryRun { warn("dry run: nothing was changed in \(storeOptions.store)") }
+            let ruleSet = dryRun && rules != nil ? "the rules in \(rules!)" : version == 0 ? "the store's rule set" : "rule set v\(version)"
             warn(Self.describe(tally.snapshot) + " (\(ruleSet)\(note))")
         }
         if callers > 1 {
-            try runConcurrently(engine, stop, summary)
+            let committer = try options.openCommitter(rules: ruleFiles, creating: true, options: engineOptions,
+                                                      commit: .init(journal: journal ? .init() : nil))
+            try runConcurrently(committer, stop, summary)
         } else {
+            let engine = try options.openEngine(rules: ruleFiles, creating: true, options: engineOptions)
             try runInOrder(engine, stop, summary)
         }
     }
 
     /// One caller: each line answered in order, its commit durable before the next is read.
-    func runInOrder(_ engine: Engine, _ stop: Interruption, _ summary: @escaping (ReplayTally, String) -> Void) throws {
+    func runInOrder(_ engine: Engine, _ stop: Interruption, _ summary: @escaping (ReplayTally, UInt32, String) -> Void) throws {
         var replayer = Replayer(engine: engine)
         let tally = replayer.tally
         // Held while a line is decided and answered: an interruption lets it finish first.
         let inFlight = NSLock()
         stop.onStop {
             inFlight.lock()
-            summary(tally, "; interrupted")
+            summary(tally, engine.ruleSetVersion, "; interrupted")
         }
         var number = 0
         var meter = ProgressMeter()
@@ -163,25 +161,23 @@ struct Replay: ParsableCommand {
             }
         }
         endProgress()
-        summary(tally, "")
+        summary(tally, engine.ruleSetVersion, "")
     }
 
     /// Several callers through group commit (and its journal mode).
-    func runConcurrently(_ engine: Engine, _ stop: Interruption, _ summary: @escaping (ReplayTally, String) -> Void) throws {
-        let committer: GroupCommitter
-        do {
-            committer = try GroupCommitter(engine: engine, options: .init(journal: journal ? .init() : nil))
-        } catch {
-            throw fail(error)
-        }
+    func runConcurrently(_ committer: GroupCommitter, _ stop: Interruption, _ summary: @escaping (ReplayTally, UInt32, String) -> Void) throws {
         let lock = NSLock()
         let replay = ConcurrentReplay(committer: committer, callers: callers) { answer in
             lock.withLock { FileHandle.standardOutput.write(Data((answer + "\n").utf8)) }
         }
         // Interrupted: what was submitted is answered and checkpointed before the summary.
         stop.onStop {
-            if (try? committer.close()) == nil { warn("interrupted: the last checkpoint failed; the store's next opening applies the journal") }
-            summary(replay.tally, "; interrupted")
+            do {
+                summary(replay.tally, try committer.close().ruleSetVersion, "; interrupted")
+            } catch {
+                warn("interrupted: the last checkpoint failed; the store's next opening applies the journal")
+                summary(replay.tally, 0, "; interrupted")
+            }
         }
         var number = 0
         var meter = ProgressMeter()
@@ -197,16 +193,17 @@ struct Replay: ParsableCommand {
             warn("stopped after a storage failure; \(number) lines were read")
             throw fail(error)
         }
+        let engine: Engine
         do {
             // Anything that fails after the last answer (the final checkpoint, a sync) is a
             // failure of the run: what was answered is then in the journal, not yet the store.
-            try committer.close()
+            engine = try committer.close()
         } catch {
             warn("every line was answered, but the store was not brought up to date: the journal still holds the answers, and the store's next opening applies them")
             throw fail(error)
         }
         endProgress()
-        summary(replay.tally, Self.commitNote(committer))
+        summary(replay.tally, engine.ruleSetVersion, Self.commitNote(committer))
     }
 
     /// How many operations a commit (or a journal batch) held, and the checkpoints.

@@ -26,7 +26,7 @@ struct RulesCommand: ParsableCommand {
         subcommands: [Validate.self, Diff.self, Propose.self, Approve.self, Reject.self, Activate.self, Cancel.self, Rollback.self, History.self, Show.self]
     )
 
-    struct Validate: ParsableCommand {
+    struct Validate: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check rule files; every problem at once, with file, line and field. Exit 0 only when clean.",
             discussion: """
@@ -39,7 +39,7 @@ struct RulesCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("The rule directory.", valueName: "dir")) var directory: String
         @OptionGroup var format: FormatOption
 
-        func run() throws {
+        func execute() throws {
             let loaded: Result<(RuleSet, [RuleSource]), RuleErrors> = Result { () throws(RuleErrors) in try RuleLoader.load(directory: directory) }
             switch loaded {
             case .success(let (rules, sources)):
@@ -72,7 +72,7 @@ struct RulesCommand: ParsableCommand {
         ["file": p.file, "line": p.line, "field": p.field, "message": p.message]
     }
 
-    struct Diff: ParsableCommand {
+    struct Diff: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "What a rule directory would change against the rule set in force, limit by limit.",
             discussion: "Example: headroom rules diff Rules --store /var/lib/headroom")
@@ -81,19 +81,15 @@ struct RulesCommand: ParsableCommand {
         @OptionGroup var store: StorePathOption
         @OptionGroup var format: FormatOption
 
-        func run() throws {
-            do {
-                let book = try store.ruleBook(reading: true)
-                guard let current = try book.currentVersion() else { throw HeadroomError(.noRuleSet, "the store has no rule set") }
-                let (proposed, _) = try RuleLoader.load(directory: directory)
-                printChanges(RuleSetDiff.changes(from: try book.ruleSet(current), to: proposed), against: current, format: format.format)
-            } catch {
-                throw fail(error)
-            }
+        func execute() throws {
+            let book = try store.ruleBook(reading: true)
+            guard let current = try book.currentVersion() else { throw HeadroomError(.noRuleSet, "the store has no rule set") }
+            let (proposed, _) = try RuleLoader.load(directory: directory)
+            printChanges(RuleSetDiff.changes(from: try book.ruleSet(current), to: proposed), against: current, format: format.format)
         }
     }
 
-    struct Propose: ParsableCommand {
+    struct Propose: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Store a rule directory as a new version, waiting for another operator's approval.",
             discussion: "The proposer is the account that runs the command.\nExample: headroom rules propose Rules --store /var/lib/headroom")
@@ -103,26 +99,22 @@ struct RulesCommand: ParsableCommand {
         @OptionGroup var who: OperatorOption
         @OptionGroup var format: FormatOption
 
-        func run() throws {
-            do {
-                let name = try who.resolved()
-                let book = try store.ruleBook()
-                let sources = try RuleSource.read(directory: directory)
-                let info = try book.propose(sources, by: name)
-                let changes = try book.currentVersion().map { RuleSetDiff.changes(from: try book.ruleSet($0), to: try book.ruleSet(info.version)) } ?? []
-                if format.format == .json {
-                    printJSON(["version": Int(info.version), "proposed_by": name, "changes": changes.map(\.text)])
-                } else {
-                    print("proposed v\(info.version) by \(name); another operator must approve it (headroom rules approve \(info.version))")
-                    for change in changes { print("  \(change)") }
-                }
-            } catch {
-                throw fail(error)
+        func execute() throws {
+            let name = try who.resolved()
+            let book = try store.ruleBook()
+            let sources = try RuleSource.read(directory: directory)
+            let info = try book.propose(sources, by: name)
+            let changes = try book.currentVersion().map { RuleSetDiff.changes(from: try book.ruleSet($0), to: try book.ruleSet(info.version)) } ?? []
+            if format.format == .json {
+                printJSON(["version": Int(info.version), "proposed_by": name, "changes": changes.map(\.text)])
+            } else {
+                print("proposed v\(info.version) by \(name); another operator must approve it (headroom rules approve \(info.version))")
+                for change in changes { print("  \(change)") }
             }
         }
     }
 
-    struct Approve: ParsableCommand {
+    struct Approve: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Approve a proposed version; the approver must be another account than its proposer.",
             discussion: "A refused attempt is recorded in the audit log.\nExample: headroom rules approve 2 --store /var/lib/headroom")
@@ -131,18 +123,14 @@ struct RulesCommand: ParsableCommand {
         @OptionGroup var store: StorePathOption
         @OptionGroup var who: OperatorOption
 
-        func run() throws {
-            do {
-                let name = try who.resolved()
-                let info = try store.ruleBook().approve(version, by: name)
-                print("approved v\(info.version) by \(name) (proposed by \(info.proposedBy)); put it in force with headroom rules activate \(info.version)")
-            } catch {
-                throw fail(error)
-            }
+        func execute() throws {
+            let name = try who.resolved()
+            let info = try store.ruleBook().approve(version, by: name)
+            print("approved v\(info.version) by \(name) (proposed by \(info.proposedBy)); put it in force with headroom rules activate \(info.version)")
         }
     }
 
-    struct Activate: ParsableCommand {
+    struct Activate: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put an approved version in force now, or at a time.",
             discussion: """
@@ -169,21 +157,17 @@ struct RulesCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
-            do {
-                let name = try who.resolved()
-                let time = try at.map(parsedTime)
-                switch try store.ruleBook().activate(version, at: time, by: name) {
-                case .now: print("v\(version) is in force (by \(name))")
-                case .scheduled(let when): print("v\(version) will be in force from \(chinaTime(when)) (scheduled by \(name))")
-                }
-            } catch {
-                throw fail(error)
+        func execute() throws {
+            let name = try who.resolved()
+            let time = try at.map(parsedTime)
+            switch try store.ruleBook().activate(version, at: time, by: name) {
+            case .now: print("v\(version) is in force (by \(name))")
+            case .scheduled(let when): print("v\(version) will be in force from \(chinaTime(when)) (scheduled by \(name))")
             }
         }
     }
 
-    struct Reject: ParsableCommand {
+    struct Reject: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Withdraw (its proposer) or reject (another account) a version not in force.",
             discussion: """
@@ -198,18 +182,14 @@ struct RulesCommand: ParsableCommand {
         @OptionGroup var store: StorePathOption
         @OptionGroup var who: OperatorOption
 
-        func run() throws {
-            do {
-                let name = try who.resolved()
-                let info = try store.ruleBook().reject(version, reason: reason, by: name)
-                print("v\(version) \(name == info.proposedBy ? "withdrawn" : "rejected") by \(name)")
-            } catch {
-                throw fail(error)
-            }
+        func execute() throws {
+            let name = try who.resolved()
+            let info = try store.ruleBook().reject(version, reason: reason, by: name)
+            print("v\(version) \(name == info.proposedBy ? "withdrawn" : "rejected") by \(name)")
         }
     }
 
-    struct Cancel: ParsableCommand {
+    struct Cancel: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Cancel the scheduled activation of a version.",
             discussion: "Example: headroom rules cancel --store /var/lib/headroom")
@@ -217,18 +197,14 @@ struct RulesCommand: ParsableCommand {
         @OptionGroup var store: StorePathOption
         @OptionGroup var who: OperatorOption
 
-        func run() throws {
-            do {
-                let name = try who.resolved()
-                let cancelled = try store.ruleBook().cancelSchedule(by: name)
-                print("the activation of v\(cancelled.version) at \(chinaTime(cancelled.at)) is cancelled (by \(name))")
-            } catch {
-                throw fail(error)
-            }
+        func execute() throws {
+            let name = try who.resolved()
+            let cancelled = try store.ruleBook().cancelSchedule(by: name)
+            print("the activation of v\(cancelled.version) at \(chinaTime(cancelled.at)) is cancelled (by \(name))")
         }
     }
 
-    struct Rollback: ParsableCommand {
+    struct Rollback: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put back in force the version that was in force before the current one.",
             discussion: "Example: headroom rules rollback --store /var/lib/headroom")
@@ -236,18 +212,14 @@ struct RulesCommand: ParsableCommand {
         @OptionGroup var store: StorePathOption
         @OptionGroup var who: OperatorOption
 
-        func run() throws {
-            do {
-                let name = try who.resolved()
-                let (from, to) = try store.ruleBook().rollback(by: name)
-                print("v\(from) withdrawn; v\(to) is in force again (by \(name))")
-            } catch {
-                throw fail(error)
-            }
+        func execute() throws {
+            let name = try who.resolved()
+            let (from, to) = try store.ruleBook().rollback(by: name)
+            print("v\(from) withdrawn; v\(to) is in force again (by \(name))")
         }
     }
 
-    struct History: ParsableCommand {
+    struct History: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every version: who proposed, approved and activated it, and when.",
             discussion: "Example: headroom rules history --store /var/lib/headroom --format json")
@@ -255,39 +227,35 @@ struct RulesCommand: ParsableCommand {
         @OptionGroup var store: StorePathOption
         @OptionGroup var format: FormatOption
 
-        func run() throws {
-            do {
-                let book = try store.ruleBook(reading: true)
-                let versions = try book.versions()
-                let schedule = try book.schedule()
-                if format.format == .json {
-                    printJSON(versions.map { info, status in
-                        var o: [String: Any] = ["version": Int(info.version), "status": status.rawValue, "digest": info.digest,
-                                                "files": info.files, "proposed_by": info.proposedBy, "proposed_at": chinaTime(info.proposedAt)]
-                        o["approved_by"] = info.approvedBy ?? NSNull()
-                        o["approved_at"] = info.approvedAt.map(chinaTime) ?? NSNull()
-                        o["activated_by"] = info.activatedBy ?? NSNull()
-                        o["activated_at"] = info.activatedAt.map(chinaTime) ?? NSNull()
-                        if schedule?.version == info.version { o["scheduled_at"] = chinaTime(schedule?.at) }
-                        return o
-                    })
-                    return
-                }
-                var table = Table(["version", "status", "proposed", "approved", "activated"])
-                for (info, status) in versions {
-                    let state = status == .scheduled ? "scheduled for \(chinaTime(schedule?.at))" : status.rawValue
-                    table.add(["v\(info.version)", state, "\(info.proposedBy) \(chinaTime(info.proposedAt))",
-                               info.approvedBy.map { "\($0) \(chinaTime(info.approvedAt))" } ?? "-",
-                               info.activatedBy.map { "\($0) \(chinaTime(info.activatedAt))" } ?? "-"])
-                }
-                print(table.text)
-            } catch {
-                throw fail(error)
+        func execute() throws {
+            let book = try store.ruleBook(reading: true)
+            let versions = try book.versions()
+            let schedule = try book.schedule()
+            if format.format == .json {
+                printJSON(versions.map { info, status in
+                    var o: [String: Any] = ["version": Int(info.version), "status": status.rawValue, "digest": info.digest,
+                                            "files": info.files, "proposed_by": info.proposedBy, "proposed_at": chinaTime(info.proposedAt)]
+                    o["approved_by"] = info.approvedBy ?? NSNull()
+                    o["approved_at"] = info.approvedAt.map(chinaTime) ?? NSNull()
+                    o["activated_by"] = info.activatedBy ?? NSNull()
+                    o["activated_at"] = info.activatedAt.map(chinaTime) ?? NSNull()
+                    if schedule?.version == info.version { o["scheduled_at"] = chinaTime(schedule?.at) }
+                    return o
+                })
+                return
             }
+            var table = Table(["version", "status", "proposed", "approved", "activated"])
+            for (info, status) in versions {
+                let state = status == .scheduled ? "scheduled for \(chinaTime(schedule?.at))" : status.rawValue
+                table.add(["v\(info.version)", state, "\(info.proposedBy) \(chinaTime(info.proposedAt))",
+                           info.approvedBy.map { "\($0) \(chinaTime(info.approvedAt))" } ?? "-",
+                           info.activatedBy.map { "\($0) \(chinaTime(info.activatedAt))" } ?? "-"])
+            }
+            print(table.text)
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "The limits of a version (default: the one in force).",
             discussion: "Example: headroom rules show 2 --store /var/lib/headroom")
@@ -297,30 +265,26 @@ struct RulesCommand: ParsableCommand {
         @OptionGroup var format: FormatOption
         @Flag(help: "Print the rule files as they were proposed.") var files = false
 
-        func run() throws {
-            do {
-                let book = try store.ruleBook(reading: true)
-                guard let version = try version ?? book.currentVersion() else { throw HeadroomError(.noRuleSet, "the store has no rule set") }
-                if files {
-                    for source in try book.sources(version) { print("# \(source.name)\n\(source.text)") }
-                    return
-                }
-                let rules = try book.ruleSet(version)
-                if format.format == .json {
-                    printJSON(["version": Int(version), "limits": rules.limits.map(limitJSON),
-                               "card_tier": ["applies_to": RuleSetDiff.describe(rules.cardTier.filter), "refund_restores": rules.cardTier.refundRestores]])
-                    return
-                }
-                print("rule set v\(version)")
-                var table = Table(["limit", "tier", "scope", "applies to", "caps"])
-                for limit in rules.limits {
-                    table.add([limit.id, limit.tier.name, RuleSetDiff.scope(limit), RuleSetDiff.describe(limit.filter), caps(limit)])
-                }
-                print(table.text)
-                print("card tier counts: \(RuleSetDiff.describe(rules.cardTier.filter)); refunds restore: \(rules.cardTier.refundRestores)")
-            } catch {
-                throw fail(error)
+        func execute() throws {
+            let book = try store.ruleBook(reading: true)
+            guard let version = try version ?? book.currentVersion() else { throw HeadroomError(.noRuleSet, "the store has no rule set") }
+            if files {
+                for source in try book.sources(version) { print("# \(source.name)\n\(source.text)") }
+                return
             }
+            let rules = try book.ruleSet(version)
+            if format.format == .json {
+                printJSON(["version": Int(version), "limits": rules.limits.map(limitJSON),
+                           "card_tier": ["applies_to": RuleSetDiff.describe(rules.cardTier.filter), "refund_restores": rules.cardTier.refundRestores]])
+                return
+            }
+            print("rule set v\(version)")
+            var table = Table(["limit", "tier", "scope", "applies to", "caps"])
+            for limit in rules.limits {
+                table.add([limit.id, limit.tier.name, RuleSetDiff.scope(limit), RuleSetDiff.describe(limit.filter), caps(limit)])
+            }
+            print(table.text)
+            print("card tier counts: \(RuleSetDiff.describe(rules.cardTier.filter)); refunds restore: \(rules.cardTier.refundRestores)")
         }
 
         func caps(_ limit: Limit) -> String {

@@ -10,7 +10,7 @@ struct StoreCommand: ParsableCommand {
         subcommands: [Stat.self, Backup.self, Check.self, Purge.self, AcceptJournalLoss.self]
     )
 
-    struct Stat: ParsableCommand {
+    struct Stat: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Size, map, readers, records, counters and the rule set in force.",
             discussion: "Example: headroom store stat --store /var/lib/headroom")
@@ -18,32 +18,28 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var format: FormatOption
 
-        func run() throws {
-            do {
-                let f = try storeOptions.openReading().facts()
-                let purged = f.purgedBeforeDay.map { ChinaTime.dateString(day: $0) }
-                if format.format == .json {
-                    printJSON(["path": f.path, "map_size_bytes": f.mapSizeBytes, "used_bytes": f.usedBytes, "page_size_bytes": f.pageSizeBytes,
-                               "readers_used": f.readersUsed, "records": f.records, "counter_cells": f.counterCells,
-                               "card_limits": f.cardLimits, "rule_set": Int(f.ruleSetVersion), "schema": Int(f.schemaVersion),
-                               "purged_before": purged ?? NSNull()] as [String: Any])
-                    return
-                }
-                var table = Table(["fact", "value"])
-                table.add(["store", f.path])
-                table.add(["used", "\(mib(f.usedBytes)) of a \(mib(f.mapSizeBytes)) map (\(f.usedBytes * 100 / max(1, f.mapSizeBytes))%)"])
-                table.add(["page size", "\(f.pageSizeBytes) bytes"])
-                table.add(["readers", "\(f.readersUsed)"])
-                table.add(["payment and refund records", "\(f.records)"])
-                table.add(["counter cells", "\(f.counterCells)"])
-                table.add(["customer card limits", "\(f.cardLimits)"])
-                table.add(["rule set in force", "v\(f.ruleSetVersion)"])
-                table.add(["purged before", purged ?? "never purged"])
-                table.add(["schema", "\(f.schemaVersion)"])
-                print(table.text)
-            } catch {
-                throw fail(error)
+        func execute() throws {
+            let f = try storeOptions.openReading().facts()
+            let purged = f.purgedBeforeDay.map { ChinaTime.dateString(day: $0) }
+            if format.format == .json {
+                printJSON(["path": f.path, "map_size_bytes": f.mapSizeBytes, "used_bytes": f.usedBytes, "page_size_bytes": f.pageSizeBytes,
+                           "readers_used": f.readersUsed, "records": f.records, "counter_cells": f.counterCells,
+                           "card_limits": f.cardLimits, "rule_set": Int(f.ruleSetVersion), "schema": Int(f.schemaVersion),
+                           "purged_before": purged ?? NSNull()] as [String: Any])
+                return
             }
+            var table = Table(["fact", "value"])
+            table.add(["store", f.path])
+            table.add(["used", "\(mib(f.usedBytes)) of a \(mib(f.mapSizeBytes)) map (\(f.usedBytes * 100 / max(1, f.mapSizeBytes))%)"])
+            table.add(["page size", "\(f.pageSizeBytes) bytes"])
+            table.add(["readers", "\(f.readersUsed)"])
+            table.add(["payment and refund records", "\(f.records)"])
+            table.add(["counter cells", "\(f.counterCells)"])
+            table.add(["customer card limits", "\(f.cardLimits)"])
+            table.add(["rule set in force", "v\(f.ruleSetVersion)"])
+            table.add(["purged before", purged ?? "never purged"])
+            table.add(["schema", "\(f.schemaVersion)"])
+            print(table.text)
         }
 
         func mib(_ bytes: Int) -> String {
@@ -51,7 +47,7 @@ struct StoreCommand: ParsableCommand {
         }
     }
 
-    struct Backup: ParsableCommand {
+    struct Backup: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "A consistent, compacted copy of the store into an empty directory, while engines run.",
             discussion: "The card key is not in the copy: keep it apart.\nExample: headroom store backup /backup/headroom-20261125 --store /var/lib/headroom")
@@ -59,18 +55,14 @@ struct StoreCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("The directory to copy into (created; must hold no store).", valueName: "path")) var path: String
         @OptionGroup var storeOptions: StoreOptions
 
-        func run() throws {
-            do {
-                try storeOptions.openReading().backup(to: path)
-                let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
-                print("backed up \(storeOptions.store) to \(path) (\(size) bytes); the card key is not in it")
-            } catch {
-                throw fail(error)
-            }
+        func execute() throws {
+            try storeOptions.openReading().backup(to: path)
+            let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
+            print("backed up \(storeOptions.store) to \(path) (\(size) bytes); the card key is not in it")
         }
     }
 
-    struct Check: ParsableCommand {
+    struct Check: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify that every counter equals the reservations on record; exit 1 on any difference.",
             discussion: "Example: headroom store check --store /var/lib/headroom")
@@ -78,17 +70,13 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var format: FormatOption
 
-        func run() throws {
+        func execute() throws {
             var report: CheckReport
-            do {
-                let engine = try storeOptions.openReading(noticingJournal: false)
-                report = try engine.check { progress("headroom: checked \($0) entries") }
-                // What the journal holds and the store does not is a difference too.
-                if let notice = try engine.journalNotice() { report.problems.append(notice) }
-                endProgress()
-            } catch {
-                throw fail(error)
-            }
+            let engine = try storeOptions.openReading(noticingJournal: false)
+            report = try engine.check { progress("headroom: checked \($0) entries") }
+            // What the journal holds and the store does not is a difference too.
+            if let notice = try engine.journalNotice() { report.problems.append(notice) }
+            endProgress()
             if format.format == .json {
                 printJSON(["sound": report.problems.isEmpty, "records": report.records, "live_reservations": report.liveReservations,
                            "counter_cells": report.counterCells, "problems": report.problems] as [String: Any])
@@ -101,7 +89,7 @@ struct StoreCommand: ParsableCommand {
         }
     }
 
-    struct Purge: ParsableCommand {
+    struct Purge: OperatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove counter windows and records closed longer ago than the retention.",
             discussion: """
@@ -132,27 +120,23 @@ struct StoreCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
-            do {
-                let name = try who.resolved()
-                let options = Engine.Options(recordRetentionDays: retainDays, readOnly: dryRun)
-                let engine = dryRun ? try storeOptions.openReading(options) : try storeOptions.openEngine(rules: nil, options: options)
-                progress("headroom: purging")
-                let report = try engine.purge(today: try day() ?? Timestamp(unixSeconds: engine.options.clock()).chinaDay, by: name, dryRun: dryRun)
-                endProgress()
-                let verb = dryRun ? "would purge" : "purged"
-                print("\(verb) before \(ChinaTime.dateString(day: report.horizonDay)): \(report.counterCellsRemoved) counter cells, \(report.recordsRemoved) records"
-                      + (report.reservationsKept > 0 ? "; \(report.reservationsKept) reservations still authorized are kept" : ""))
-                if dryRun { print("dry run: nothing was removed") }
-            } catch {
-                throw fail(error)
-            }
+        func execute() throws {
+            let name = try who.resolved()
+            let options = Engine.Options(recordRetentionDays: retainDays, readOnly: dryRun)
+            let engine = dryRun ? try storeOptions.openReading(options) : try storeOptions.openEngine(rules: nil, options: options)
+            progress("headroom: purging")
+            let report = try engine.purge(today: try day() ?? Timestamp(unixSeconds: engine.options.clock()).chinaDay, by: name, dryRun: dryRun)
+            endProgress()
+            let verb = dryRun ? "would purge" : "purged"
+            print("\(verb) before \(ChinaTime.dateString(day: report.horizonDay)): \(report.counterCellsRemoved) counter cells, \(report.recordsRemoved) records"
+                  + (report.reservationsKept > 0 ? "; \(report.reservationsKept) reservations still authorized are kept" : ""))
+            if dryRun { print("dry run: nothing was removed") }
         }
     }
 }
 
 extension StoreCommand {
-    struct AcceptJournalLoss: ParsableCommand {
+    struct AcceptJournalLoss: OperatorCommand {
         static let configuration = CommandConfiguration(
             commandName: "accept-journal-loss",
             abstract: "Open a store whose journal was refused as damaged, on record, accepting the loss.",
@@ -170,19 +154,15 @@ extension StoreCommand {
         @OptionGroup var store: StorePathOption
         @OptionGroup var who: OperatorOption
 
-        func run() throws {
-            do {
-                let report = try Engine.acceptJournalLoss(path: store.store, by: try who.resolved())
-                print("accepted: \(report.entriesApplied) entries before the damage applied; the journal as it was is kept in \(report.copyPath)")
-                print("what was lost: \(report.problem)")
-            } catch {
-                throw fail(error)
-            }
+        func execute() throws {
+            let report = try Engine.acceptJournalLoss(path: store.store, by: try who.resolved())
+            print("accepted: \(report.entriesApplied) entries before the damage applied; the journal as it was is kept in \(report.copyPath)")
+            print("what was lost: \(report.problem)")
         }
     }
 }
 
-struct Audit: ParsableCommand {
+struct Audit: OperatorCommand {
     static let configuration = CommandConfiguration(
         abstract: "Every change on record: rule sets, customer limits, purges; who and when.",
         discussion: "Example: headroom audit --store /var/lib/headroom --format json")
@@ -190,19 +170,15 @@ struct Audit: ParsableCommand {
     @OptionGroup var store: StorePathOption
     @OptionGroup var format: FormatOption
 
-    func run() throws {
-        do {
-            let entries = try store.ruleBook(reading: true).auditLog()
-            if format.format == .json {
-                printJSON(entries.map { ["sequence": Int($0.sequence), "time": chinaTime($0.time), "operator": $0.operatorName,
-                                         "action": $0.action, "detail": $0.detail] as [String: Any] })
-                return
-            }
-            var table = Table(["#", "time", "operator", "action", "detail"])
-            for e in entries { table.add(["\(e.sequence)", chinaTime(e.time), e.operatorName, e.action, e.detail]) }
-            print(table.text)
-        } catch {
-            throw fail(error)
+    func execute() throws {
+        let entries = try store.ruleBook(reading: true).auditLog()
+        if format.format == .json {
+            printJSON(entries.map { ["sequence": Int($0.sequence), "time": chinaTime($0.time), "operator": $0.operatorName,
+                                     "action": $0.action, "detail": $0.detail] as [String: Any] })
+            return
         }
+        var table = Table(["#", "time", "operator", "action", "detail"])
+        for e in entries { table.add(["\(e.sequence)", chinaTime(e.time), e.operatorName, e.action, e.detail]) }
+        print(table.text)
     }
 }

@@ -25,9 +25,28 @@ struct StoreOptions: ParsableArguments {
     /// `creating` (replay, the main job) makes a new store; other changes refuse a path without
     /// one, as reads do.
     func openEngine(rules: String?, creating: Bool = false, options given: Engine.Options = .init()) throws -> Engine {
+        let p = try opening(rules: rules, creating: creating, options: given)
+        return try noRuleSetSaid { () throws(HeadroomError) in
+            try Engine(path: store, cardKey: p.key, rules: p.sources, options: p.options, logger: p.logger)
+        }
+    }
+
+    /// ``openEngine(rules:creating:options:)`` owned by a group committer from the start.
+    func openCommitter(rules: String?, creating: Bool = false, options given: Engine.Options = .init(),
+                       commit: GroupCommitter.Options) throws -> GroupCommitter {
+        let p = try opening(rules: rules, creating: creating, options: given)
+        return try noRuleSetSaid { () throws(HeadroomError) in
+            try GroupCommitter(path: store, cardKey: p.key, rules: p.sources, engineOptions: p.options, options: commit, logger: p.logger)
+        }
+    }
+
+    /// What opening the store for writing takes: its card key (created only for a new store),
+    /// the rule files (Rules/ for a new store when none are given), the options, a logger.
+    private func opening(rules: String?, creating: Bool, options given: Engine.Options) throws
+        -> (key: CardKey, sources: [RuleSource]?, options: Engine.Options, logger: Logger) {
         if !creating { try Engine.requireStore(store) }
         var options = given
-        options.storage.mapSizeBytes = mapSizeMib << 20
+        options.mapSizeBytes = mapSizeMib << 20
         // A key is created only for a new store: an existing store needs the key it was made with.
         let (key, origin) = try CardKey.load(file: cardKeyFile, createIfMissing: !Self.storeHasRules(store))
         if case .created(let path) = origin {
@@ -46,8 +65,12 @@ struct StoreOptions: ParsableArguments {
             directory = "Rules"
         }
         let sources = try directory.map { (dir) throws(RuleErrors) in try RuleSource.read(directory: dir) }
+        return (key, sources, options, logger)
+    }
+
+    private func noRuleSetSaid<T>(_ open: () throws(HeadroomError) -> T) throws(HeadroomError) -> T {
         do {
-            return try Engine(path: store, cardKey: key, rules: sources, options: options, logger: logger)
+            return try open()
         } catch {
             guard error.code == .noRuleSet else { throw error }
             throw HeadroomError(.noRuleSet, "the new store \(store) has no rule set and there is no Rules/ here: give the rule files with replay --rules DIR")
@@ -86,13 +109,31 @@ struct StorePathOption: ParsableArguments {
 
     /// The store's rule book; `reading` opens it read-only (history, versions, the audit log).
     func ruleBook(reading: Bool = false) throws -> RuleBook {
-        try RuleBook(path: store, storage: .init(readOnly: reading))
+        try RuleBook(path: store, readOnly: reading)
     }
 }
 
 /// Writes a line to standard error.
 func warn(_ message: String) {
     FileHandle.standardError.write(Data(("headroom: " + message + "\n").utf8))
+}
+
+/// A command that operators run: what its ``execute()`` throws is said on standard error, in
+/// words, and becomes its exit status (``fail(_:)``), in this one place.
+protocol OperatorCommand: ParsableCommand {
+    func execute() throws
+}
+
+extension OperatorCommand {
+    func run() throws {
+        do {
+            try execute()
+        } catch let exit as ExitCode {
+            throw exit  // already said
+        } catch {
+            throw fail(error)
+        }
+    }
 }
 
 /// Turns the engine's and the rules' errors into a message and an exit code.

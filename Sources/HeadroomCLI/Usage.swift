@@ -3,7 +3,7 @@ import Foundation
 import Headroom
 import HeadroomCore
 
-struct Usage: ParsableCommand {
+struct Usage: OperatorCommand {
     static let configuration = CommandConfiguration(
         abstract: "A card's counters and headroom on every tier, for today, this month and this year.",
         discussion: """
@@ -50,20 +50,16 @@ struct Usage: ParsableCommand {
         if let card { _ = try probe(card: try cardNumber(typed: card, file: nil, flag: "card"), clock: Engine.systemClock) }
     }
 
-    func run() throws {
+    func execute() throws {
         let number = try cardNumber(typed: card, file: cardFile, flag: "card")
         let request = try probe(card: number, clock: Engine.systemClock)
-        do {
-            let engine = try storeOptions.openReading()
-            let lines = try engine.explain(request).lines.filter { line in
-                institution != nil || (line.check.tier != .institution && (line.check.counter?.institution ?? Institution.ungrouped) == Institution.ungrouped
-                    && !line.check.limitID.hasPrefix("card@"))
-            }
-            printLines(lines, header: "card \(request.card.masked)\(institution.map { " at \($0)" } ?? "") on \(ChinaTime.dateString(day: request.time.chinaDay)), rule set v\(engine.ruleSetVersion)",
-                       format: format.format)
-        } catch {
-            throw fail(error)
+        let engine = try storeOptions.openReading()
+        let lines = try engine.explain(request).lines.filter { line in
+            institution != nil || (line.check.tier != .institution && (line.check.counter?.institution ?? Institution.ungrouped) == Institution.ungrouped
+                && !line.check.limitID.hasPrefix("card@"))
         }
+        printLines(lines, header: "card \(request.card.masked)\(institution.map { " at \($0)" } ?? "") on \(ChinaTime.dateString(day: request.time.chinaDay)), rule set v\(engine.ruleSetVersion)",
+                   format: format.format)
     }
 }
 

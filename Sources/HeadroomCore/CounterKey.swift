@@ -48,11 +48,13 @@ public struct CounterKey: Hashable, Sendable {
     /// Lends the key bytes, built on the stack, to `body`. Inlinable, so that the engine's calls
     /// are specialized: a generic call across modules looks up type metadata every time.
     @inlinable
-    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try withUnsafeTemporaryAllocation(byteCount: CounterKey.byteCount, alignment: 8) { buffer in
+    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        // The standard library's temporary allocation is not typed-throws: the error is carried out.
+        let result: Result<R, E> = withUnsafeTemporaryAllocation(byteCount: CounterKey.byteCount, alignment: 8) { buffer in
             write(to: buffer)
-            return try body(UnsafeRawBufferPointer(buffer))
+            do throws(E) { return .success(try body(UnsafeRawBufferPointer(buffer))) } catch { return .failure(error) }
         }
+        return try result.get()
     }
 
     /// Reads a key back; `nil` when the bytes are not a counter key.
@@ -128,12 +130,13 @@ public struct CounterValue: Equatable, Sendable {
     }
 
     @inlinable
-    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try withUnsafeTemporaryAllocation(byteCount: CounterValue.byteCount, alignment: 8) { buffer in
+    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E> = withUnsafeTemporaryAllocation(byteCount: CounterValue.byteCount, alignment: 8) { buffer in
             buffer.storeBytes(of: amountFen, toByteOffset: 0, as: Int64.self)
             buffer.storeBytes(of: count, toByteOffset: 8, as: Int64.self)
-            return try body(UnsafeRawBufferPointer(buffer))
+            do throws(E) { return .success(try body(UnsafeRawBufferPointer(buffer))) } catch { return .failure(error) }
         }
+        return try result.get()
     }
 
     /// Adds, reporting overflow instead of wrapping; `nil` on overflow.

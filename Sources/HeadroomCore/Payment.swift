@@ -29,12 +29,14 @@ public struct PaymentID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { text }
 }
 
-/// One payment to authorize, validated. The card is already a keyed hash: the clear number
-/// never reaches the domain.
-public struct Payment: Sendable, Equatable {
+/// One payment, validated, with its card in the form `Card`: a ``PaymentRequest`` as the front
+/// processor sends it (the clear ``CardNumber``, hashed by the engine and never stored), or a
+/// ``Payment`` as the domain judges it (a keyed ``CardHash``: the clear number never reaches
+/// the domain). One shape for both, so the two cannot drift apart.
+public struct PaymentOf<Card: Sendable>: Sendable {
     public var id: PaymentID
     public var time: Timestamp
-    public var card: CardHash
+    public var card: Card
     public var institution: Institution
     public var business: Business
     public var amount: Amount
@@ -45,7 +47,7 @@ public struct Payment: Sendable, Equatable {
     public var merchantID: String?
 
     public init(
-        id: PaymentID, time: Timestamp, card: CardHash, institution: Institution,
+        id: PaymentID, time: Timestamp, card: Card, institution: Institution,
         business: Business, amount: Amount, accountClass: AccountClass,
         channel: Channel? = nil, accountType: AccountType? = nil,
         agreementID: String? = nil, merchantID: String? = nil
@@ -63,6 +65,25 @@ public struct Payment: Sendable, Equatable {
         self.merchantID = merchantID
     }
 
+    /// The same payment with its card in another form (hashed, say).
+    public func withCard<Other>(_ card: Other) -> PaymentOf<Other> {
+        PaymentOf<Other>(id: id, time: time, card: card, institution: institution, business: business, amount: amount,
+                         accountClass: accountClass, channel: channel, accountType: accountType,
+                         agreementID: agreementID, merchantID: merchantID)
+    }
+}
+
+extension PaymentOf: Equatable where Card: Equatable {}
+extension PaymentOf: Hashable where Card: Hashable {}
+
+/// A payment as the domain judges it: its card a keyed hash.
+public typealias Payment = PaymentOf<CardHash>
+
+/// A payment to authorize as the front processor has it: its clear card number is hashed by
+/// the engine with the operator's key and never stored.
+public typealias PaymentRequest = PaymentOf<CardNumber>
+
+extension PaymentOf where Card == CardHash {
     /// A 64-bit fingerprint of everything the payment says, so that a retry with the same id
     /// but other content is recognised as a conflict.
     public var fingerprint: UInt64 {

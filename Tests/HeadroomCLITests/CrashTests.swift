@@ -129,7 +129,7 @@ import Testing
             #expect(report.problems.isEmpty, "round \(round): \(report.problems)")
             // Every answered payment is on record with the state its answer implies.
             for (id, o) in answeredAuthorizations {
-                let state = try engine.state(of: PaymentID(id))
+                let state = try engine.state(of: PaymentID(id))?.name
                 if o["outcome"] as? String == "approve" {
                     #expect(["authorized", "confirmed", "released"].contains(state ?? "missing"), "round \(round) \(id): \(state ?? "missing")")
                 } else {
@@ -193,7 +193,7 @@ import Testing
             let report = try engine.check()
             #expect(report.problems.isEmpty, "round \(round): \(report.problems)")
             for (id, o) in first {
-                let state = try engine.state(of: PaymentID(id))
+                let state = try engine.state(of: PaymentID(id))?.name
                 if o["outcome"] as? String == "approve" {
                     #expect(["authorized", "confirmed", "released"].contains(state ?? "missing"), "round \(round) \(id): \(state ?? "missing")")
                 } else {

@@ -78,7 +78,7 @@ import Testing
         // Room again: the next opening applies the journal.
         #expect(disk.grow(megabytes: 256))
         let engine = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
-        for id in answered { #expect(try engine.state(of: try PaymentID(id)) == "authorized", "\(id)") }
+        for id in answered { #expect(try engine.state(of: try PaymentID(id)) == .authorized, "\(id)") }
         #expect(try engine.check().problems.isEmpty)
     }
 

@@ -174,7 +174,7 @@ extension MultiProcessTests {
 
         #expect(try journaling.finish() == 0)
         let engine = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
-        for id in ["J0", "J4", "X1", "J6"] { #expect(try engine.state(of: try PaymentID(id)) == "authorized", "\(id)") }
+        for id in ["J0", "J4", "X1", "J6"] { #expect(try engine.state(of: try PaymentID(id)) == .authorized, "\(id)") }
         #expect(try engine.check().problems.isEmpty)
     }
 
@@ -210,7 +210,7 @@ extension MultiProcessTests {
         #expect(try engine.check().problems.isEmpty)
         for o in answered where o["outcome"] as? String == "approve" {
             let id = try #require(o["id"] as? String)
-            #expect(try engine.state(of: try PaymentID(id)) == "authorized", "\(id)")
+            #expect(try engine.state(of: try PaymentID(id)) == .authorized, "\(id)")
         }
     }
 
@@ -249,12 +249,12 @@ extension MultiProcessTests {
         for line in victimLines + survivorLines {
             let o = object(String(line))
             guard let id = o["id"] as? String else { continue }
-            let state = try engine.state(of: PaymentID(id))
+            let state = try engine.state(of: PaymentID(id))?.name
             #expect(state == (o["outcome"] as? String == "approve" ? "authorized" : "declined"), "\(id): \(state ?? "missing")")
         }
         // Together (answered or not), no card went past its daily caps.
         var approved: [Int: (fen: Int64, count: Int)] = [:]
-        for (id, payment) in payments where try engine.state(of: PaymentID(id)) == "authorized" {
+        for (id, payment) in payments where try engine.state(of: PaymentID(id)) == .authorized {
             approved[payment.card, default: (0, 0)].fen += payment.fen
             approved[payment.card, default: (0, 0)].count += 1
         }

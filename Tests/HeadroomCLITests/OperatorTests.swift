@@ -275,7 +275,7 @@ import Testing
             }
         }
         let version = try CLI.run(["--version"])
-        #expect(version.status == 0 && version.stdout.hasPrefix("0.9.0 (store schema 2, journal format 1)"))
+        #expect(version.status == 0 && version.stdout.hasPrefix("0.10.0 (store schema 3, journal format 2)"))
         for shell in ["bash", "zsh", "fish"] {
             let script = try CLI.run(["--generate-completion-script", shell])
             #expect(script.status == 0 && script.stdout.contains("card-limit"), "\(shell)")

@@ -7,12 +7,15 @@ import Testing
     typealias F = Fixture
 
     @Test func eachSettingDecidesTheSyncOnCommit() {
-        #expect(Engine.Options().durability == .syncEachCommit && Engine.Options().storage.syncOnCommit)
-        #expect(Engine.Options(durability: .syncEvery(milliseconds: 10)).storage.syncOnCommit == false)
-        #expect(Engine.Options(durability: .operatingSystemDecides).storage.syncOnCommit == false)
-        // The storage flag alone still means what it meant.
-        #expect(Engine.Options(storage: .init(syncOnCommit: false)).durability == .operatingSystemDecides)
-        #expect(Engine.Options(storage: .init(syncOnCommit: false), durability: .syncEachCommit).storage.syncOnCommit)
+        #expect(Engine.Options().durability == .syncEachCommit && Engine.Options().environment.syncOnCommit)
+        #expect(Engine.Options(durability: .syncEvery(milliseconds: 10)).environment.syncOnCommit == false)
+        #expect(Engine.Options(durability: .operatingSystemDecides).environment.syncOnCommit == false)
+        // One place decides: a durability set after the options were made is the one LMDB gets.
+        var options = Engine.Options()
+        options.durability = .operatingSystemDecides
+        #expect(options.environment.syncOnCommit == false)
+        options.durability = .syncEachCommit
+        #expect(options.environment.syncOnCommit)
     }
 
     @Test func syncEveryFlushesInTheBackground() throws {

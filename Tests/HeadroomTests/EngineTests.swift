@@ -72,9 +72,9 @@ import Testing
         try engine.release(try id("B"))
         expectError(.alreadyReleased) { try engine.release(try id("B")) }
         expectError(.alreadyReleased) { try engine.confirm(try id("B")) }
-        #expect(try engine.state(of: try id("A")) == "confirmed")
-        #expect(try engine.state(of: try id("B")) == "released")
-        #expect(try engine.state(of: try id("D")) == "declined")
+        #expect(try engine.state(of: try id("A")) == .confirmed)
+        #expect(try engine.state(of: try id("B")) == .released)
+        #expect(try engine.state(of: try id("D")) == .declined)
         let probe = try engine.explain(try F.request("probe", "2026-11-25T11:00:00+08:00", amount: "1.00"))
         #expect(probe.lines.first { $0.check.limitID == "bank.card-daily" }?.used == CounterValue(amountFen: 10_000, count: 1))
         #expect(try engine.check().problems.isEmpty)
@@ -211,9 +211,9 @@ import Testing
         do {
             let engine = try F.engine(dir, rules: try F.shippedRules())
             let txn = try engine.store.beginWrite()
-            #expect(try engine.store.metaInteger(txn, "schema") == Int64(Store.schemaVersion))
-            try engine.store.putMetaInteger(txn, "schema", 1)
-            try engine.store.commit(txn)
+            #expect(try engine.store.metaInteger(txn, .schema) == Int64(Store.schemaVersion))
+            try engine.store.putMetaInteger(txn, .schema, 1)
+            try txn.commit()
         }
         do {
             _ = try F.engine(dir)
@@ -237,7 +237,7 @@ import Testing
         // The clock stands far in the future, so that the last purge may count from there.
         let future = try Timestamp(iso8601: "2032-06-01T10:00:00+08:00").unixSeconds
         let engine = try Engine(path: dir, cardKey: F.cardKey, rules: try F.shippedRules(),
-                                options: .init(storage: .init(mapSizeBytes: 64 << 20), clock: { future }))
+                                options: .init(mapSizeBytes: 64 << 20, clock: { future }))
         _ = try engine.authorize(try F.request("old", "2024-03-10T10:00:00+08:00", amount: "100.00"))
         try engine.confirm(try PaymentID("old"))
         _ = try engine.authorize(try F.request("declined", "2024-03-10T10:00:00+08:00", amount: "90000.00"))
@@ -247,7 +247,7 @@ import Testing
         let report = try engine.purge(today: today, by: "ops")
         #expect(report.recordsRemoved == 2)
         #expect(try engine.state(of: try PaymentID("old")) == nil)
-        #expect(try engine.state(of: try PaymentID("year")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("year")) == .authorized)
         #expect(try engine.check().problems.isEmpty)
         // The class II yearly counter of 2026 stays; its day and month cells of January can go
         // only after the retention, so a release still finds them.
@@ -257,7 +257,7 @@ import Testing
         // nor released, still holds limit and stays.
         let later = try engine.purge(today: today + 2000, by: "ops")
         #expect(later.recordsRemoved == 1 && later.reservationsKept == 1)
-        #expect(try engine.state(of: try PaymentID("recent")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("recent")) == .authorized)
         #expect(try engine.check().counterCells == 0)
     }
 
@@ -269,7 +269,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let now = try Timestamp(iso8601: "2026-11-25T10:00:00+08:00").unixSeconds
         let engine = try Engine(path: dir, cardKey: F.cardKey, rules: try F.shippedRules(),
-                                options: .init(storage: .init(mapSizeBytes: 64 << 20), clock: { now }))
+                                options: .init(mapSizeBytes: 64 << 20, clock: { now }))
         _ = try engine.authorize(try F.request("live", "2026-11-25T09:00:00+08:00", amount: "100.00"))
         _ = try engine.authorize(try F.request("held", "2024-03-10T10:00:00+08:00", amount: "100.00"))
         _ = try engine.authorize(try F.request("done", "2024-03-10T10:00:00+08:00", amount: "200.00"))
@@ -278,7 +278,7 @@ import Testing
         let today = Timestamp(unixSeconds: now).chinaDay
         expectError(.invalidInput) { _ = try engine.purge(today: today + 1, by: "ops") }
         expectError(.invalidInput) { _ = try engine.purge(today: today + 40_000, by: "ops") }
-        #expect(try engine.state(of: try PaymentID("live")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("live")) == .authorized)
         let dry = try engine.purge(today: today, by: "ops", dryRun: true)
         #expect(dry.dryRun && dry.recordsRemoved == 1 && dry.reservationsKept == 1 && dry.counterCellsRemoved > 0)
         #expect(try engine.check().counterCells == cellsBefore)
@@ -286,8 +286,8 @@ import Testing
         let real = try engine.purge(today: today, by: "ops")
         #expect(real.recordsRemoved == dry.recordsRemoved && real.counterCellsRemoved == dry.counterCellsRemoved && real.reservationsKept == 1)
         #expect(try engine.state(of: try PaymentID("done")) == nil)
-        #expect(try engine.state(of: try PaymentID("held")) == "authorized")
-        #expect(try engine.state(of: try PaymentID("live")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("held")) == .authorized)
+        #expect(try engine.state(of: try PaymentID("live")) == .authorized)
         #expect(try engine.check().problems.isEmpty)
         // The retry of today's payment gets its first answer and counts nothing.
         let retry = try engine.authorize(try F.request("live", "2026-11-25T09:00:00+08:00", amount: "100.00"))

@@ -17,13 +17,13 @@ import Testing
     card_tier: {applies_to: {business: [agreement]}}
     """)]
 
-    func ticket(_ op: GroupCommitter.Operation) -> GroupCommitter.Ticket {
-        GroupCommitter.Ticket(op, semaphore: DispatchSemaphore(value: 0))
+    func ticket(_ op: EngineOperation) -> Ticket {
+        Ticket(op, card: nil, semaphore: DispatchSemaphore(value: 0))
     }
 
     /// An authorization's ticket: its card hashed, as the committer does on the caller's thread.
-    func ticket(authorize request: PaymentRequest, on engine: Engine) -> GroupCommitter.Ticket {
-        ticket(.authorize(engine.hashed(request)))
+    func ticket(authorize request: PaymentRequest, on engine: Engine) -> Ticket {
+        Ticket(.authorize(request), card: engine.cardKey.hash(request.card), semaphore: DispatchSemaphore(value: 0))
     }
 
     @Test func aBatchIsOneTransactionWhoseRefusalsLeaveNothing() throws {
@@ -37,7 +37,7 @@ import Testing
         let e = committer.engine
         let batch = [ticket(authorize: a, on: e), ticket(authorize: a, on: e), ticket(authorize: other, on: e), ticket(.confirm(try PaymentID("nope"))),
                      ticket(authorize: b, on: e), ticket(authorize: c, on: e), ticket(.confirm(try PaymentID("A")))]
-        committer.commit(batch)
+        committer.commitForTesting(batch)
         func decision(_ i: Int) -> AuthorizeResult? {
             if case .success(.authorized(let r)) = batch[i].answer { return r }
             return nil
@@ -52,10 +52,10 @@ import Testing
         #expect(refusal(3) == .unknownPayment)
         #expect(decision(4)?.decision.code.name == "exceedsBankDailyAmount")  // 600 + 500 > 1000 within the batch
         #expect(decision(5)?.decision.isApproved == true)
-        if case .success(.done) = batch[6].answer {} else { Issue.record("confirm in the batch failed: \(String(describing: batch[6].answer))") }
+        if case .success(.confirmed) = batch[6].answer {} else { Issue.record("confirm in the batch failed: \(String(describing: batch[6].answer))") }
         #expect(committer.batches == 1 && committer.operationsCommitted == 7)
         let engine = committer.engine
-        #expect(try engine.state(of: try PaymentID("A")) == "confirmed")
+        #expect(try engine.state(of: try PaymentID("A")) == .confirmed)
         #expect(try engine.check().problems.isEmpty)
         let daily = try engine.explain(try F.request("p", "2026-11-25T11:00:00+08:00", amount: "1.00")).lines.first { $0.check.limitID == "bank.card-daily" }
         #expect(daily?.used == CounterValue(amountFen: 100_000, count: 2))
@@ -73,14 +73,14 @@ import Testing
         let last = try #require(engine.ruleSet.cardTierCounter(.month, perInstitution: true)).key(for: engine.hashed(doomed))
         let txn = try engine.store.beginWrite()
         try engine.store.add(txn, last, amountFen: Int64.max - 5, count: 1)
-        try engine.store.commit(txn)
+        try txn.commit()
         let before = try engine.counterCells()
 
         let committer = try GroupCommitter(engine: engine, options: .init(), startWriter: false)
         let a = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "100.00")
         let b = try F.request("B", "2026-11-25T10:01:00+08:00", amount: "200.00")
         let batch = [ticket(authorize: a, on: engine), ticket(authorize: doomed, on: engine), ticket(authorize: b, on: engine)]
-        committer.commit(batch)
+        committer.commitForTesting(batch)
         guard case .failure(let refusal) = batch[1].answer else {
             Issue.record("the overflowing payment was answered \(String(describing: batch[1].answer))")
             return

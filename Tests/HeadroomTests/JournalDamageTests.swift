@@ -105,7 +105,7 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: report.copyPath)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         let engine = try F.engine(dir)
-        for i in 0..<3 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == "authorized") }
+        for i in 0..<3 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == .authorized) }
         for i in 3..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == nil) }
         #expect(try engine.check().problems.isEmpty)
         let last = try #require(try engine.ruleBook.auditLog().last)
@@ -131,11 +131,11 @@ import Testing
         }
         do {
             let engine = try F.engine(dir)  // applies what the crashed journal left, and forgets it
-            #expect(try engine.state(of: try PaymentID("J1-4")) == "authorized")
+            #expect(try engine.state(of: try PaymentID("J1-4")) == .authorized)
         }
         try JournalFile(directory: dir).begin(salt: 777, preallocating: 1 << 20)  // the next committer, killed here
         let engine = try F.engine(dir)
-        for i in 0..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == "authorized") }
+        for i in 0..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == .authorized) }
         #expect(try engine.check().problems.isEmpty)
     }
 
@@ -149,7 +149,7 @@ import Testing
         try committer.close()  // again: nothing
         try FileManager.default.removeItem(atPath: dir + "/" + JournalFile.name)
         let engine = try F.engine(dir)
-        #expect(try engine.state(of: try PaymentID("C1")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("C1")) == .authorized)
     }
 
     /// A journal that cannot be preallocated (a disk of 1 MiB) gives back what it took.

@@ -33,7 +33,7 @@ import Testing
         #expect(try journal.entries().entries.count == 4)
 
         let engine = try F.engine(dir)
-        for i in 0..<4 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == "authorized") }
+        for i in 0..<4 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == .authorized) }
         #expect(try engine.check().problems.isEmpty)
         #expect(try engine.journalLSN() == 4)
         #expect(try journal.entries().entries.isEmpty)  // emptied once applied
@@ -73,8 +73,8 @@ import Testing
         #expect(try JournalFile(directory: dir).entries().end == .torn)
 
         let engine = try F.engine(dir)
-        #expect(try engine.state(of: try PaymentID("J1-0")) == "authorized")
-        #expect(try engine.state(of: try PaymentID("J1-1")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("J1-0")) == .authorized)
+        #expect(try engine.state(of: try PaymentID("J1-1")) == .authorized)
         #expect(try engine.state(of: try PaymentID("J1-2")) == nil)
         #expect(try engine.check().problems.isEmpty)
     }
@@ -115,8 +115,8 @@ import Testing
         let engine = try F.engine(dir)
         #expect(try engine.journalLSN() == 7)
         #expect(try engine.check().problems.isEmpty)
-        for i in 0..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == "authorized") }
-        for i in 0..<2 { #expect(try engine.state(of: try PaymentID("J2-\(i)")) == "authorized") }
+        for i in 0..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == .authorized) }
+        for i in 0..<2 { #expect(try engine.state(of: try PaymentID("J2-\(i)")) == .authorized) }
         // Card 1's five payments are counted once: the daily count cap (5) is reached, not passed.
         #expect(try engine.authorize(try F.request("J1-5", "2026-11-25T11:00:00+08:00", amount: "1.00")).decision.isApproved == false)
     }
@@ -168,7 +168,7 @@ import Testing
         // The next write applies them again, then decides: the card's five are counted.
         #expect(try engine.authorize(try F.request("J1-5", "2026-11-25T11:00:00+08:00", amount: "1.00")).decision.isApproved == false)
         #expect(try engine.journalLSN() == 5)
-        for i in 0..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == "authorized") }
+        for i in 0..<5 { #expect(try engine.state(of: try PaymentID("J1-\(i)")) == .authorized) }
         #expect(try JournalFile(directory: dir).entries().entries.isEmpty)  // tidied after the commit
         #expect(try engine.check().problems.isEmpty)
     }
@@ -185,6 +185,6 @@ import Testing
         expectError(.storeBusy) { _ = try GroupCommitter(engine: engine, options: .init(journal: .init()), startWriter: false) }
         committer.shutdown()
         #expect(try engine.authorize(try F.request("B", "2026-11-25T10:00:00+08:00", amount: "1.00")).decision.isApproved)
-        #expect(try engine.state(of: try PaymentID("A")) == "authorized")
+        #expect(try engine.state(of: try PaymentID("A")) == .authorized)
     }
 }

@@ -10,7 +10,7 @@ import Testing
 
     func engine(_ dir: String, mapSizeBytes: Int, max: Int = 1 << 40) throws -> Engine {
         try Engine(path: dir, cardKey: F.cardKey, rules: try F.shippedRules(),
-                   options: .init(storage: .init(mapSizeBytes: mapSizeBytes), mapSizeBytesMax: max))
+                   options: .init(mapSizeBytes: mapSizeBytes, mapSizeBytesMax: max))
     }
 
     @Test func aFullMapGrowsInsteadOfFailingPayments() throws {

@@ -19,7 +19,7 @@ final class ManualClock: Sendable {
 
     func engine(_ dir: String, clock: ManualClock) throws -> Engine {
         try Engine(path: dir, cardKey: F.cardKey, rules: try F.shippedRules(),
-                   options: .init(storage: .init(mapSizeBytes: 64 << 20), clock: clock.read))
+                   options: .init(mapSizeBytes: 64 << 20, clock: clock.read))
     }
 
     @Test func dualControlFromProposalToActivation() throws {

@@ -23,7 +23,7 @@ enum Fixture {
     }
 
     static func engine(_ path: String, rules: [RuleSource]? = nil, key: CardKey = cardKey) throws -> Engine {
-        try Engine(path: path, cardKey: key, rules: rules, options: .init(storage: .init(mapSizeBytes: 64 << 20)))
+        try Engine(path: path, cardKey: key, rules: rules, options: .init(mapSizeBytes: 64 << 20))
     }
 
     /// A valid card number (Luhn).

@@ -25,8 +25,13 @@ struct RunResult: Codable, Sendable {
 
 /// The engine and its requests, prebuilt so that the clock measures the engine alone.
 final class EngineHarness: @unchecked Sendable {
-    // @unchecked: the engine is used under `lock` only.
-    let engine: Engine
+    // @unchecked: the engine is used under `lock` only, and not while a committer owns it.
+    /// The engine, while no committer owns it (``startCommitter(_:)`` takes it over).
+    private(set) var engine: Engine!
+    private let store: String
+    private let key: CardKey
+    private let options: Engine.Options
+    private let logger: Logger
     let lock = NSLock()
     let workload: Workload
     let requests: [PaymentRequest?]
@@ -49,8 +54,11 @@ final class EngineHarness: @unchecked Sendable {
         let rules = try RuleSource.read(directory: Self.rulesDirectory)
         var logger = Logger(label: "headroom-bench")
         logger.logLevel = .warning  // the engine's notices (a rule set put in force) are noise here
-        engine = try Engine(path: store, cardKey: key, rules: rules,
-                            options: .init(storage: .init(mapSizeBytes: mapSizeBytes, syncOnCommit: durable)), logger: logger)
+        options = Engine.Options(mapSizeBytes: mapSizeBytes, durability: durable ? .syncEachCommit : .operatingSystemDecides)
+        engine = try Engine(path: store, cardKey: key, rules: rules, options: options, logger: logger)
+        self.store = store
+        self.key = key
+        self.logger = logger
         var requests: [PaymentRequest?] = []
         var ids: [PaymentID] = []
         requests.reserveCapacity(workload.ops.count)
@@ -68,6 +76,25 @@ final class EngineHarness: @unchecked Sendable {
         }
         self.requests = requests
         self.ids = ids
+    }
+
+    /// Hands the store to a group committer, which opens and owns its own engine (the harness's
+    /// is closed first: a process opens a store once).
+    @discardableResult
+    func startCommitter(_ commit: GroupCommitter.Options) throws -> GroupCommitter {
+        engine = nil
+        let started = try GroupCommitter(path: store, cardKey: key, rules: nil, engineOptions: options, options: commit, logger: logger)
+        committer = started
+        return started
+    }
+
+    /// Stops the committer and takes its engine back.
+    @discardableResult
+    func stopCommitter() -> GroupCommitter {
+        let stopped = committer!
+        engine = stopped.shutdown()
+        committer = nil
+        return stopped
     }
 
     /// Runs op `i`; answers whether an authorization was approved (nil for other ops). Through
@@ -161,7 +188,7 @@ enum EngineRunner {
                            groupCommit: Bool = false, committer options: GroupCommitter.Options? = nil,
                            asyncTasks: Bool = false) throws -> RunResult {
         if let options = options ?? (groupCommit ? GroupCommitter.Options() : nil) {
-            harness.committer = try GroupCommitter(engine: harness.engine, options: options)
+            try harness.startCommitter(options)
         }
         let units = harness.workload.units
         let next = Atomic<Int>(0)
@@ -212,11 +239,10 @@ enum EngineRunner {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         var note = ""
-        if let committer = harness.committer {
-            committer.shutdown()
+        if harness.committer != nil {
+            let committer = harness.stopCommitter()
             note = String(format: committer.options.journal == nil ? "group commit: %.1f operations per commit" : "journal: %.1f operations per batch",
                           Double(committer.operationsCommitted) / Double(max(1, committer.batches))) + checkpointNote(committer)
-            harness.committer = nil
         }
         let decisions = tally.approved.withLock { $0 }
         let correct = verify ? try Correctness.verify(harness, approved: decisions) : try harness.engine.check().problems.isEmpty
@@ -233,7 +259,7 @@ enum Correctness {
     /// `unreleased`: payments whose release the engine refused (an open loop past what the
     /// engine holds is answered `overloaded`): they still hold their limit.
     static func verify(_ harness: EngineHarness, approved: [Int: Bool], unreleased: Set<Int> = []) throws -> Bool {
-        let engine = harness.engine
+        let engine: Engine = harness.engine
         var released = Set<UInt32>()
         for op in harness.workload.ops where op.kind == Op.Kind.release.rawValue && !unreleased.contains(Int(op.payment)) {
             released.insert(op.payment)

@@ -74,7 +74,7 @@ extension OpenLoop {
     /// and that counts (no coordinated omission).
     static func runCallers(_ harness: EngineHarness, rate: Double, seconds: Double, setting: String, callers: Int,
                            committer options: GroupCommitter.Options) throws -> OpenLoopResult {
-        harness.committer = try GroupCommitter(engine: harness.engine, options: options)
+        try harness.startCommitter(options)
         let units = harness.workload.units.filter { harness.workload.ops[$0.lowerBound].kind == Op.Kind.authorize.rawValue }
         let requests = min(units.count, Int(rate * seconds))
         let interval = 1e9 / rate
@@ -112,9 +112,7 @@ extension OpenLoop {
         }
         callerIndex.store(0, ordering: .relaxed)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let committer = harness.committer!
-        committer.shutdown()
-        harness.committer = nil
+        let committer = harness.stopCommitter()
         let note = String(checkpointNote(committer).dropFirst(2))
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         for l in latencies.withLock({ $0 }) { _ = histogram.record(l) }
@@ -143,8 +141,7 @@ extension OpenLoop {
     /// payments waiting unanswered means the engine cannot hold the rate: the run stops there.
     static func runTasks(_ harness: EngineHarness, rate: Double, seconds: Double, setting: String,
                          committer options: GroupCommitter.Options, tickMicroseconds: Int = 100) throws -> OpenLoopResult {
-        let committer = try GroupCommitter(engine: harness.engine, options: options)
-        harness.committer = committer
+        let committer = try harness.startCommitter(options)
         let units = harness.workload.units.filter { harness.workload.ops[$0.lowerBound].kind == Op.Kind.authorize.rawValue }
         let requests = min(units.count, Int(rate * seconds))
         let interval = 1e9 / rate
@@ -180,8 +177,7 @@ extension OpenLoop {
         }
         while outcomes.completed.load(ordering: .acquiring) < started { usleep(1_000) }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        committer.shutdown()
-        harness.committer = nil
+        harness.stopCommitter()
         let note = String(checkpointNote(committer).dropFirst(2))
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         var approved: [Int: Bool] = [:]

@@ -20,42 +20,30 @@ public struct AuditEntry: Codable, Sendable, Equatable {
 /// big-endian after the prefix) each entry as JSON. Appended in the same write transaction as
 /// the change it records.
 enum AuditLog {
-    static let prefix = Array("audit.".utf8)
-
-    static func append(_ store: Store, _ txn: borrowing Transaction, time: Int64, operatorName: String,
+    static func append(_ store: Store, _ txn: borrowing StoreTransaction, time: Int64, operatorName: String,
                        action: String, detail: String) throws(HeadroomError) {
-        let sequence = try store.metaInteger(txn, "audit-next") ?? 1
+        let sequence = try store.metaInteger(txn, .auditNext) ?? 1
         let entry = AuditEntry(sequence: sequence, time: time, operatorName: operatorName, action: action, detail: detail)
-        try store.putMetaInteger(txn, "audit-next", sequence + 1)
+        try store.putMetaInteger(txn, .auditNext, sequence + 1)
+        let bytes: [UInt8]
         do {
-            try txn.put(store.meta, key: key(sequence), value: Array(try JSONEncoder().encode(entry)))
-        } catch let error as LMDBError {
-            throw .storage(error)
+            bytes = Array(try JSONEncoder().encode(entry))
         } catch {
             throw HeadroomError(.corrupted, "cannot encode an audit entry: \(error)")
         }
+        try store.putMeta(txn, .auditEntry(sequence), bytes)
     }
 
-    static func key(_ sequence: Int64) -> [UInt8] {
-        var w = ByteWriter()
-        w.u64(UInt64(sequence).bigEndian)
-        return prefix + w.bytes
-    }
-
-    static func entries(_ store: Store, _ txn: borrowing Transaction) throws(HeadroomError) -> [AuditEntry] {
+    static func entries(_ store: Store, _ txn: borrowing StoreTransaction) throws(HeadroomError) -> [AuditEntry] {
         var out: [AuditEntry] = []
-        do {
-            try txn.withCursor(store.meta) { cursor in
-                var entry = try prefix.withUnsafeBytes { try cursor.seek(atOrAfter: $0) }
-                while let (key, value) = entry, key.starts(with: prefix) {
-                    out.append(try JSONDecoder().decode(AuditEntry.self, from: Data(value)))
-                    entry = try cursor.next()
-                }
+        try txn.scan(.meta, from: MetaKey.auditPrefix) { (key, value) throws(HeadroomError) in
+            guard key.starts(with: MetaKey.auditPrefix) else { return false }
+            do {
+                out.append(try JSONDecoder().decode(AuditEntry.self, from: Data(value)))
+            } catch {
+                throw HeadroomError(.corrupted, "an audit entry does not decode: \(error)")
             }
-        } catch let error as LMDBError {
-            throw .storage(error)
-        } catch {
-            throw HeadroomError(.corrupted, "an audit entry does not decode: \(error)")
+            return true
         }
         return out
     }

@@ -20,18 +20,20 @@ public final class RuleBook {
         self.ownedEnvironment = nil
     }
 
-    /// Opens the existing store in `path` for rule administration; with `storage.readOnly`, for
-    /// reading its history, versions and audit log only (nothing written, no writer waited for).
+    /// Opens the existing store in `path` for rule administration; `readOnly`, for reading its
+    /// history, versions and audit log only (nothing written, no writer waited for).
     /// - Throws: `noStore` for a path without a store; `storage`.
-    public init(path: String, storage: Environment.Options = .init(), clock: @escaping @Sendable () -> Int64 = Engine.systemClock) throws(HeadroomError) {
+    public init(path: String, readOnly: Bool = false, clock: @escaping @Sendable () -> Int64 = Engine.systemClock) throws(HeadroomError) {
         try Engine.requireStore(path)
         do {
-            let environment = try Environment(path: path, options: storage)
+            let environment = try Environment(path: path, options: .init(readOnly: readOnly))
             self.store = try Store(environment: environment)
             self.ownedEnvironment = environment
         } catch {
             throw .storage(error)
         }
+        // Its writes, like an engine's, first apply what a crashed journaling process answered.
+        if !readOnly { store.follower.journal = try JournalFile(directory: path) }
         self.clock = clock
     }
 
@@ -102,7 +104,7 @@ public final class RuleBook {
                 throw HeadroomError(.ruleSetNotChangeable, "the time \(Timestamp(unixSeconds: time).chinaISO8601) is already past (now: \(Timestamp(unixSeconds: now).chinaISO8601)): to put v\(version) in force now, leave the time out")
             }
             if let time {
-                try RuleSetHistory.putJSON(store, txn, "rules.scheduled", RuleSetSchedule(version: version, at: time, scheduledBy: name))
+                try RuleSetHistory.putJSON(store, txn, .rulesScheduled, RuleSetSchedule(version: version, at: time, scheduledBy: name))
                 try AuditLog.append(store, txn, time: now, operatorName: name, action: "rules.schedule",
                                     detail: "v\(version) to be put in force at \(Timestamp(unixSeconds: time).chinaISO8601)")
                 return .scheduled(at: time)
@@ -171,7 +173,7 @@ public final class RuleBook {
             let previous = history[history.count - 2]
             _ = try RuleSetHistory.load(store, txn, version: previous)  // still valid
             try RuleSetHistory.activate(store, txn, previous, by: name, at: clock())
-            try RuleSetHistory.putJSON(store, txn, "rules.activations", Array(history.dropLast(2)) + [previous])
+            try RuleSetHistory.putJSON(store, txn, .rulesActivations, Array(history.dropLast(2)) + [previous])
             try AuditLog.append(store, txn, time: clock(), operatorName: name, action: "rules.rollback",
                                 detail: "v\(current) withdrawn, v\(previous) back in force")
             return (current, previous)
@@ -181,7 +183,7 @@ public final class RuleBook {
     /// Every version, oldest first, with where it stands.
     public func versions() throws(HeadroomError) -> [(RuleSetVersion, RuleSetStatus)] {
         let txn = try store.beginRead()
-        let latest = UInt32(try store.metaInteger(txn, "rules.latest") ?? 0)
+        let latest = UInt32(try store.metaInteger(txn, .rulesLatest) ?? 0)
         let current = try RuleSetHistory.currentVersion(store, txn)
         let scheduled = try RuleSetHistory.schedule(store, txn)
         guard latest > 0 else { return [] }
@@ -237,7 +239,7 @@ public final class RuleBook {
     /// Runs a change; when dual control or the version's state refuses it, the refused attempt
     /// is recorded in the audit log (in a transaction of its own) before the refusal is thrown.
     func write<R>(recordingRefusalOf action: String, v version: UInt32, by name: String,
-                  _ body: (borrowing Transaction) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
+                  _ body: (borrowing StoreTransaction) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
         do {
             return try write(body)
         } catch where [.sameOperator, .ruleSetNotApproved, .ruleSetRejected, .ruleSetNotChangeable, .ruleSetAlreadyApproved].contains(error.code) {
@@ -249,10 +251,10 @@ public final class RuleBook {
         }
     }
 
-    func write<R>(_ body: (borrowing Transaction) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
+    func write<R>(_ body: (borrowing StoreTransaction) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
         let txn = try store.beginWrite()
         let result = try body(txn)
-        try store.commit(txn)
+        try txn.commit()
         return result
     }
 }

@@ -1,32 +1,7 @@
 import Foundation
-import HeadroomCore
+import Headroom
 
-/// One line of a replay: an operation on the engine.
-public enum Event: Sendable {
-    case authorize(PaymentRequest)
-    case confirm(PaymentID)
-    case release(PaymentID)
-    case refund(RefundRequest)
-
-    public var op: String {
-        switch self {
-        case .authorize: "authorize"
-        case .confirm: "confirm"
-        case .release: "release"
-        case .refund: "refund"
-        }
-    }
-
-    public var id: PaymentID {
-        switch self {
-        case .authorize(let p): p.id
-        case .confirm(let id), .release(let id): id
-        case .refund(let r): r.id
-        }
-    }
-}
-
-/// Why a line is not an event: the field and what is wrong with it.
+/// Why a line is not an operation: the field and what is wrong with it.
 public struct EventError: Error, Sendable, CustomStringConvertible {
     public let op: String?
     public let id: String?
@@ -38,9 +13,9 @@ public struct EventError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Reads JSON Lines events. Every field is checked; unknown fields are refused (a misspelt
+/// Reads JSON Lines operations (the replay codec: docs/replay.md). Every field is checked; unknown fields are refused (a misspelt
 /// optional field would otherwise be silently ignored); amounts must be decimal strings.
-public enum EventDecoder {
+public enum OperationDecoder {
     static let fieldsByOp: [String: Set<String>] = [
         "authorize": ["op", "id", "time", "card", "institution", "business", "amount", "account_class",
                       "channel", "account_type", "agreement_id", "merchant_id"],
@@ -49,7 +24,7 @@ public enum EventDecoder {
         "refund": ["op", "id", "original", "amount", "time"],
     ]
 
-    public static func decode(_ line: String) throws(EventError) -> Event {
+    public static func decode(_ line: String) throws(EventError) -> EngineOperation {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [])

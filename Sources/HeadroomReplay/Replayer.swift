@@ -1,5 +1,5 @@
 import Foundation
-import HeadroomCore
+import Headroom
 
 /// Drives an engine with JSON Lines events and answers one JSON line for each, in order. A
 /// malformed line, or one the engine refuses, gets an `error` line and the replay goes on; a
@@ -39,63 +39,58 @@ public struct Replayer {
     }
 
     /// A line decoded; `nil` for a blank line.
-    public static func decode(_ line: String) -> Result<Event, EventError>? {
+    public static func decode(_ line: String) -> Result<EngineOperation, EventError>? {
         if line.allSatisfy(\.isWhitespace) { return nil }
         do {
-            return .success(try EventDecoder.decode(line))
+            return .success(try OperationDecoder.decode(line))
         } catch {
             return .failure(error)
         }
     }
 
     /// ``handle(_:number:)`` for a line already decoded (with ``decode(_:)``).
-    public mutating func handle(_ decoded: Result<Event, EventError>, number: Int) throws(HeadroomError) -> String {
-        let event: Event
+    public mutating func handle(_ decoded: Result<EngineOperation, EventError>, number: Int) throws(HeadroomError) -> String {
+        let operation: EngineOperation
         switch decoded {
-        case .success(let decodedEvent):
-            event = decodedEvent
+        case .success(let decodedOperation):
+            operation = decodedOperation
         case .failure(let error):
             tally.count { $0.lines += 1; $0.errors += 1 }
             return ResultEncoder.error(line: number, id: error.id, op: error.op, code: HeadroomError.Code.invalidInput.rawValue,
                                        field: error.field, message: error.message)
         }
         do {
-            return try apply(event)
+            return try apply(operation)
         } catch where error.code == .storage || error.code == .corrupted || error.code == .storeBusy {
             throw error
         } catch {
             tally.count { $0.lines += 1; $0.errors += 1 }
-            return ResultEncoder.error(line: number, id: event.id.text, op: event.op, code: error.code.rawValue,
+            return ResultEncoder.error(line: number, id: operation.id?.text, op: operation.name, code: error.code.rawValue,
                                        field: nil, message: error.message)
         }
     }
 
-    mutating func apply(_ event: Event) throws(HeadroomError) -> String {
-        switch event {
-        case .authorize(let request):
-            let result = try engine.authorize(request)
-            tally.count {
-                $0.lines += 1
-                if result.replayed { $0.replayed += 1 }
-                if result.decision.isApproved { $0.approved += 1 } else { $0.declined += 1 }
-            }
-            return ResultEncoder.authorize(request.id, result)
-        case .confirm(let id):
-            try engine.confirm(id)
-            tally.count { $0.lines += 1; $0.confirmed += 1 }
-            return ResultEncoder.lifecycle(id, op: "confirm", code: "confirmed")
-        case .release(let id):
-            try engine.release(id)
-            tally.count { $0.lines += 1; $0.released += 1 }
-            return ResultEncoder.lifecycle(id, op: "release", code: "released")
-        case .refund(let request):
-            let result = try engine.refund(request)
-            tally.count {
-                $0.lines += 1
-                $0.refunded += 1
-                if result.replayed { $0.replayed += 1 }
-            }
-            return ResultEncoder.refund(result)
+    mutating func apply(_ operation: EngineOperation) throws(HeadroomError) -> String {
+        let answer = try engine.perform(operation)
+        tally.count { $0.add(answer) }
+        return ResultEncoder.answer(operation, answer)
+    }
+}
+
+extension Replayer.Summary {
+    /// Counts one answered line.
+    mutating func add(_ answer: Answer) {
+        lines += 1
+        switch answer {
+        case .authorized(let result):
+            if result.replayed { replayed += 1 }
+            if result.decision.isApproved { approved += 1 } else { declined += 1 }
+        case .confirmed: confirmed += 1
+        case .released: released += 1
+        case .refunded(let result):
+            refunded += 1
+            if result.replayed { replayed += 1 }
+        case .cardLimitsSet, .cardLimitsCleared: break
         }
     }
 }

@@ -1,7 +1,18 @@
-import HeadroomCore
+import Headroom
 
 /// Writes one JSON object per line, keys in a fixed order, for decisions and errors.
 public enum ResultEncoder {
+    /// The line that answers `operation`.
+    public static func answer(_ operation: EngineOperation, _ answer: Answer) -> String {
+        switch answer {
+        case .authorized(let result): authorize(operation.id!, result)
+        case .confirmed: lifecycle(operation.id!, op: operation.name, code: "confirmed")
+        case .released: lifecycle(operation.id!, op: operation.name, code: "released")
+        case .refunded(let result): refund(result)
+        case .cardLimitsSet, .cardLimitsCleared: lifecycle(operation.id!, op: operation.name, code: "done")
+        }
+    }
+
     public static func authorize(_ id: PaymentID, _ result: AuthorizeResult) -> String {
         let d = result.decision
         var o = JSONObject()

@@ -1,5 +1,5 @@
 import Foundation
-import HeadroomCore
+import Headroom
 
 /// Replays events from several caller threads at once through a ``GroupCommitter``, as a front
 /// processor does with its many NetsUnion connections: the callers' operations share
@@ -16,7 +16,7 @@ public final class ConcurrentReplay: @unchecked Sendable {
     // thread alone touches its `Replayer`; `tally` guards itself.
 
     private let condition = NSCondition()
-    private var queues: [[(event: Result<Event, EventError>, number: Int)]]
+    private var queues: [[(event: Result<EngineOperation, EventError>, number: Int)]]
     private var closed = false
     private var failure: HeadroomError?
     /// The counts of every caller together.
@@ -71,11 +71,11 @@ public final class ConcurrentReplay: @unchecked Sendable {
 
     /// The caller of a line: by the payment it concerns (a refund by its original), so that a
     /// payment's events keep their order; a line that does not decode, by its number.
-    static func caller(of decoded: Result<Event, EventError>, number: Int, callers: Int) -> Int {
+    static func caller(of decoded: Result<EngineOperation, EventError>, number: Int, callers: Int) -> Int {
         var h = FNV1a()
         switch decoded {
         case .success(.refund(let r)): h.add(r.original.text)
-        case .success(let event): h.add(event.id.text)
+        case .success(let operation): h.add(operation.id?.text ?? "")
         case .failure: h.add("\(number)")
         }
         return Int(h.value % UInt64(callers))
@@ -97,7 +97,7 @@ public final class ConcurrentReplay: @unchecked Sendable {
     }
 
     /// The caller's next line; `nil` once closed and drained, or after a failure.
-    private func next(_ caller: Int) -> (Result<Event, EventError>, Int)? {
+    private func next(_ caller: Int) -> (Result<EngineOperation, EventError>, Int)? {
         condition.lock()
         defer { condition.unlock() }
         while queues[caller].isEmpty && !closed && failure == nil { condition.wait() }

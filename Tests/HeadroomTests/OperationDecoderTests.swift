@@ -1,13 +1,14 @@
 import Headroom
+import HeadroomReplay
 import HeadroomCore
 import Testing
 
-@Suite struct EventDecoderTests {
+@Suite struct OperationDecoderTests {
     static let good = #"{"op":"authorize","id":"T1","time":"2026-11-25T10:00:00+08:00","card":"6222020200112233446","institution":"Z2007933000010","business":"gateway","amount":"1234.56","account_class":"II","channel":"h5","account_type":"corporate","agreement_id":"A1","merchant_id":"M1"}"#
 
     func failure(_ line: String) -> EventError? {
         do {
-            _ = try EventDecoder.decode(line)
+            _ = try OperationDecoder.decode(line)
             return nil
         } catch {
             return error
@@ -15,14 +16,14 @@ import Testing
     }
 
     @Test func decodesEveryField() throws {
-        guard case .authorize(let p) = try EventDecoder.decode(Self.good) else {
+        guard case .authorize(let p) = try OperationDecoder.decode(Self.good) else {
             Issue.record("not an authorization")
             return
         }
         #expect(p.id.text == "T1" && p.amount.fen == 123_456 && p.business == .gateway && p.accountClass == .classII)
         #expect(p.channel == .h5 && p.accountType == .corporate && p.agreementID == "A1" && p.merchantID == "M1")
         #expect(p.institution.code == "Z2007933000010" && p.card.masked == "622202*********3446")
-        guard case .refund(let r) = try EventDecoder.decode(#"{"op":"refund","id":"R","original":"T1","amount":"1.00","time":"2026-11-25T10:00:00Z"}"#) else {
+        guard case .refund(let r) = try OperationDecoder.decode(#"{"op":"refund","id":"R","original":"T1","amount":"1.00","time":"2026-11-25T10:00:00Z"}"#) else {
             Issue.record("not a refund")
             return
         }

@@ -1,0 +1,46 @@
+import HeadroomCore
+
+extension Engine: PaymentLifecycle {
+    /// Performs one operation in one write transaction, and answers once it is committed
+    /// (durable as ``Options/durability`` says). A refused operation changes nothing.
+    public func perform(_ operation: EngineOperation) throws(HeadroomError) -> Answer {
+        let card = operation.card.map(cardKey.hash)
+        return try write { (txn) throws(HeadroomError) in
+            try refreshRules(txn)
+            return try perform(operation, card: card, in: txn)
+        }
+    }
+
+    /// The one dispatch of every operation, inside a write transaction the caller owns: the
+    /// engine's own ``perform(_:)`` and every batch of a ``GroupCommitter`` come here. `card` is
+    /// the keyed hash of the operation's card number (``EngineOperation/card``), taken by the caller.
+    func perform(_ operation: EngineOperation, card: CardHash?, in txn: borrowing StoreTransaction) throws(HeadroomError) -> Answer {
+        switch operation {
+        case .authorize(let request):
+            return .authorized(try authorize(request.withCard(card!), in: txn))
+        case .confirm(let id):
+            try confirm(id, in: txn)
+            return .confirmed
+        case .release(let id):
+            try release(id, in: txn)
+            return .released
+        case .refund(let request):
+            return .refunded(try refund(request, in: txn))
+        case .setCardLimits(let change):
+            return .cardLimitsSet(try setCardLimits(change, card: card!, in: txn))
+        case .clearCardLimits(let number, let institution, let name):
+            return .cardLimitsCleared(removed: try clearCardLimits(number, card!, institution: institution, by: name, in: txn))
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it; when the map is full, grows it and
+    /// runs `body` again in a new one (the failed attempt was aborted: it left nothing).
+    func write<R>(applyingJournal: Bool = true, _ body: (borrowing StoreTransaction) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
+        try growingMap { () throws(HeadroomError) -> R in
+            let txn = try store.beginWrite(applyingJournal: applyingJournal)
+            let result = try body(txn)
+            try txn.commit()
+            return result
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import HeadroomCore
+
+/// Everything that changes a store's payments and card limits, as one value: what the engine
+/// performs (``Engine/perform(_:)``, one transaction), what a ``GroupCommitter`` queues and
+/// batches, what a journal's entry was made from, and what a replay line decodes to.
+///
+/// Adding an operation is one case here (and in ``Answer`` when it answers something new),
+/// its handler in ``Engine/perform(_:card:in:)``, and its codec entry in HeadroomReplay
+/// (decision 0014). Convenience methods (``PaymentLifecycle/authorize(_:)``) are optional.
+public enum EngineOperation: Sendable {
+    /// Check every limit and, when all hold, reserve the amount (``Engine`` authorize).
+    case authorize(PaymentRequest)
+    /// The core debit succeeded: the reservation stays, confirmed.
+    case confirm(PaymentID)
+    /// The core debit failed or timed out: the reservation is given back.
+    case release(PaymentID)
+    /// Refund part or all of a confirmed payment.
+    case refund(RefundRequest)
+    /// Set a customer's own limits for a card (all institutions, or one).
+    case setCardLimits(CardLimitChange)
+    /// Remove a customer's own limits for a card.
+    case clearCardLimits(card: CardNumber, institution: Institution?, by: String)
+
+    /// The operation's name, as replay lines and answers write it.
+    public var name: String {
+        switch self {
+        case .authorize: "authorize"
+        case .confirm: "confirm"
+        case .release: "release"
+        case .refund: "refund"
+        case .setCardLimits: "set-card-limits"
+        case .clearCardLimits: "clear-card-limits"
+        }
+    }
+
+    /// The payment id it concerns, for the operations of a payment's life.
+    public var id: PaymentID? {
+        switch self {
+        case .authorize(let request): request.id
+        case .confirm(let id), .release(let id): id
+        case .refund(let request): request.id
+        case .setCardLimits, .clearCardLimits: nil
+        }
+    }
+
+    /// The clear card number it carries, if any: hashed before the operation reaches the
+    /// writer (on the caller's thread, under group commit), and never kept.
+    var card: CardNumber? {
+        switch self {
+        case .authorize(let request): request.card
+        case .setCardLimits(let change): change.card
+        case .clearCardLimits(let card, _, _): card
+        case .confirm, .release, .refund: nil
+        }
+    }
+}
+
+/// A change to a card's own limits: the fields given replace those set before, the others stay.
+public struct CardLimitChange: Sendable {
+    public var card: CardNumber
+    /// `nil` for all institutions.
+    public var institution: Institution?
+    public var limits: CardLimits
+    /// The operator making the change, for the audit log.
+    public var by: String
+
+    public init(card: CardNumber, institution: Institution?, limits: CardLimits, by: String) {
+        self.card = card
+        self.institution = institution
+        self.limits = limits
+        self.by = by
+    }
+}
+
+/// What an ``EngineOperation`` answers.
+public enum Answer: Sendable, Equatable {
+    case authorized(AuthorizeResult)
+    case confirmed
+    case released
+    case refunded(RefundResult)
+    /// The card's limits after the change.
+    case cardLimitsSet(CardLimits)
+    /// Whether there were limits to remove.
+    case cardLimitsCleared(removed: Bool)
+}
+
+/// What performs operations: an ``Engine`` (one transaction each) or a ``GroupCommitter``
+/// (batched). Code that drives either takes this.
+public protocol PaymentLifecycle {
+    func perform(_ operation: EngineOperation) throws(HeadroomError) -> Answer
+}
+
+extension PaymentLifecycle {
+    /// Checks every applicable limit and, when all hold, reserves the amount on every counter,
+    /// in one transaction; answers only once it is durable. The same id again gets the first
+    /// answer and counts nothing; the same id with other content is refused with `idConflict`.
+    /// - Throws: `idConflict`, `invalidInput` (a refund sent as a payment), `counterOverflow`,
+    ///   `storage`, `corrupted`.
+    public func authorize(_ request: PaymentRequest) throws(HeadroomError) -> AuthorizeResult {
+        guard case .authorized(let result) = try perform(.authorize(request)) else { preconditionFailure("wrong answer") }
+        return result
+    }
+
+    /// The core debit succeeded: the reservation stays, now confirmed.
+    /// - Throws: `unknownPayment`, `notApproved` (declined), `alreadyConfirmed`, `alreadyReleased`.
+    public func confirm(_ id: PaymentID) throws(HeadroomError) { _ = try perform(.confirm(id)) }
+
+    /// The core debit failed or timed out: the reservation is given back to the windows it
+    /// was taken from, even when they have closed since.
+    /// - Throws: `unknownPayment`, `notApproved`, `alreadyConfirmed` (refund it instead), `alreadyReleased`.
+    public func release(_ id: PaymentID) throws(HeadroomError) { _ = try perform(.release(id)) }
+
+    /// Refunds part or all of a confirmed payment. Counters whose limits say `refund_restores`
+    /// get the amount back in the original payment's window (and its count once the payment is
+    /// refunded in full); the others keep it.
+    /// - Throws: `idConflict`, `unknownPayment`, `notAPayment`, `notApproved`, `notConfirmed`,
+    ///   `alreadyReleased`, `refundExceedsRemaining`.
+    public func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult {
+        guard case .refunded(let result) = try perform(.refund(request)) else { preconditionFailure("wrong answer") }
+        return result
+    }
+
+    /// Sets a customer's own limits for a card; answers the card's limits after the change.
+    /// - Throws: `cardLimitAboveBank` when a value is above the bank's or the institution's
+    ///   limit for the same window (the message names it); `invalidInput` for a bad operator name.
+    @discardableResult
+    public func setCardLimits(_ card: CardNumber, institution: Institution?, _ limits: CardLimits, by name: String) throws(HeadroomError) -> CardLimits {
+        let change = CardLimitChange(card: card, institution: institution, limits: limits, by: name)
+        guard case .cardLimitsSet(let merged) = try perform(.setCardLimits(change)) else { preconditionFailure("wrong answer") }
+        return merged
+    }
+
+    /// Removes the customer's own limits for a card; answers whether there were any.
+    @discardableResult
+    public func clearCardLimits(_ card: CardNumber, institution: Institution?, by name: String) throws(HeadroomError) -> Bool {
+        guard case .cardLimitsCleared(let removed) = try perform(.clearCardLimits(card: card, institution: institution, by: name)) else {
+            preconditionFailure("wrong answer")
+        }
+        return removed
+    }
+}

@@ -1,0 +1,194 @@
+import HeadroomCore
+import LMDBKit
+
+/// The LMDB layout of a Headroom store: four named databases (``Table``), read and written
+/// only through a ``StoreTransaction``. The typed reads and writes of what the engine keeps
+/// (counter cells, payment records, card limits, meta values) are here, each on top of the
+/// transaction's generic `get`, `put` and `delete`.
+struct Store {
+    let environment: Environment
+    private let databases: [Database]
+    /// What the writing thread's writes leave behind: how many, and (journaling) what.
+    let log = WriteLog()
+    /// What write transactions do about a journal that another process ran (or left).
+    let follower = JournalFollower()
+
+    /// 3: versioned decisions in payment records (decision 0014); 2: counter keys card first
+    /// (decision 0011). A store of another version is refused, naming it (see `store migrate`).
+    static let schemaVersion: UInt32 = 3
+
+    init(environment: Environment) throws(LMDBError) {
+        self.environment = environment
+        var databases: [Database] = []
+        for table in Table.allCases { databases.append(try environment.openDatabase(named: table.name)) }
+        self.databases = databases
+    }
+
+    func database(_ table: Table) -> Database { databases[Int(table.rawValue) - 1] }
+
+    // MARK: Counters
+
+    /// What a counter cell holds (zero when absent).
+    func counter(_ txn: borrowing StoreTransaction, _ key: CounterKey) throws(HeadroomError) -> CounterValue {
+        let found = try key.withBytes { (k) throws(HeadroomError) in try txn.get(.counters, key: k) }
+        guard let found else { return .zero }
+        guard let value = CounterValue(bytes: found) else {
+            throw HeadroomError(.corrupted, "counter cell of \(found.count) bytes, expected 16")
+        }
+        return value
+    }
+
+    /// What a window held: one cell, or for a rolling window the sum of its buckets.
+    func usage(_ txn: borrowing StoreTransaction, _ key: CounterKey, buckets: Int) throws(HeadroomError) -> CounterValue {
+        if buckets == 1 { return try counter(txn, key) }
+        var total = CounterValue.zero
+        let first = UInt32(max(0, Int64(key.window) - Int64(buckets - 1)))
+        for window in first...key.window {
+            var bucket = key
+            bucket.window = window
+            let value = try counter(txn, bucket)
+            guard let sum = total.adding(amountFen: value.amountFen, count: value.count) else {
+                throw HeadroomError(.counterOverflow, "a rolling window's sum overflows")
+            }
+            total = sum
+        }
+        return total
+    }
+
+    /// Adds to a cell (negative to give back); removes the cell when it returns to zero.
+    /// `current`: what the cell holds, when the caller has just read it in this transaction.
+    func add(_ txn: borrowing StoreTransaction, _ key: CounterKey, amountFen: Int64, count: Int64,
+             current known: CounterValue? = nil) throws(HeadroomError) {
+        let current: CounterValue
+        if let known { current = known } else { current = try counter(txn, key) }
+        guard let next = current.adding(amountFen: amountFen, count: count) else {
+            throw HeadroomError(.counterOverflow, "a counter cell would overflow")
+        }
+        guard next.amountFen >= 0, next.count >= 0 else {
+            throw HeadroomError(.corrupted, "a counter cell would go negative (\(next.amountFen) fen, \(next.count) payments)")
+        }
+        try key.withBytes { (k) throws(HeadroomError) in
+            if next.isZero {
+                try txn.delete(.counters, key: k)
+            } else {
+                try next.withBytes { (v) throws(HeadroomError) in try txn.put(.counters, key: k, value: v) }
+            }
+        }
+    }
+
+    // MARK: Records
+
+    /// The value under a text key, read in place (valid until the transaction writes or ends):
+    /// the key is lent from the string's own UTF-8, nothing is copied.
+    func value(_ txn: borrowing StoreTransaction, _ table: Table, _ key: String) throws(HeadroomError) -> UnsafeRawBufferPointer? {
+        try withUTF8(key) { (k) throws(HeadroomError) in try txn.get(table, key: k) }
+    }
+
+    func record(_ txn: borrowing StoreTransaction, id: String) throws(HeadroomError) -> PaymentRecord? {
+        guard let bytes = try value(txn, .payments, id) else { return nil }
+        guard let record = PaymentRecord(bytes: bytes) else {
+            throw HeadroomError(.corrupted, "the record of \(id) does not decode")
+        }
+        return record
+    }
+
+    func put(_ txn: borrowing StoreTransaction, id: String, _ record: PaymentRecord) throws(HeadroomError) {
+        try putRecord(txn, id: id) { record.encode(into: &$0) }
+    }
+
+    /// Writes the record of `id` that `fill` puts into the writer's record buffer (borrowed for
+    /// this write, given back after it): counted, and captured when journaling.
+    private func putRecord(_ txn: borrowing StoreTransaction, id: String, _ fill: (inout [UInt8]) -> Void) throws(HeadroomError) {
+        var bytes: [UInt8] = []
+        swap(&bytes, &log.valueBuffer)
+        defer { swap(&bytes, &log.valueBuffer) }
+        fill(&bytes)
+        try withUTF8(id) { (k) throws(HeadroomError) in
+            try withBytes(bytes) { (v) throws(HeadroomError) in try txn.put(.payments, key: k, value: v) }
+        }
+    }
+
+    /// Sets the state of the record of `id`, once `check` has accepted its kind and state: the
+    /// stored bytes are copied as they are into the writer's buffer, the state byte changed, and
+    /// written back; nothing is decoded or allocated. Answers `false` (calling nothing) when
+    /// there is no record.
+    func setState(_ txn: borrowing StoreTransaction, id: String, to state: PaymentRecord.State,
+                  _ check: (PaymentRecord.Kind, PaymentRecord.State) throws(HeadroomError) -> Void) throws(HeadroomError) -> Bool {
+        guard let found = try value(txn, .payments, id) else { return false }
+        guard let header = PaymentRecord.header(found) else {
+            throw HeadroomError(.corrupted, "the record of \(id) does not decode")
+        }
+        try check(header.kind, header.state)
+        try putRecord(txn, id: id) { bytes in
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: found)  // copied before the write ends its validity
+            bytes[PaymentRecord.stateOffset] = state.rawValue
+        }
+        return true
+    }
+
+    // MARK: Card limits
+
+    static func cardKey(_ card: CardHash, _ institution: Institution?) -> [UInt8] {
+        withCardKey(card, institution) { Array($0) }
+    }
+
+    /// Lends the 32 key bytes of a card's limits, built on the stack, to `body`.
+    static func withCardKey<R, E: Error>(_ card: CardHash, _ institution: Institution?, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let inst = institution ?? Institution.ungrouped
+        let result: Result<R, E> = withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { buffer in
+            buffer.storeBytes(of: card.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            buffer.storeBytes(of: card.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            buffer.storeBytes(of: inst.high.bigEndian, toByteOffset: 16, as: UInt64.self)
+            buffer.storeBytes(of: inst.low.bigEndian, toByteOffset: 24, as: UInt64.self)
+            do throws(E) { return .success(try body(UnsafeRawBufferPointer(buffer))) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    func cardLimits(_ txn: borrowing StoreTransaction, _ card: CardHash, _ institution: Institution?) throws(HeadroomError) -> CardLimits? {
+        let found = try Store.withCardKey(card, institution) { (k) throws(HeadroomError) in try txn.get(.cards, key: k) }
+        guard let found else { return nil }
+        guard let limits = CardLimits(encoded: found) else {
+            throw HeadroomError(.corrupted, "a card limit record does not decode")
+        }
+        return limits
+    }
+
+    // MARK: Meta
+
+    func meta(_ txn: borrowing StoreTransaction, _ key: MetaKey) throws(HeadroomError) -> UnsafeRawBufferPointer? {
+        try key.withBytes { (k) throws(HeadroomError) in try txn.get(.meta, key: k) }
+    }
+
+    func metaBytes(_ txn: borrowing StoreTransaction, _ key: MetaKey) throws(HeadroomError) -> [UInt8]? {
+        try meta(txn, key).map { Array($0) }
+    }
+
+    func putMeta(_ txn: borrowing StoreTransaction, _ key: MetaKey, _ value: [UInt8]) throws(HeadroomError) {
+        try txn.put(.meta, key: key.bytes, value: value)
+    }
+
+    func deleteMeta(_ txn: borrowing StoreTransaction, _ key: MetaKey) throws(HeadroomError) {
+        try txn.delete(.meta, key: key.bytes)
+    }
+
+    func metaInteger(_ txn: borrowing StoreTransaction, _ key: MetaKey) throws(HeadroomError) -> Int64? {
+        guard let bytes = try meta(txn, key) else { return nil }
+        guard bytes.count == 8 else { throw HeadroomError(.corrupted, "meta \(key.description) is not 8 bytes") }
+        return bytes.loadUnaligned(as: Int64.self)
+    }
+
+    func putMetaInteger(_ txn: borrowing StoreTransaction, _ key: MetaKey, _ value: Int64) throws(HeadroomError) {
+        try putMeta(txn, key, withUnsafeBytes(of: value) { Array($0) })
+    }
+}
+
+/// Lends a string's UTF-8 bytes (its own storage, nothing copied for a native string).
+func withUTF8<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
+    var text = text
+    let result: Result<R, HeadroomError> = text.withUTF8 { bytes in
+        do throws(HeadroomError) { return .success(try body(UnsafeRawBufferPointer(bytes))) } catch { return .failure(error) }
+    }
+    return try result.get()
+}

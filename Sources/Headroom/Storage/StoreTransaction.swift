@@ -1,0 +1,356 @@
+import HeadroomCore
+import LMDBKit
+import Logging
+
+/// The four named databases of a store. Their numbers are written in journal entries: never
+/// renumbered.
+enum Table: UInt8, CaseIterable, Sendable {
+    /// ``CounterKey`` (45 bytes) -> ``CounterValue`` (16 bytes).
+    case counters = 1
+    /// A payment id's bytes -> ``PaymentRecord``.
+    case payments = 2
+    /// Card hash (16) + institution (16, zero for all institutions) -> ``CardLimits`` (32).
+    case cards = 3
+    /// ``MetaKey`` -> schema, card-key check, rule sets, audit log, purge horizon, journal facts.
+    case meta = 4
+
+    var name: String {
+        switch self {
+        case .counters: "counters"
+        case .payments: "payments"
+        case .cards: "cards"
+        case .meta: "meta"
+        }
+    }
+}
+
+/// A transaction on a store: the one way Headroom reads and writes it (decision 0014).
+///
+/// Every put and delete goes through ``put(_:key:value:)`` or ``delete(_:key:)``, which count
+/// it (group commit tells from the count whether a refused operation wrote anything) and,
+/// while a journaling committer captures, record it in the ``EffectLog`` as the bytes written:
+/// whatever the engine stores, in any table, is journaled and recovered without code of its
+/// own. Beginning a write transaction applies what a crashed journaling process answered
+/// (``Store/beginWrite(applyingJournal:)``); committing tidies that journal.
+///
+/// Owned like LMDB's transaction: ``commit()`` consumes it, and one dropped is aborted.
+struct StoreTransaction: ~Copyable {
+    private let raw: Transaction
+    let store: Store
+
+    init(_ raw: consuming Transaction, _ store: Store) {
+        self.raw = raw
+        self.store = store
+    }
+
+    var isReadOnly: Bool { raw.isReadOnly }
+
+    /// Makes every change durable (as the environment syncs) and ends the transaction; then
+    /// empties a journal whose entries it applied, when no journal runs.
+    consuming func commit() throws(HeadroomError) {
+        let store = self.store
+        do {
+            try raw.commit()
+        } catch {
+            throw .storage(error)
+        }
+        store.follower.committed()
+    }
+
+    /// Drops every change and ends the transaction.
+    consuming func abort() {
+        raw.abort()
+    }
+
+    // MARK: Reading
+
+    /// The value under `key`, read in place: valid until the transaction writes or ends.
+    func get(_ table: Table, key: UnsafeRawBufferPointer) throws(HeadroomError) -> UnsafeRawBufferPointer? {
+        do {
+            return try raw.get(store.database(table), key: key)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    func get(_ table: Table, key: [UInt8]) throws(HeadroomError) -> UnsafeRawBufferPointer? {
+        try withBytes(key) { (k) throws(HeadroomError) in try get(table, key: k) }
+    }
+
+    /// How many entries `table` holds.
+    func count(_ table: Table) throws(HeadroomError) -> Int {
+        do {
+            return try raw.entryCount(store.database(table))
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// Calls `body` with every entry of `table` from the first key at or after `start` (from
+    /// the first key when `nil`) while `body` answers `true`.
+    func scan(_ table: Table, from start: [UInt8]? = nil,
+              _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(HeadroomError) -> Bool) throws(HeadroomError) {
+        try typed {
+            try raw.withCursor(store.database(table)) { cursor in
+                var entry = try start.map { s in try s.withUnsafeBytes { try cursor.seek(atOrAfter: $0) } } ?? cursor.first()
+                while let (key, value) = entry, try body(key, value) {
+                    entry = try cursor.next()
+                }
+            }
+        }
+    }
+
+    // MARK: Writing: every write of a store passes here
+
+    /// Stores `value` under `key`, replacing what was there: counted, and captured when
+    /// journaling.
+    func put(_ table: Table, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(HeadroomError) {
+        try requireWritable()
+        let log = store.log
+        log.count &+= 1
+        if log.capturing { log.effects.put(table, key: key, value: value) }
+        do {
+            try raw.put(store.database(table), key: key, value: value)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    func put(_ table: Table, key: [UInt8], value: [UInt8]) throws(HeadroomError) {
+        try withBytes(key) { (k) throws(HeadroomError) in
+            try withBytes(value) { (v) throws(HeadroomError) in try put(table, key: k, value: v) }
+        }
+    }
+
+    /// Removes `key`; answers whether it was there (counted and captured only then).
+    @discardableResult
+    func delete(_ table: Table, key: UnsafeRawBufferPointer) throws(HeadroomError) -> Bool {
+        try requireWritable()
+        let removed: Bool
+        do {
+            removed = try raw.delete(store.database(table), key: key)
+        } catch {
+            throw .storage(error)
+        }
+        if removed {
+            let log = store.log
+            log.count &+= 1
+            if log.capturing { log.effects.delete(table, key: key) }
+        }
+        return removed
+    }
+
+    @discardableResult
+    func delete(_ table: Table, key: [UInt8]) throws(HeadroomError) -> Bool {
+        try withBytes(key) { (k) throws(HeadroomError) in try delete(table, key: k) }
+    }
+
+    /// Removes every entry of `table` for which `predicate` holds; answers how many.
+    func deleteWhere(_ table: Table, _ predicate: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) throws(HeadroomError) -> Int {
+        try requireWritable()
+        let log = store.log
+        return try typed {
+            try raw.withCursor(store.database(table)) { cursor in
+                var removed = 0
+                var entry = try cursor.first()
+                while let (key, value) = entry {
+                    if predicate(key, value) {
+                        log.count &+= 1
+                        if log.capturing { log.effects.delete(table, key: key) }  // copied before the delete
+                        // After mdb_cursor_del, MDB_NEXT yields the entry that followed.
+                        try cursor.deleteCurrent()
+                        removed += 1
+                    }
+                    entry = try cursor.next()
+                }
+                return removed
+            }
+        }
+    }
+
+    private func requireWritable() throws(HeadroomError) {
+        guard !raw.isReadOnly else { throw HeadroomError(.readOnlyStore, "a write in a read transaction") }
+    }
+
+    // MARK: Journal
+
+    /// Writes again, in this transaction, what an entry's payload recorded.
+    func apply(_ payload: [UInt8]) throws(HeadroomError) {
+        try EffectLog.forEach(payload) { (item) throws(HeadroomError) in
+            switch item {
+            case .put(let table, let key, let value): try put(table, key: key, value: value)
+            case .delete(let table, let key): try delete(table, key: key)
+            }
+        }
+    }
+}
+
+/// LMDBKit's cursor calls throw untyped: their errors are LMDB's (or ours, from a body).
+private func typed<R>(_ body: () throws -> R) throws(HeadroomError) -> R {
+    do {
+        return try body()
+    } catch let error as HeadroomError {
+        throw error
+    } catch let error as LMDBError {
+        throw .storage(error)
+    } catch {
+        throw HeadroomError(.storage, "\(error)")
+    }
+}
+
+/// Lends the bytes of an array, with typed throws.
+func withBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
+    let result: Result<R, HeadroomError> = bytes.withUnsafeBytes { raw in
+        do throws(HeadroomError) { return .success(try body(raw)) } catch { return .failure(error) }
+    }
+    return try result.get()
+}
+
+/// What the writes of a store's writing thread leave behind: how many, and (journaling) what.
+final class WriteLog: @unchecked Sendable {
+    // @unchecked: only the thread that writes the store (one at a time: LMDB's write lock)
+    // reads or changes it.
+
+    /// How many puts and deletes were made: group commit compares it before and after an
+    /// operation to tell whether a refused operation wrote anything.
+    var count = 0
+    /// Journaling: every put and delete is also added to `effects`.
+    var capturing = false
+    var effects = EffectLog()
+    /// The buffer a value (a payment record) is encoded into before it is written, reused
+    /// from one write to the next (the hot path allocates nothing for it once it has grown).
+    var valueBuffer: [UInt8] = []
+}
+
+/// The writes of a batch, as a journal entry holds them (decision 0014): every put and delete,
+/// in order, as the bytes written. Applying them again, on the store as the last checkpoint
+/// left it, reproduces those writes exactly, whatever rules or clock are in force then: the
+/// journal holds what was decided, not the requests, and needs no code for what is written.
+///
+///     1 table(u8) keyLength(u16) key valueLength(u32) value   a put
+///     2 table(u8) keyLength(u16) key                          a delete
+struct EffectLog {
+    var bytes: [UInt8] = []
+
+    static let putTag: UInt8 = 1
+    static let deleteTag: UInt8 = 2
+
+    mutating func put(_ table: Table, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        head(Self.putTag, table, key)
+        withUnsafeBytes(of: UInt32(value.count)) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: value)
+    }
+
+    mutating func delete(_ table: Table, key: UnsafeRawBufferPointer) {
+        head(Self.deleteTag, table, key)
+    }
+
+    private mutating func head(_ tag: UInt8, _ table: Table, _ key: UnsafeRawBufferPointer) {
+        precondition(key.count <= Int(UInt16.max))
+        bytes.append(tag)
+        bytes.append(table.rawValue)
+        withUnsafeBytes(of: UInt16(key.count)) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: key)
+    }
+
+    /// One decoded item; its bytes point into the payload.
+    enum Item {
+        case put(Table, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+        case delete(Table, key: UnsafeRawBufferPointer)
+    }
+
+    /// Calls `body` with every item of `payload`, in order.
+    /// - Throws: `corrupted` when the payload does not decode (a checksum passed, so this is a bug
+    ///   or another program's file, never a torn write).
+    static func forEach(_ payload: [UInt8], _ body: (Item) throws(HeadroomError) -> Void) throws(HeadroomError) {
+        try withBytes(payload) { (raw) throws(HeadroomError) in
+            var r = ByteReader(raw)
+            while !r.isAtEnd {
+                guard let tag = r.u8(), let table = r.u8().flatMap(Table.init(rawValue:)),
+                      let keyCount = r.u16(), let key = r.slice(Int(keyCount)) else {
+                    throw HeadroomError(.corrupted, "a journal item does not decode")
+                }
+                switch tag {
+                case putTag:
+                    guard let valueCount = r.u32(), let value = r.slice(Int(valueCount)) else {
+                        throw HeadroomError(.corrupted, "a journal put does not decode")
+                    }
+                    try body(.put(table, key: key, value: value))
+                case deleteTag:
+                    try body(.delete(table, key: key))
+                default:
+                    throw HeadroomError(.corrupted, "a journal item has an unknown tag \(tag)")
+                }
+            }
+        }
+    }
+}
+
+extension Store {
+    /// Begins a write transaction. Unless `applyingJournal` is false (or this engine journals
+    /// itself), it first applies what a journaling committer in another process answered and
+    /// did not checkpoint before it crashed (``applyJournal(_:_:holdingLock:)``; one read of 24
+    /// bytes when there is nothing, the usual case), so that nothing is decided without those
+    /// payments.
+    func beginWrite(applyingJournal: Bool = true) throws(HeadroomError) -> StoreTransaction {
+        guard !environment.options.readOnly else {
+            throw HeadroomError(.readOnlyStore, "the store \(environment.path) is open for reading only")
+        }
+        let raw: Transaction
+        do {
+            raw = try environment.beginWrite()
+        } catch {
+            throw .storage(error)
+        }
+        let txn = StoreTransaction(raw, self)
+        if applyingJournal, let journal = follower.journal {
+            let (applied, torn) = try applyJournal(txn, journal)
+            if applied > 0 || torn {
+                follower.logger?.warning("applied what a stopped journaling process had answered",
+                                         metadata: ["entries": "\(applied)", "torn entry dropped": "\(torn)"])
+                follower.toTidy = true
+            }
+        }
+        return txn
+    }
+
+    func beginRead() throws(HeadroomError) -> StoreTransaction {
+        do {
+            return StoreTransaction(try environment.beginRead(), self)
+        } catch {
+            throw .storage(error)
+        }
+    }
+}
+
+/// What the write transactions of an engine that does not journal do about the store's
+/// journal, which another process may run or may have left (decisions 0009, 0012).
+final class JournalFollower: @unchecked Sendable {
+    // @unchecked: only the engine's writing thread reads or changes it (`journal` is set at
+    // open, and by a committer before and after it runs).
+
+    /// The store's journal, for write transactions to apply what a crashed journaling process
+    /// left; `nil` while this engine journals itself (its entries are its own).
+    var journal: JournalFile?
+    /// Where that is said.
+    var logger: Logger?
+    /// Entries were applied in a transaction not yet committed: once one commits, a journal
+    /// that no process runs is emptied (``committed()``), never before (an aborted
+    /// transaction must find them again).
+    var toTidy = false
+    /// The first and last lsn of the entries the journal held when last read, to skip reading
+    /// them again while the store holds them all.
+    var seen: (first: UInt64, last: UInt64)?
+
+    /// A write transaction committed: empties the journal whose entries it applied, when no
+    /// journal runs (one that runs empties it itself). Tidying only: a failure here changes
+    /// nothing committed.
+    func committed() {
+        guard toTidy, let journal else { return }
+        toTidy = false
+        if journal.tryExclusive() {
+            defer { journal.unlock() }
+            try? journal.empty()
+        }
+    }
+}
