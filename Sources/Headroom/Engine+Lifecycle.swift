@@ -42,7 +42,7 @@ extension Engine {
         let record = PaymentRecord(
             kind: .refund, state: .refunded, fingerprint: request.fingerprint, time: request.time,
             amountFen: request.amount.fen, refundedFen: total, ruleSetVersion: ruleSetVersion,
-            decision: Decision(outcome: .approve, code: .approved, failed: nil, headroom: [:], ruleSetVersion: ruleSetVersion),
+            decision: Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: [:], ruleSetVersion: ruleSetVersion),
             counters: [], original: request.original.text)
         try store.put(txn, id: request.id.text, record)
         return RefundResult(id: request.id, original: request.original, amount: request.amount,

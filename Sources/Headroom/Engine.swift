@@ -164,6 +164,9 @@ public final class Engine {
     static func checkRecorded(_ store: Store, _ txn: borrowing StoreTransaction, cardKey: CardKey) throws(HeadroomError) -> (schema: Bool, cardKey: Bool) {
         let schema = try store.metaInteger(txn, .schema)
         if let schema, schema != Int64(Store.schemaVersion) {
+            if schema == Int64(Store.schemaVersion) - 1 {
+                throw HeadroomError(.storeNeedsMigration, "the store's schema is version \(schema) (Headroom 0.9); this Headroom reads version \(Store.schemaVersion): back it up, then run headroom store migrate --store DIR")
+            }
             throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
         }
         let check = try store.metaInteger(txn, .cardKeyCheck)

@@ -61,6 +61,9 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case noStore
         /// The store was opened for reading only: a write was asked of it.
         case readOnlyStore
+        /// The store was written by an older Headroom (its schema is named): migrate it first
+        /// (`headroom store migrate`).
+        case storeNeedsMigration
         /// The journal holds answered payments that cannot be applied (a damaged entry followed
         /// by valid ones; a journal missing, truncated or replaced where the store expects one):
         /// the store refuses to open until an operator accepts the loss

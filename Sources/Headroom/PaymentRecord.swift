@@ -25,10 +25,17 @@ public enum PaymentState: UInt8, Sendable, CaseIterable, CustomStringConvertible
 /// What the store keeps for one id: a payment with its first answer and the counter cells it
 /// reserved on, or a refund. Keyed by the id's bytes in the `payments` database.
 ///
-/// Layout (version 1), host order:
+/// Layout (version 2, schema 3), host order:
 ///
 ///     version u8 | kind u8 | state u8 | fingerprint u64 | unixSeconds i64 | amountFen i64
 ///     | refundedFen i64 | ruleSetVersion u32 | decision | counters | original (refunds)
+///
+///     decision: outcome u8 | code u16 | finding tag u8 | finding | headroom (4 tiers)
+///     finding:  tag 0 none; tag 1 a cap: limitID string, tier u8, window, measure u8,
+///               max i64, used i64. A new kind of check adds a tag (decision 0014).
+///
+/// Version 1 (schema 2, Headroom 0.9) had the same bytes with a 0/1 "failed" flag where the
+/// tag is, and no challenge outcome: `store migrate` rewrites it (``init(version1:)``).
 struct PaymentRecord: Equatable {
     enum Kind: UInt8 {
         case payment = 1
@@ -37,12 +44,12 @@ struct PaymentRecord: Equatable {
 
     typealias State = PaymentState
 
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     /// Where the state byte stands, after version and kind.
     static let stateOffset = 2
 
     /// The kind and state of an encoded record, read in place without decoding the rest; `nil`
-    /// when the bytes do not start a version-1 record.
+    /// when the bytes do not start a record of this version.
     static func header(_ bytes: UnsafeRawBufferPointer) -> (kind: Kind, state: State)? {
         guard bytes.count > stateOffset, bytes[0] == version,
               let kind = Kind(rawValue: bytes[1]), let state = State(rawValue: bytes[stateOffset]) else { return nil }
@@ -119,10 +126,19 @@ struct PaymentRecord: Equatable {
         self.original = original
     }
 
-    /// Decodes a record; `nil` when the bytes are not a version-1 record.
+    /// Decodes a record; `nil` when the bytes are not a record of this version.
     init?(bytes: UnsafeRawBufferPointer) {
+        self.init(bytes: bytes, version: Self.version)
+    }
+
+    /// Decodes a record of Headroom 0.9 (version 1), to migrate it.
+    init?(version1 bytes: UnsafeRawBufferPointer) {
+        self.init(bytes: bytes, version: 1)
+    }
+
+    private init?(bytes: UnsafeRawBufferPointer, version recordVersion: UInt8) {
         var r = ByteReader(bytes)
-        guard r.u8() == Self.version,
+        guard r.u8() == recordVersion,
               let kind = r.u8().flatMap(Kind.init(rawValue:)),
               let state = r.u8().flatMap(State.init(rawValue:)),
               let fingerprint = r.u64(), let seconds = r.i64(), let amount = r.i64(), let refunded = r.i64(),
@@ -144,19 +160,24 @@ struct PaymentRecord: Equatable {
 }
 
 extension PaymentRecord {
+    /// The tags of the kinds of ``Finding``: stored, never renumbered.
+    static let noFindingTag: UInt8 = 0
+    static let capTag: UInt8 = 1
+
     static func encode(_ d: Decision, into w: inout ByteWriter) {
         w.u8(d.outcome.rawValue)
         w.u16(d.code.rawValue)
-        if let f = d.failed {
-            w.u8(1)
+        switch d.decidedBy {
+        case nil:
+            w.u8(noFindingTag)
+        case .cap(let f)?:
+            w.u8(capTag)
             w.string(f.limitID)
             w.u8(f.tier.rawValue)
             encode(f.window, into: &w)
             w.u8(f.measure.rawValue)
             w.i64(f.max)
             w.i64(f.used)
-        } else {
-            w.u8(0)
         }
         for tier in Tier.allCases {
             let h = d.headroom[tier]
@@ -168,13 +189,18 @@ extension PaymentRecord {
 
     static func decodeDecision(_ r: inout ByteReader, version: UInt32) -> Decision? {
         guard let outcome = r.u8().flatMap(Decision.Outcome.init(rawValue:)),
-              let code = r.u16().flatMap(ReasonCode.init(rawValue:)), let hasFailed = r.u8() else { return nil }
-        var failed: FailedLimit?
-        if hasFailed == 1 {
+              let code = r.u16().flatMap(ReasonCode.init(rawValue:)), let tag = r.u8() else { return nil }
+        var finding: Finding?
+        switch tag {
+        case noFindingTag:
+            finding = nil
+        case capTag:
             guard let id = r.string(), let tier = r.u8().flatMap(Tier.init(rawValue:)), let window = decodeWindow(&r),
                   let measure = r.u8().flatMap(Measure.init(rawValue:)), let max = r.i64(), let used = r.i64()
             else { return nil }
-            failed = FailedLimit(limitID: id, tier: tier, window: window, measure: measure, max: max, used: used)
+            finding = .cap(FailedLimit(limitID: id, tier: tier, window: window, measure: measure, max: max, used: used))
+        default:
+            return nil
         }
         var headroom = TierHeadrooms()
         for tier in Tier.allCases {
@@ -183,7 +209,7 @@ extension PaymentRecord {
                 headroom[tier] = TierHeadroom(amountFen: flags & 2 != 0 ? amount : nil, count: flags & 4 != 0 ? count : nil)
             }
         }
-        return Decision(outcome: outcome, code: code, failed: failed, headroom: headroom, ruleSetVersion: version)
+        return Decision(outcome: outcome, code: code, decidedBy: finding, headroom: headroom, ruleSetVersion: version)
     }
 
     static func encode(_ window: Window, into w: inout ByteWriter) {

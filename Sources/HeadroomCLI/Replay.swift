@@ -134,7 +134,7 @@ struct Replay: OperatorCommand {
 
     /// One caller: each line answered in order, its commit durable before the next is read.
     func runInOrder(_ engine: Engine, _ stop: Interruption, _ summary: @escaping (ReplayTally, UInt32, String) -> Void) throws {
-        var replayer = Replayer(engine: engine)
+        var replayer = Replayer(engine: engine, operatorName: OperatorOption.account())
         let tally = replayer.tally
         // Held while a line is decided and answered: an interruption lets it finish first.
         let inFlight = NSLock()
@@ -167,7 +167,7 @@ struct Replay: OperatorCommand {
     /// Several callers through group commit (and its journal mode).
     func runConcurrently(_ committer: GroupCommitter, _ stop: Interruption, _ summary: @escaping (ReplayTally, UInt32, String) -> Void) throws {
         let lock = NSLock()
-        let replay = ConcurrentReplay(committer: committer, callers: callers) { answer in
+        let replay = ConcurrentReplay(committer: committer, callers: callers, operatorName: OperatorOption.account()) { answer in
             lock.withLock { FileHandle.standardOutput.write(Data((answer + "\n").utf8)) }
         }
         // Interrupted: what was submitted is answered and checkpointed before the summary.
@@ -221,6 +221,7 @@ struct Replay: OperatorCommand {
     /// one count.
     static func describe(_ s: Replayer.Summary) -> String {
         "replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.confirmed) confirmed, \(s.released) released, "
-            + "\(s.refunded) refunded, \(s.errors) errors; \(s.replayed) retries answered again"
+            + "\(s.refunded) refunded, " + (s.cardLimitChanges > 0 ? "\(s.cardLimitChanges) card-limit changes, " : "")
+            + "\(s.errors) errors; \(s.replayed) retries answered again"
     }
 }

@@ -7,7 +7,7 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Facts, backup, invariant check and purge of a store; safe while engines run.",
-        subcommands: [Stat.self, Backup.self, Check.self, Purge.self, AcceptJournalLoss.self]
+        subcommands: [Stat.self, Backup.self, Check.self, Purge.self, AcceptJournalLoss.self, Migrate.self]
     )
 
     struct Stat: OperatorCommand {
@@ -158,6 +158,30 @@ extension StoreCommand {
             let report = try Engine.acceptJournalLoss(path: store.store, by: try who.resolved())
             print("accepted: \(report.entriesApplied) entries before the damage applied; the journal as it was is kept in \(report.copyPath)")
             print("what was lost: \(report.problem)")
+        }
+    }
+}
+
+extension StoreCommand {
+    struct Migrate: OperatorCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bring a store written by Headroom 0.9 (schema 2) to this version's schema (3).",
+            discussion: """
+            Rewrites every payment record with the versioned decision encoding, in one \
+            transaction (a crash leaves the store as it was), and records it in the audit log. \
+            Back the store up first (headroom store backup, with 0.9). Stop every engine on the \
+            store; a store whose journal still holds answers of 0.9 is refused: open it once \
+            with 0.9, which applies them. Needs no card key.
+
+            Example: headroom store migrate --store /var/lib/headroom
+            """)
+
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var who: OperatorOption
+
+        func execute() throws {
+            let report = try Engine.migrate(path: store.store, by: try who.resolved())
+            print("migrated \(store.store) from schema \(report.fromSchema) to \(report.toSchema): \(report.recordsRewritten) payment and refund records rewritten")
         }
     }
 }

@@ -1,34 +1,47 @@
-/// A stable reason code. Never renumbered: a decline's number is
-/// `tier * 100 + window * 10 + measure` (tier 1 regulatory .. 4 card; window 1 single,
-/// 2 rolling, 3 day, 4 month, 5 year; measure 1 amount, 2 count), and 0 is approval.
+/// A stable reason code: a number and a name from an append-only table (``table``). A number,
+/// once published to operators, keeps its name forever; a new kind of check adds rows, never
+/// changes one. A test pins every row.
+///
+/// The caps on counters (the limits) took `tier * 100 + window * 10 + measure` (tier 1
+/// regulatory .. 4 card; window 1 single, 2 rolling, 3 day, 4 month, 5 year; measure 1 amount,
+/// 2 count): that is how those rows were numbered, not a rule for new ones.
 public struct ReasonCode: Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
 
+    /// `nil` for a number the table does not hold.
     public init?(rawValue: UInt16) {
-        if rawValue == 0 {
-            self.rawValue = 0
-            return
-        }
-        let tier = rawValue / 100, window = rawValue / 10 % 10, measure = rawValue % 10
-        guard Tier(rawValue: UInt8(tier)) != nil, (1...5).contains(window), (1...2).contains(measure),
-              !(window == 1 && measure == 2) else { return nil }
+        guard Self.names[rawValue] != nil else { return nil }
         self.rawValue = rawValue
     }
 
+    /// Every code: append only.
+    public static let table: [(number: UInt16, name: String)] = [
+        (0, "approved"),
+        (111, "exceedsRegulatorySingleAmount"), (121, "exceedsRegulatoryRollingAmount"), (122, "exceedsRegulatoryRollingCount"),
+        (131, "exceedsRegulatoryDailyAmount"), (132, "exceedsRegulatoryDailyCount"), (141, "exceedsRegulatoryMonthlyAmount"),
+        (142, "exceedsRegulatoryMonthlyCount"), (151, "exceedsRegulatoryYearlyAmount"), (152, "exceedsRegulatoryYearlyCount"),
+        (211, "exceedsBankSingleAmount"), (221, "exceedsBankRollingAmount"), (222, "exceedsBankRollingCount"),
+        (231, "exceedsBankDailyAmount"), (232, "exceedsBankDailyCount"), (241, "exceedsBankMonthlyAmount"),
+        (242, "exceedsBankMonthlyCount"), (251, "exceedsBankYearlyAmount"), (252, "exceedsBankYearlyCount"),
+        (311, "exceedsInstitutionSingleAmount"), (321, "exceedsInstitutionRollingAmount"), (322, "exceedsInstitutionRollingCount"),
+        (331, "exceedsInstitutionDailyAmount"), (332, "exceedsInstitutionDailyCount"), (341, "exceedsInstitutionMonthlyAmount"),
+        (342, "exceedsInstitutionMonthlyCount"), (351, "exceedsInstitutionYearlyAmount"), (352, "exceedsInstitutionYearlyCount"),
+        (411, "exceedsCardSingleAmount"), (421, "exceedsCardRollingAmount"), (422, "exceedsCardRollingCount"),
+        (431, "exceedsCardDailyAmount"), (432, "exceedsCardDailyCount"), (441, "exceedsCardMonthlyAmount"),
+        (442, "exceedsCardMonthlyCount"), (451, "exceedsCardYearlyAmount"), (452, "exceedsCardYearlyCount"),
+    ]
+
+    private static let names: [UInt16: String] = Dictionary(uniqueKeysWithValues: table.map { ($0.number, $0.name) })
+
     public static let approved = ReasonCode(rawValue: 0)!
 
+    /// The code of a cap on a counter that declined a payment.
     public static func exceeds(_ tier: Tier, _ window: Window, _ measure: Measure) -> ReasonCode {
         ReasonCode(rawValue: UInt16(tier.rawValue) * 100 + window.codeNumber * 10 + UInt16(measure.rawValue))!
     }
 
     /// `approved`, or a sentence-like name: `exceedsBankDailyAmount`, `exceedsCardSingleAmount`.
-    public var name: String {
-        if rawValue == 0 { return "approved" }
-        let tier = Tier(rawValue: UInt8(rawValue / 100))!.capitalizedName
-        let window = ["", "Single", "Rolling", "Daily", "Monthly", "Yearly"][Int(rawValue / 10 % 10)]
-        let measure = rawValue % 10 == 1 ? "Amount" : "Count"
-        return "exceeds\(tier)\(window)\(measure)"
-    }
+    public var name: String { Self.names[rawValue]! }
 
     public var description: String { name }
 }
@@ -110,33 +123,72 @@ public struct FailedLimit: Hashable, Sendable {
     }
 }
 
+/// What decided a payment that was not simply approved, one case per kind of check. Today the
+/// limits: a cap on a counter. Risk rules add kinds here (a list the card is on, the state of
+/// an agreement, a velocity rule), each with its own figures, its own reason codes and its own
+/// tag in the stored decision (decision 0014).
+public enum Finding: Hashable, Sendable {
+    /// A cap on a counter held no room for the payment.
+    case cap(FailedLimit)
+
+    /// The id of the rule (a limit's id) that decided.
+    public var ruleID: String {
+        switch self {
+        case .cap(let limit): limit.limitID
+        }
+    }
+
+    /// The tier of the rule, where it has one.
+    public var tier: Tier? {
+        switch self {
+        case .cap(let limit): limit.tier
+        }
+    }
+}
+
 /// The engine's answer to an authorization: a business outcome, not an error.
 public struct Decision: Hashable, Sendable {
-    public enum Outcome: UInt8, Sendable, CustomStringConvertible {
+    /// The numbers are stored: never renumbered.
+    public enum Outcome: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case approve = 1
         case decline = 2
+        /// Step-up: the front processor asks the customer for a stronger verification. No
+        /// check answers it yet (the risk rules will); a decline always wins over it.
+        case challenge = 3
 
-        public var description: String { self == .approve ? "approve" : "decline" }
+        public var description: String {
+            switch self {
+            case .approve: "approve"
+            case .decline: "decline"
+            case .challenge: "challenge"
+            }
+        }
     }
 
     public var outcome: Outcome
     public var code: ReasonCode
-    /// The limit that declined the payment; `nil` on approval.
-    public var failed: FailedLimit?
+    /// What decided the payment; `nil` on approval.
+    public var decidedBy: Finding?
     /// The headroom left on each tier after this decision, indexed by ``Tier``.
     public var headroom: TierHeadrooms
     /// The version of the rule set that made the decision.
     public var ruleSetVersion: UInt32
 
-    public init(outcome: Outcome, code: ReasonCode, failed: FailedLimit?, headroom: TierHeadrooms, ruleSetVersion: UInt32) {
+    public init(outcome: Outcome, code: ReasonCode, decidedBy: Finding?, headroom: TierHeadrooms, ruleSetVersion: UInt32) {
         self.outcome = outcome
         self.code = code
-        self.failed = failed
+        self.decidedBy = decidedBy
         self.headroom = headroom
         self.ruleSetVersion = ruleSetVersion
     }
 
     public var isApproved: Bool { outcome == .approve }
+
+    /// The cap that declined the payment, when a cap decided it.
+    public var failed: FailedLimit? {
+        guard case .cap(let limit) = decidedBy else { return nil }
+        return limit
+    }
 }
 
 /// The pure decision: no I/O, no clock. `usage[i]` is what `checks[i]`'s window held before
@@ -161,9 +213,9 @@ public func decide(amountFen: Int64, checks: [Check], usage: [CounterValue], rul
         headroom[check.tier] = tier
     }
     guard let failed else {
-        return Decision(outcome: .approve, code: .approved, failed: nil, headroom: headroom, ruleSetVersion: ruleSetVersion)
+        return Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: headroom, ruleSetVersion: ruleSetVersion)
     }
-    return Decision(outcome: .decline, code: .exceeds(failed.tier, failed.window, failed.measure), failed: failed,
+    return Decision(outcome: .decline, code: .exceeds(failed.tier, failed.window, failed.measure), decidedBy: .cap(failed),
                     headroom: headroom, ruleSetVersion: ruleSetVersion)
 }
 

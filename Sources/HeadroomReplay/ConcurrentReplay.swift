@@ -22,12 +22,15 @@ public final class ConcurrentReplay: @unchecked Sendable {
     /// The counts of every caller together.
     public let tally = ReplayTally()
     private let depth: Int
+    /// Who changes card limits in card-limit lines (see ``Replayer/operatorName``).
+    private let operatorName: String?
     private let done = DispatchGroup()
 
     /// Starts `callers` threads that answer through `committer`; each holds at most
     /// `queueDepth` events waiting, beyond which ``submit(_:number:)`` waits.
-    public init(committer: GroupCommitter, callers: Int, queueDepth: Int = 256,
+    public init(committer: GroupCommitter, callers: Int, queueDepth: Int = 256, operatorName: String? = nil,
                 answer: @escaping @Sendable (String) -> Void) {
+        self.operatorName = operatorName
         precondition(callers >= 1 && queueDepth >= 1)
         queues = Array(repeating: [], count: callers)
         depth = queueDepth
@@ -46,7 +49,7 @@ public final class ConcurrentReplay: @unchecked Sendable {
     /// caller that owns its payment; waits while that caller is `queueDepth` events behind.
     /// - Throws: the storage failure that stopped the replay.
     public func submit(_ line: String, number: Int) throws(HeadroomError) {
-        guard let decoded = Replayer.decode(line) else { return }  // a blank line: no answer
+        guard let decoded = Replayer.decode(line, operatorName: operatorName) else { return }  // a blank line: no answer
         let caller = Self.caller(of: decoded, number: number, callers: queues.count)
         condition.lock()
         defer { condition.unlock() }

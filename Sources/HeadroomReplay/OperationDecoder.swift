@@ -22,9 +22,13 @@ public enum OperationDecoder {
         "confirm": ["op", "id"],
         "release": ["op", "id"],
         "refund": ["op", "id", "original", "amount", "time"],
+        "set-card-limits": ["op", "card", "institution", "single_amount", "daily_amount", "daily_count", "monthly_amount"],
+        "clear-card-limits": ["op", "card", "institution"],
     ]
 
-    public static func decode(_ line: String) throws(EventError) -> EngineOperation {
+    /// Decodes one line. `operatorName`: who changes card limits (the account that runs the
+    /// replay, never a field of the line); a card-limit line without one is refused.
+    public static func decode(_ line: String, operatorName: String? = nil) throws(EventError) -> EngineOperation {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [])
@@ -42,12 +46,18 @@ public enum OperationDecoder {
         var reader = FieldReader(fields: fields)
         let op = try reader.string("op")
         guard let allowed = fieldsByOp[op] else {
-            throw EventError(op: nil, id: nil, field: "op", message: "\"\(op)\" is not one of authorize, confirm, release, refund")
+            throw EventError(op: nil, id: nil, field: "op", message: "\"\(op)\" is not one of \(fieldsByOp.keys.sorted().joined(separator: ", "))")
         }
         reader.op = op
         reader.id = fields["id"] as? String
         if let unknown = fields.keys.filter({ !allowed.contains($0) }).sorted().first {
             throw reader.error(unknown, "is not a field of \(op) (it has \(allowed.sorted().joined(separator: ", ")))")
+        }
+        switch op {
+        case "set-card-limits", "clear-card-limits":
+            return try cardLimits(op, &reader, operatorName)
+        default:
+            break
         }
         let id = try reader.parse("id") { (s) throws(PaymentID.ParseError) in try PaymentID(s) }
         switch op {
@@ -77,6 +87,24 @@ public enum OperationDecoder {
             accountType: try r.optionalNamed("account_type", AccountType.init(name:), ["personal", "corporate"]),
             agreementID: try r.optionalText("agreement_id"),
             merchantID: try r.optionalText("merchant_id"))
+    }
+
+    /// A customer's own limits for a card: set (the fields given replace those set before) or
+    /// cleared, for all institutions or the one named.
+    static func cardLimits(_ op: String, _ r: inout FieldReader, _ operatorName: String?) throws(EventError) -> EngineOperation {
+        guard let operatorName else {
+            throw EventError(op: op, id: nil, field: nil, message: "card limits are changed by an operator: this replay has none")
+        }
+        let card = try r.parse("card") { (s) throws(CardNumber.ParseError) in try CardNumber(s) }
+        let institution = try r.fields["institution"] == nil ? nil
+            : r.parse("institution") { (s) throws(Institution.ParseError) in try Institution(s) }
+        guard op == "set-card-limits" else { return .clearCardLimits(card: card, institution: institution, by: operatorName) }
+        let limits = CardLimits(singleAmountFenMax: try r.optionalAmount("single_amount"), dailyAmountFenMax: try r.optionalAmount("daily_amount"),
+                                monthlyAmountFenMax: try r.optionalAmount("monthly_amount"), dailyCountMax: try r.optionalCount("daily_count"))
+        guard limits != CardLimits() else {
+            throw r.error("daily_amount", "a set-card-limits line sets at least one of single_amount, daily_amount, daily_count, monthly_amount")
+        }
+        return .setCardLimits(CardLimitChange(card: card, institution: institution, limits: limits, by: operatorName))
     }
 
     /// The first key that the top level of the JSON object `line` (already parsed, so well
@@ -149,6 +177,21 @@ struct FieldReader {
 
     func amount() throws(EventError) -> Amount {
         try parse("amount") { (s) throws(Amount.ParseError) in try Amount(yuan: s) }
+    }
+
+    func optionalAmount(_ field: String) throws(EventError) -> Int64? {
+        guard fields[field] != nil else { return nil }
+        return try parse(field) { (s) throws(Amount.ParseError) in try Amount(yuan: s) }.fen
+    }
+
+    func optionalCount(_ field: String) throws(EventError) -> Int64? {
+        guard let value = fields[field] else { return nil }
+        // JSON's true and false arrive as numbers of type "c"; a count is a whole number.
+        guard !(value is String), let number = value as? NSNumber, String(cString: number.objCType) != "c",
+              let count = Int64(exactly: number.doubleValue), count >= 0 else {
+            throw error(field, "must be a whole number of payments, 0 or more")
+        }
+        return count
     }
 
     func time() throws(EventError) -> Timestamp {

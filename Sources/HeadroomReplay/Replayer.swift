@@ -17,6 +17,8 @@ public struct Replayer {
         public var refunded = 0
         public var errors = 0
         public var replayed = 0
+        /// Card limits set or cleared.
+        public var cardLimitChanges = 0
     }
 
     /// An engine, or a group committer in front of one.
@@ -25,24 +27,29 @@ public struct Replayer {
     public let tally: ReplayTally
     public var summary: Summary { tally.snapshot }
 
-    public init(engine: any PaymentLifecycle, tally: ReplayTally = ReplayTally()) {
+    /// Who changes card limits in card-limit lines (the account running the replay); such
+    /// lines are refused without one.
+    public let operatorName: String?
+
+    public init(engine: any PaymentLifecycle, tally: ReplayTally = ReplayTally(), operatorName: String? = nil) {
         self.engine = engine
         self.tally = tally
+        self.operatorName = operatorName
     }
 
     /// Handles one input line (1-based `number`); `nil` for a blank line.
     /// - Throws: ``HeadroomError`` with `storage`, `corrupted` or `storeBusy`, after which nothing
     ///   more should be replayed.
     public mutating func handle(_ line: String, number: Int) throws(HeadroomError) -> String? {
-        guard let decoded = Self.decode(line) else { return nil }
+        guard let decoded = Self.decode(line, operatorName: operatorName) else { return nil }
         return try handle(decoded, number: number)
     }
 
     /// A line decoded; `nil` for a blank line.
-    public static func decode(_ line: String) -> Result<EngineOperation, EventError>? {
+    public static func decode(_ line: String, operatorName: String? = nil) -> Result<EngineOperation, EventError>? {
         if line.allSatisfy(\.isWhitespace) { return nil }
         do {
-            return .success(try OperationDecoder.decode(line))
+            return .success(try OperationDecoder.decode(line, operatorName: operatorName))
         } catch {
             return .failure(error)
         }
@@ -90,7 +97,7 @@ extension Replayer.Summary {
         case .refunded(let result):
             refunded += 1
             if result.replayed { replayed += 1 }
-        case .cardLimitsSet, .cardLimitsCleared: break
+        case .cardLimitsSet, .cardLimitsCleared: cardLimitChanges += 1
         }
     }
 }

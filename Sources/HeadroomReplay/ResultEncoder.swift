@@ -9,8 +9,36 @@ public enum ResultEncoder {
         case .confirmed: lifecycle(operation.id!, op: operation.name, code: "confirmed")
         case .released: lifecycle(operation.id!, op: operation.name, code: "released")
         case .refunded(let result): refund(result)
-        case .cardLimitsSet, .cardLimitsCleared: lifecycle(operation.id!, op: operation.name, code: "done")
+        case .cardLimitsSet(let limits): cardLimits(operation, code: "cardLimitsSet", limits)
+        case .cardLimitsCleared(let removed): cardLimits(operation, code: removed ? "cardLimitsCleared" : "noCardLimits", nil)
         }
+    }
+
+    /// `{"id":null,"op":"set-card-limits","outcome":"approve","code":"cardLimitsSet","card":"622202*********3446",...}`
+    static func cardLimits(_ operation: EngineOperation, code: String, _ limits: CardLimits?) -> String {
+        var o = JSONObject()
+        o.raw("id", "null")
+        o.string("op", operation.name)
+        o.string("outcome", "approve")
+        o.string("code", code)
+        let target: (CardNumber, Institution?)?
+        switch operation {
+        case .setCardLimits(let change): target = (change.card, change.institution)
+        case .clearCardLimits(let card, let institution, _): target = (card, institution)
+        default: target = nil
+        }
+        if let (card, institution) = target {
+            o.string("card", card.masked)
+            if let institution { o.string("institution", institution.code) } else { o.raw("institution", "null") }
+        }
+        if let limits {
+            let amount = { (fen: Int64?) in fen.map { quote(Amount.plain($0)) } ?? "null" }
+            o.raw("single_amount", amount(limits.singleAmountFenMax))
+            o.raw("daily_amount", amount(limits.dailyAmountFenMax))
+            o.raw("daily_count", limits.dailyCountMax.map { "\($0)" } ?? "null")
+            o.raw("monthly_amount", amount(limits.monthlyAmountFenMax))
+        }
+        return o.text
     }
 
     public static func authorize(_ id: PaymentID, _ result: AuthorizeResult) -> String {

@@ -204,4 +204,35 @@ import Testing
         #expect(first.values.contains { $0["outcome"] as? String == "decline" }, "the input should decline some payments")
         #expect(first.count == Set(lines.compactMap { object($0)["op"] as? String == "authorize" ? object($0)["id"] as? String : nil }).count)
     }
+
+    /// Not only payments: a card limit set through a journaling committer is made durable by the
+    /// journal alone (every write goes through the one store transaction, decision 0014). Killed
+    /// with SIGKILL before any checkpoint, the process leaves the limit and its audit entry in
+    /// the journal, and the store's next opening has both.
+    @Test func aCardLimitSetByAJournalingProcessSurvivesSIGKILL() throws {
+        let (root, rulesDir) = try Self.rulesDirectory("crash-card-limit")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = root + "/store"
+        let limitLine = #"{"op":"set-card-limits","card":"\#(pan(3))","daily_amount":"123.45","daily_count":4}"#
+        let input = ([limitLine] + Self.input(seed: 5, lines: 3_000)).joined(separator: "\n") + "\n"
+        let answers = try Self.replayAndKill(store: store, rules: rulesDir, input: input, answersBeforeKill: 50,
+                                             arguments: ["--callers", "2", "--journal"])
+        let set = try #require(answers.map(object).first { $0["op"] as? String == "set-card-limits" }, "\(answers.prefix(3))")
+        #expect(set["code"] as? String == "cardLimitsSet" && set["daily_amount"] as? String == "123.45")
+        // Killed inside the first checkpoint interval: the journal holds the limit's write.
+        let entries = try JournalFile(directory: store).entries().entries
+        var cardWrites = 0
+        for entry in entries {
+            try EffectLog.forEach(entry.payload) { (item) throws(HeadroomError) in
+                if case .put(.cards, _, _) = item { cardWrites += 1 }
+            }
+        }
+        #expect(cardWrites == 1, "the journal's \(entries.count) entries hold \(cardWrites) card-limit writes")
+
+        let engine = try Self.openStore(store)
+        let limits = try engine.cardLimits(try CardNumber(pan(3)), institution: nil)
+        #expect(limits?.dailyAmountFenMax == 12_345 && limits?.dailyCountMax == 4)
+        #expect(try engine.ruleBook.auditLog().contains { $0.action == "card-limit.set" && $0.detail.contains("daily amount 123.45") })
+        #expect(try engine.check().problems.isEmpty)
+    }
 }

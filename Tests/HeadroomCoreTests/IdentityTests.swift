@@ -101,6 +101,40 @@ import Testing
         #expect(ReasonCode(rawValue: 999) == nil)
     }
 
+    /// Every row of the reason codes' table, pinned: a number, once published, keeps its name;
+    /// rows are only ever added (add them here too).
+    @Test func everyReasonCodeIsPinned() {
+        let pinned: [(UInt16, String)] = [
+            (0, "approved"),
+            (111, "exceedsRegulatorySingleAmount"), (121, "exceedsRegulatoryRollingAmount"), (122, "exceedsRegulatoryRollingCount"),
+            (131, "exceedsRegulatoryDailyAmount"), (132, "exceedsRegulatoryDailyCount"), (141, "exceedsRegulatoryMonthlyAmount"),
+            (142, "exceedsRegulatoryMonthlyCount"), (151, "exceedsRegulatoryYearlyAmount"), (152, "exceedsRegulatoryYearlyCount"),
+            (211, "exceedsBankSingleAmount"), (221, "exceedsBankRollingAmount"), (222, "exceedsBankRollingCount"),
+            (231, "exceedsBankDailyAmount"), (232, "exceedsBankDailyCount"), (241, "exceedsBankMonthlyAmount"),
+            (242, "exceedsBankMonthlyCount"), (251, "exceedsBankYearlyAmount"), (252, "exceedsBankYearlyCount"),
+            (311, "exceedsInstitutionSingleAmount"), (321, "exceedsInstitutionRollingAmount"), (322, "exceedsInstitutionRollingCount"),
+            (331, "exceedsInstitutionDailyAmount"), (332, "exceedsInstitutionDailyCount"), (341, "exceedsInstitutionMonthlyAmount"),
+            (342, "exceedsInstitutionMonthlyCount"), (351, "exceedsInstitutionYearlyAmount"), (352, "exceedsInstitutionYearlyCount"),
+            (411, "exceedsCardSingleAmount"), (421, "exceedsCardRollingAmount"), (422, "exceedsCardRollingCount"),
+            (431, "exceedsCardDailyAmount"), (432, "exceedsCardDailyCount"), (441, "exceedsCardMonthlyAmount"),
+            (442, "exceedsCardMonthlyCount"), (451, "exceedsCardYearlyAmount"), (452, "exceedsCardYearlyCount"),
+        ]
+        #expect(ReasonCode.table.count == pinned.count)
+        for (row, (number, name)) in zip(ReasonCode.table, pinned) {
+            #expect(row.number == number && row.name == name)
+            #expect(ReasonCode(rawValue: number)?.name == name)
+        }
+        #expect(Set(ReasonCode.table.map(\.number)).count == ReasonCode.table.count)
+        // Every cap a rule can state has its row.
+        for tier in Tier.allCases {
+            for window in [Window.single, .rollingMinutes(5), .day, .month, .year] {
+                for measure in [Measure.amount, .count] where !(window == .single && measure == .count) {
+                    #expect(ReasonCode.table.contains { $0.number == ReasonCode.exceeds(tier, window, measure).rawValue })
+                }
+            }
+        }
+    }
+
     @Test func counterIdentityIsStableAndSharedByEqualDefinitions() {
         let filter = Filter(businesses: [.agreement, .gateway])
         let a = CounterDefinition(grouping: .card, window: .day, filter: filter, refundRestores: false)

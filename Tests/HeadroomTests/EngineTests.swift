@@ -301,7 +301,7 @@ import Testing
         let key = CounterKey(kind: .month, definition: 77, card: CardHash(high: 1, low: 2), institution: try Institution("Z1"), window: 24_310)
         let decision = Decision(
             outcome: .decline, code: .exceeds(.card, .rollingHours(3), .count),
-            failed: FailedLimit(limitID: "card@Z1.daily", tier: .card, window: .rollingHours(3), measure: .count, max: 3, used: 3),
+            decidedBy: .cap(FailedLimit(limitID: "card@Z1.daily", tier: .card, window: .rollingHours(3), measure: .count, max: 3, used: 3)),
             headroom: [.bank: TierHeadroom(amountFen: 10, count: nil), .card: TierHeadroom(amountFen: nil, count: 0)],
             ruleSetVersion: 9)
         let record = PaymentRecord(kind: .payment, state: .confirmed, fingerprint: 0xfeed, time: Timestamp(unixSeconds: 1_795_572_000),
@@ -319,6 +319,41 @@ import Testing
         #expect(buffer == bytes)
     }
 
+    /// The decision is stored with its outcome (challenge too) and its kind of finding; a record
+    /// of Headroom 0.9 (version 1) is read only by the migration, never as a current record.
+    @Test func decisionsAreVersionedInTheRecord() throws {
+        let limit = FailedLimit(limitID: "bank.card-daily", tier: .bank, window: .day, measure: .amount, max: 100_000, used: 99_000)
+        for decision in [
+            Decision(outcome: .challenge, code: .exceeds(.bank, .day, .amount), decidedBy: .cap(limit), headroom: [:], ruleSetVersion: 2),
+            Decision(outcome: .decline, code: .exceeds(.bank, .day, .amount), decidedBy: .cap(limit), headroom: [.bank: TierHeadroom(amountFen: 0)], ruleSetVersion: 2),
+            Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: [:], ruleSetVersion: 2),
+        ] {
+            let record = PaymentRecord(kind: .payment, state: decision.isApproved ? .authorized : .declined, fingerprint: 7,
+                                       time: Timestamp(unixSeconds: 1_795_572_000), amountFen: 1_000, refundedFen: 0, ruleSetVersion: 2,
+                                       decision: decision, counters: [], original: nil)
+            var bytes = record.encoded()
+            #expect(bytes[0] == PaymentRecord.version && PaymentRecord.version == 2)
+            let decoded = bytes.withUnsafeBytes { PaymentRecord(bytes: $0) }
+            #expect(decoded == record && decoded?.decision.decidedBy?.ruleID == (decision.isApproved ? nil : "bank.card-daily"))
+            // Version 1 had these bytes under another version number: readable only to migrate.
+            bytes[0] = 1
+            #expect(bytes.withUnsafeBytes { PaymentRecord(bytes: $0) } == nil)
+            #expect(bytes.withUnsafeBytes { PaymentRecord.header($0) } == nil)
+            if decision.outcome != .challenge {
+                #expect(bytes.withUnsafeBytes { PaymentRecord(version1: $0) } == record)
+            }
+        }
+        // An unknown kind of finding is refused, never taken for another.
+        var unknown = PaymentRecord(kind: .payment, state: .declined, fingerprint: 7, time: Timestamp(unixSeconds: 0), amountFen: 1,
+                                    refundedFen: 0, ruleSetVersion: 1,
+                                    decision: Decision(outcome: .decline, code: .exceeds(.bank, .day, .amount), decidedBy: .cap(limit), headroom: [:], ruleSetVersion: 1),
+                                    counters: [], original: nil).encoded()
+        let tagOffset = 1 + 1 + 1 + 8 + 8 + 8 + 8 + 4 + 1 + 2
+        #expect(unknown[tagOffset] == PaymentRecord.capTag)
+        unknown[tagOffset] = 9
+        #expect(unknown.withUnsafeBytes { PaymentRecord(bytes: $0) } == nil)
+    }
+
     /// Confirming rewrites the state byte alone (``Store/setState``): the header read in place
     /// must name the same kind and state as the full decode, for every kind and state.
     @Test func theHeaderReadInPlaceAgreesWithTheFullDecode() throws {
@@ -326,7 +361,7 @@ import Testing
             for state in [PaymentRecord.State.declined, .authorized, .confirmed, .released, .refunded] {
                 let record = PaymentRecord(kind: kind, state: state, fingerprint: 1, time: Timestamp(unixSeconds: 0), amountFen: 1,
                                            refundedFen: 0, ruleSetVersion: 1,
-                                           decision: Decision(outcome: .approve, code: .approved, failed: nil, headroom: [:], ruleSetVersion: 1),
+                                           decision: Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: [:], ruleSetVersion: 1),
                                            counters: [], original: kind == .refund ? "N1" : nil)
                 var bytes = record.encoded()
                 let header = bytes.withUnsafeBytes { PaymentRecord.header($0) }
@@ -338,8 +373,10 @@ import Testing
                 #expect(bytes.withUnsafeBytes { PaymentRecord(bytes: $0) } == expected)
             }
         }
-        #expect([UInt8]([1, 1]).withUnsafeBytes { PaymentRecord.header($0) } == nil)
-        #expect([UInt8]([2, 1, 2]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // another version
-        #expect([UInt8]([1, 1, 9]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // no such state
+        let v = PaymentRecord.version
+        #expect([UInt8]([v, 1]).withUnsafeBytes { PaymentRecord.header($0) } == nil)
+        #expect([UInt8]([v + 1, 1, 2]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // another version
+        #expect([UInt8]([v - 1, 1, 2]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // Headroom 0.9's
+        #expect([UInt8]([v, 1, 9]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // no such state
     }
 }

@@ -175,7 +175,7 @@ final class Model {
 
     func usage(_ g: Grouping, _ w: Window, _ f: Filter, _ restores: Bool, _ p: Pay) -> CounterValue {
         if w == .single { return .zero }
-        let probe = Record(pay: p, state: .declined, decision: Decision(outcome: .decline, code: .approved, failed: nil, headroom: [:], ruleSetVersion: 0))
+        let probe = Record(pay: p, state: .declined, decision: Decision(outcome: .decline, code: .approved, decidedBy: nil, headroom: [:], ruleSetVersion: 0))
         var total = CounterValue.zero
         for r in payments.values where r.state == .authorized || r.state == .confirmed {
             guard matches(f, r.pay) else { continue }
@@ -228,9 +228,9 @@ final class Model {
             headroom[c.tier] = h
         }
         guard let failed else {
-            return Decision(outcome: .approve, code: .approved, failed: nil, headroom: headroom, ruleSetVersion: version)
+            return Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: headroom, ruleSetVersion: version)
         }
-        return Decision(outcome: .decline, code: .exceeds(failed.tier, failed.window, failed.measure), failed: failed,
+        return Decision(outcome: .decline, code: .exceeds(failed.tier, failed.window, failed.measure), decidedBy: .cap(failed),
                         headroom: headroom, ruleSetVersion: version)
     }
 }

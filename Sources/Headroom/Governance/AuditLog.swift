@@ -27,7 +27,10 @@ enum AuditLog {
         try store.putMetaInteger(txn, .auditNext, sequence + 1)
         let bytes: [UInt8]
         do {
-            bytes = Array(try JSONEncoder().encode(entry))
+            // Keys sorted: the same entry is the same bytes, whichever thread writes it.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            bytes = Array(try encoder.encode(entry))
         } catch {
             throw HeadroomError(.corrupted, "cannot encode an audit entry: \(error)")
         }
