@@ -168,24 +168,16 @@ extension Engine {
         if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
             throw HeadroomError(.storage, "\(directory) already holds a store: back up into an empty directory")
         }
-        do {
-            try store.environment.copy(to: directory, compact: true)
-            // LMDB creates the copy with the process's umask: the copy is as private as the store.
-            guard chmod(directory + "/data.mdb", 0o600) == 0 else {
-                throw HeadroomError(.storage, "cannot make the copy \(directory)/data.mdb private (mode 0600): \(String(cString: strerror(errno)))")
-            }
-            // The copy is a store of its own: no journal of the live store's committer is its.
-            let copy = try Store(environment: try Environment(path: directory, options: .init(mapSizeBytes: store.environment.options.mapSizeBytes)))
-            let txn = try copy.beginWrite(applyingJournal: false)
-            try copy.deleteMeta(txn, .journalFile)
-            try txn.commit()
-        } catch let error as HeadroomError {
-            throw error
-        } catch let error as LMDBError {
-            throw .storage(error)
-        } catch {
-            throw HeadroomError(.storage, "\(error)")
+        try lmdb { () throws(LMDBError) in try store.environment.copy(to: directory, compact: true) }
+        // LMDB creates the copy with the process's umask: the copy is as private as the store.
+        guard chmod(directory + "/data.mdb", 0o600) == 0 else {
+            throw HeadroomError(.storage, "cannot make the copy \(directory)/data.mdb private (mode 0600): \(String(cString: strerror(errno)))")
         }
+        // The copy is a store of its own: no journal of the live store's committer is its.
+        let copy = try Store.open(directory, .init(mapSizeBytes: store.environment.options.mapSizeBytes))
+        let txn = try copy.beginWrite(applyingJournal: false)
+        try copy.deleteMeta(txn, .journalFile)
+        try txn.commit()
     }
 
     /// The sum of every cell of each counter definition (by ``CounterDefinition/id``): what a

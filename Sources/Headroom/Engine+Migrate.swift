@@ -28,12 +28,7 @@ extension Engine {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw HeadroomError(.operatorRequired, "a migration needs the operator's name")
         }
-        let store: Store
-        do {
-            store = try Store(environment: try Environment(path: path, options: .init()))
-        } catch {
-            throw .storage(error)
-        }
+        let store = try Store.open(path, .init())
         let journal = try JournalFile(directory: path)
         guard journal.tryExclusive() else {
             throw HeadroomError(.storeBusy, "a journaling process runs on \(path): stop it first")
@@ -47,11 +42,7 @@ extension Engine {
                 try journal.truncate()
                 return report
             } catch where error.isMapFull {
-                do {
-                    try store.environment.setMapSize(try store.environment.statistics().mapSizeBytes * 2)
-                } catch {
-                    throw .storage(error)
-                }
+                try lmdb { () throws(LMDBError) in try store.environment.setMapSize(try store.environment.statistics().mapSizeBytes * 2) }
             }
         }
     }

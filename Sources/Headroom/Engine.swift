@@ -129,13 +129,9 @@ public final class Engine {
                 throw HeadroomError(.storage, "cannot create the store directory \(path): \(fileErrorReason(error))")
             }
         }
-        do {
-            let environment = try Environment(path: path, options: options.environment)
-            if !options.readOnly { try environment.clearStaleReaders() }
-            self.store = try Store(environment: environment)
-        } catch {
-            throw .storage(error)
-        }
+        let store = try Store.open(path, options.environment)
+        if !options.readOnly { _ = try lmdb { () throws(LMDBError) in try store.environment.clearStaleReaders() } }
+        self.store = store
         // The journal (decision 0009): every write transaction first applies what a crashed
         // journaling process left; a journal that runs elsewhere holds the file locked.
         journal = try JournalFile(directory: path, readOnly: options.readOnly)
@@ -287,11 +283,7 @@ public final class Engine {
 
     /// Flushes the store to disk whatever the durability setting (a journal checkpoint).
     func syncStore() throws(HeadroomError) {
-        do {
-            try store.environment.sync()
-        } catch {
-            throw .storage(error)
-        }
+        try lmdb { () throws(LMDBError) in try store.environment.sync() }
     }
 
     /// Doubles the map (no transaction of this engine is open), and says so in the log.
@@ -302,20 +294,12 @@ public final class Engine {
                                 storageCode: LMDBError.mapFullCode)
         }
         let next = min(current * 2, options.mapSizeBytesMax)
-        do {
-            try store.environment.setMapSize(next)
-        } catch {
-            throw .storage(error)
-        }
+        try lmdb { () throws(LMDBError) in try store.environment.setMapSize(next) }
         logger.warning("the store's map was full: grown", metadata: ["from": "\(current)", "to": "\(next)", "store": "\(path)"])
     }
 
     /// Size facts about the store (operators read them through ``facts()``).
     func statistics() throws(HeadroomError) -> Environment.Statistics {
-        do {
-            return try store.environment.statistics()
-        } catch {
-            throw .storage(error)
-        }
+        try lmdb { () throws(LMDBError) in try store.environment.statistics() }
     }
 }

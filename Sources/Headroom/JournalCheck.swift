@@ -142,19 +142,13 @@ extension Engine {
     /// it answers anything.
     func rememberJournal(_ journal: JournalFile) throws(HeadroomError) {
         let identity = JournalIdentity(salt: journal.salt, sizeBytes: try journal.sizeBytes())
-        try growingMap { () throws(HeadroomError) in
-            let txn = try store.beginWrite(applyingJournal: false)
-            try store.putMeta(txn, .journalFile, identity.bytes)
-            try txn.commit()
-        }
+        try write(applyingJournal: false) { (txn) throws(HeadroomError) in try store.putMeta(txn, .journalFile, identity.bytes) }
     }
 
     /// Forgets the journal of a committer that stopped cleanly: everything it answered is in
     /// the store, so any journal file will do at the next open.
     func forgetJournal() throws(HeadroomError) {
-        let txn = try store.beginWrite(applyingJournal: false)
-        try store.deleteMeta(txn, .journalFile)
-        try txn.commit()
+        try write(applyingJournal: false) { (txn) throws(HeadroomError) in try store.deleteMeta(txn, .journalFile) }
         if !store.environment.options.syncOnCommit { try syncStore() }
     }
 }
@@ -184,12 +178,7 @@ extension Engine {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw HeadroomError(.operatorRequired, "accepting a loss needs the operator's name")
         }
-        let store: Store
-        do {
-            store = try Store(environment: try Environment(path: path, options: .init()))
-        } catch {
-            throw .storage(error)
-        }
+        let store = try Store.open(path, .init())
         let journal = try JournalFile(directory: path)
         guard journal.tryExclusive() else {
             throw HeadroomError(.storeBusy, "a journaling process runs on \(path): stop it first")

@@ -1,5 +1,5 @@
 /// What a counter groups payments by.
-public enum Grouping: UInt8, CaseIterable, Sendable, CustomStringConvertible {
+public enum Grouping: UInt8, Sendable, NamedCase {
     /// Every payment together: a bank-wide exposure cap.
     case bank = 0
     /// Everything through one institution: an institution exposure cap.
@@ -16,13 +16,6 @@ public enum Grouping: UInt8, CaseIterable, Sendable, CustomStringConvertible {
         case .card: "card"
         case .cardInstitution: "card+institution"
         }
-    }
-
-    public var description: String { name }
-
-    public init?(name: String) {
-        guard let found = Grouping.allCases.first(where: { $0.name == name }) else { return nil }
-        self = found
     }
 
     public var usesCard: Bool { self == .card || self == .cardInstitution }

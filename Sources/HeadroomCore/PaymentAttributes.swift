@@ -1,5 +1,5 @@
 /// The business type (业务类型) of a payment. Raw values are stored; never renumber them.
-public enum Business: UInt8, CaseIterable, Sendable, CustomStringConvertible {
+public enum Business: UInt8, Sendable, NamedCase {
     case agreement = 0       // 协议支付
     case authentication = 1  // 认证支付
     case gateway = 2         // 网关支付
@@ -18,16 +18,10 @@ public enum Business: UInt8, CaseIterable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { name }
-
-    public init?(name: String) {
-        guard let found = Business.allCases.first(where: { $0.name == name }) else { return nil }
-        self = found
-    }
 }
 
 /// The PBoC account class (账户分类) of the paying account. Raw values are stored.
-public enum AccountClass: UInt8, CaseIterable, Sendable, CustomStringConvertible {
+public enum AccountClass: UInt8, Sendable, NamedCase {
     case classI = 0
     case classII = 1
     case classIII = 2
@@ -40,16 +34,10 @@ public enum AccountClass: UInt8, CaseIterable, Sendable, CustomStringConvertible
         }
     }
 
-    public var description: String { name }
-
-    public init?(name: String) {
-        guard let found = AccountClass.allCases.first(where: { $0.name == name }) else { return nil }
-        self = found
-    }
 }
 
 /// Where the customer paid from, when the institution says so. Raw values are stored.
-public enum Channel: UInt8, CaseIterable, Sendable, CustomStringConvertible {
+public enum Channel: UInt8, Sendable, NamedCase {
     case app = 0
     case pc = 1
     case h5 = 2
@@ -62,16 +50,10 @@ public enum Channel: UInt8, CaseIterable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { name }
-
-    public init?(name: String) {
-        guard let found = Channel.allCases.first(where: { $0.name == name }) else { return nil }
-        self = found
-    }
 }
 
 /// Whether the paying account is a person's or a company's. Raw values are stored.
-public enum AccountType: UInt8, CaseIterable, Sendable, CustomStringConvertible {
+public enum AccountType: UInt8, Sendable, NamedCase {
     case personal = 0
     case corporate = 1
 
@@ -82,10 +64,4 @@ public enum AccountType: UInt8, CaseIterable, Sendable, CustomStringConvertible 
         }
     }
 
-    public var description: String { name }
-
-    public init?(name: String) {
-        guard let found = AccountType.allCases.first(where: { $0.name == name }) else { return nil }
-        self = found
-    }
 }

@@ -1,6 +1,6 @@
 /// The tier a limit belongs to. The raw value is the documented evaluation order: when several
 /// limits fail, the decline names the first in this order (then in rule-file order).
-public enum Tier: UInt8, CaseIterable, Sendable, Comparable, CustomStringConvertible {
+public enum Tier: UInt8, Sendable, Comparable, NamedCase {
     /// PBoC caps by account class (II类户, III类户): the law comes first.
     case regulatory = 1
     /// 全行级: the bank's risk department, every institution.
@@ -26,13 +26,6 @@ public enum Tier: UInt8, CaseIterable, Sendable, Comparable, CustomStringConvert
         case .institution: "Institution"
         case .card: "Card"
         }
-    }
-
-    public var description: String { name }
-
-    public init?(name: String) {
-        guard let found = Tier.allCases.first(where: { $0.name == name }) else { return nil }
-        self = found
     }
 
     public static func < (a: Tier, b: Tier) -> Bool { a.rawValue < b.rawValue }

@@ -25,13 +25,8 @@ public final class RuleBook {
     /// - Throws: `noStore` for a path without a store; `storage`.
     public init(path: String, readOnly: Bool = false, clock: @escaping @Sendable () -> Int64 = Engine.systemClock) throws(HeadroomError) {
         try Engine.requireStore(path)
-        do {
-            let environment = try Environment(path: path, options: .init(readOnly: readOnly))
-            self.store = try Store(environment: environment)
-            self.ownedEnvironment = environment
-        } catch {
-            throw .storage(error)
-        }
+        self.store = try Store.open(path, .init(readOnly: readOnly))
+        self.ownedEnvironment = store.environment
         // Its writes, like an engine's, first apply what a crashed journaling process answered.
         if !readOnly { store.follower.journal = try JournalFile(directory: path) }
         self.clock = clock

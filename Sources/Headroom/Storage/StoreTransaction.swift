@@ -50,7 +50,7 @@ struct StoreTransaction: ~Copyable {
     consuming func commit() throws(HeadroomError) {
         let store = self.store
         do {
-            try raw.commit()
+            try raw.commit()  // consumed: not in a closure
         } catch {
             throw .storage(error)
         }
@@ -66,11 +66,7 @@ struct StoreTransaction: ~Copyable {
 
     /// The value under `key`, read in place: valid until the transaction writes or ends.
     func get(_ table: Table, key: UnsafeRawBufferPointer) throws(HeadroomError) -> UnsafeRawBufferPointer? {
-        do {
-            return try raw.get(store.database(table), key: key)
-        } catch {
-            throw .storage(error)
-        }
+        try lmdb { () throws(LMDBError) in try raw.get(store.database(table), key: key) }
     }
 
     func get(_ table: Table, key: [UInt8]) throws(HeadroomError) -> UnsafeRawBufferPointer? {
@@ -79,11 +75,7 @@ struct StoreTransaction: ~Copyable {
 
     /// How many entries `table` holds.
     func count(_ table: Table) throws(HeadroomError) -> Int {
-        do {
-            return try raw.entryCount(store.database(table))
-        } catch {
-            throw .storage(error)
-        }
+        try lmdb { () throws(LMDBError) in try raw.entryCount(store.database(table)) }
     }
 
     /// Calls `body` with every entry of `table` from the first key at or after `start` (from
@@ -109,11 +101,7 @@ struct StoreTransaction: ~Copyable {
         let log = store.log
         log.count &+= 1
         if log.capturing { log.effects.put(table, key: key, value: value) }
-        do {
-            try raw.put(store.database(table), key: key, value: value)
-        } catch {
-            throw .storage(error)
-        }
+        try lmdb { () throws(LMDBError) in try raw.put(store.database(table), key: key, value: value) }
     }
 
     func put(_ table: Table, key: [UInt8], value: [UInt8]) throws(HeadroomError) {
@@ -126,12 +114,7 @@ struct StoreTransaction: ~Copyable {
     @discardableResult
     func delete(_ table: Table, key: UnsafeRawBufferPointer) throws(HeadroomError) -> Bool {
         try requireWritable()
-        let removed: Bool
-        do {
-            removed = try raw.delete(store.database(table), key: key)
-        } catch {
-            throw .storage(error)
-        }
+        let removed = try lmdb { () throws(LMDBError) in try raw.delete(store.database(table), key: key) }
         if removed {
             let log = store.log
             log.count &+= 1
@@ -182,6 +165,24 @@ struct StoreTransaction: ~Copyable {
             case .delete(let table, let key): try delete(table, key: key)
             }
         }
+    }
+}
+
+/// Runs an LMDBKit call, its failure said as the engine's `storage` error: the one place that
+/// turns LMDB's errors into Headroom's.
+@inline(__always)
+func lmdb<R: ~Copyable>(_ body: () throws(LMDBError) -> R) throws(HeadroomError) -> R {
+    do {
+        return try body()
+    } catch {
+        throw .storage(error)
+    }
+}
+
+extension Store {
+    /// Opens the store in `path` (creating its databases when the environment may write).
+    static func open(_ path: String, _ options: Environment.Options) throws(HeadroomError) -> Store {
+        try lmdb { () throws(LMDBError) in try Store(environment: try Environment(path: path, options: options)) }
     }
 }
 
@@ -296,13 +297,7 @@ extension Store {
         guard !environment.options.readOnly else {
             throw HeadroomError(.readOnlyStore, "the store \(environment.path) is open for reading only")
         }
-        let raw: Transaction
-        do {
-            raw = try environment.beginWrite()
-        } catch {
-            throw .storage(error)
-        }
-        let txn = StoreTransaction(raw, self)
+        let txn = StoreTransaction(try lmdb { () throws(LMDBError) in try environment.beginWrite() }, self)
         if applyingJournal, let journal = follower.journal {
             let (applied, torn) = try applyJournal(txn, journal)
             if applied > 0 || torn {
@@ -315,11 +310,7 @@ extension Store {
     }
 
     func beginRead() throws(HeadroomError) -> StoreTransaction {
-        do {
-            return StoreTransaction(try environment.beginRead(), self)
-        } catch {
-            throw .storage(error)
-        }
+        StoreTransaction(try lmdb { () throws(LMDBError) in try environment.beginRead() }, self)
     }
 }
 
