@@ -57,6 +57,8 @@ let package = Package(
         .testTarget(name: "HeadroomCoreTests", dependencies: ["HeadroomCore", "HeadroomTesting"]),
         .testTarget(name: "HeadroomRulesTests", dependencies: ["HeadroomRules", "HeadroomCore"]),
         .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "HeadroomReplay", "LMDBKit", "HeadroomTesting"]),
+        // The README's examples: this target sees the Headroom library alone.
+        .testTarget(name: "LibraryTests", dependencies: ["Headroom"]),
         .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI", "Headroom", "HeadroomReplay", "HeadroomTesting"]),
     ],
     swiftLanguageModes: [.v6]

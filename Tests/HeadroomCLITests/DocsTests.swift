@@ -8,7 +8,7 @@ import Testing
                            ["rules", "reject"], ["rules", "activate"], ["rules", "cancel"], ["rules", "rollback"], ["rules", "history"],
                            ["rules", "show"], ["card-limit", "set"], ["card-limit", "get"], ["card-limit", "clear"], ["usage"], ["explain"],
                            ["store", "stat"], ["store", "backup"], ["store", "check"], ["store", "purge"], ["store", "accept-journal-loss"],
-                           ["audit"]]
+                           ["store", "migrate"], ["audit"]]
 
     static func read(_ path: String) throws -> String {
         try String(contentsOfFile: CLI.repositoryRoot + "/" + path, encoding: .utf8)
@@ -144,6 +144,41 @@ import Testing
             }
         }
         #expect(checked >= 40, "only \(checked) command lines found in the docs")
+    }
+
+    /// The README's Swift examples are the code that Tests/LibraryTests runs (between its
+    /// `// README: <name>` and `// README: end` markers), in a target that sees `Headroom` alone.
+    @Test func theReadmeExamplesAreTheOnesThatRun() throws {
+        let readme = try Self.read("README.md")
+        var blocks: [String] = []
+        var current: [String]?
+        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "```swift" { current = []; continue }
+            if line == "```", let block = current { blocks.append(block.joined(separator: "\n")); current = nil; continue }
+            current?.append(String(line))
+        }
+        let test = try Self.read("Tests/LibraryTests/ReadmeExampleTests.swift")
+        var tested: [String] = []
+        var inside: [String]?
+        for line in test.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("// README: end"), let block = inside { tested.append(block.joined(separator: "\n")); inside = nil; continue }
+            if trimmed.hasPrefix("// README: ") { inside = []; continue }
+            inside?.append(String(line))
+        }
+        // The test's indentation (of its function or block) taken off.
+        let dedented = tested.map { block in
+            let lines = block.split(separator: "\n", omittingEmptySubsequences: false)
+            let indent = lines.map { $0.prefix { $0 == " " }.count }.min() ?? 0
+            return lines.map { String($0.dropFirst(indent)) }.joined(separator: "\n")
+        }
+        #expect(blocks.count == 2)
+        #expect(blocks.first?.hasPrefix("import Headroom\n\n") == true, "the first example imports Headroom alone")
+        for block in blocks {
+            let code = block.split(separator: "\n", omittingEmptySubsequences: false).drop { $0.hasPrefix("import ") || $0.isEmpty }
+                .joined(separator: "\n")
+            #expect(dedented.contains(code), "README block not run by LibraryTests:\n\(code)")
+        }
     }
 
     /// docs/replay.md's answer and summaries are what replaying examples/payments.jsonl gives.

@@ -7,7 +7,10 @@ import LMDBKit
 /// transaction's generic `get`, `put` and `delete`.
 struct Store {
     let environment: Environment
-    private let databases: [Database]
+    private let counters: Database
+    private let payments: Database
+    private let cards: Database
+    private let meta: Database
     /// What the writing thread's writes leave behind: how many, and (journaling) what.
     let log = WriteLog()
     /// What write transactions do about a journal that another process ran (or left).
@@ -19,12 +22,22 @@ struct Store {
 
     init(environment: Environment) throws(LMDBError) {
         self.environment = environment
-        var databases: [Database] = []
-        for table in Table.allCases { databases.append(try environment.openDatabase(named: table.name)) }
-        self.databases = databases
+        counters = try environment.openDatabase(named: Table.counters.name)
+        payments = try environment.openDatabase(named: Table.payments.name)
+        cards = try environment.openDatabase(named: Table.cards.name)
+        meta = try environment.openDatabase(named: Table.meta.name)
     }
 
-    func database(_ table: Table) -> Database { databases[Int(table.rawValue) - 1] }
+    /// A table's database (stored apart, not in an array: a lookup on the hot path copies
+    /// nothing).
+    func database(_ table: Table) -> Database {
+        switch table {
+        case .counters: counters
+        case .payments: payments
+        case .cards: cards
+        case .meta: meta
+        }
+    }
 
     // MARK: Counters
 
