@@ -64,7 +64,10 @@ import Testing
     /// An operation refused after it began writing (its last counter would overflow, after the
     /// others were added to) is left out of the batch, which runs again: the others commit, and
     /// nothing of the refused one stays.
-    @Test func aRefusalAfterWritingIsLeftOutOfTheBatch() throws {
+    /// The same with either batch writer: journal mode ends its interval (the journal applied)
+    /// and runs the batch again in a new one.
+    @Test(arguments: [false, true])
+    func aRefusalAfterWritingIsLeftOutOfTheBatch(journaling: Bool) throws {
         let dir = try F.directory("rerun")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let engine = try F.engine(dir, rules: Self.tight)
@@ -76,7 +79,7 @@ import Testing
         try txn.commit()
         let before = try engine.counterCells()
 
-        let committer = try GroupCommitter(engine: engine, options: .init(), startWriter: false)
+        let committer = try GroupCommitter(engine: engine, options: .init(journal: journaling ? .init() : nil), startWriter: false)
         let a = try F.request("A", "2026-11-25T10:00:00+08:00", amount: "100.00")
         let b = try F.request("B", "2026-11-25T10:01:00+08:00", amount: "200.00")
         let batch = [ticket(authorize: a, on: engine), ticket(authorize: doomed, on: engine), ticket(authorize: b, on: engine)]
@@ -94,6 +97,7 @@ import Testing
             #expect(r.decision.isApproved)
         }
         #expect(committer.batches == 1)
+        try committer.close()
         #expect(try engine.state(of: doomed.id) == nil)
         // Every cell the refused payment touched is as it was; only A's and B's were added.
         let after = try engine.counterCells()

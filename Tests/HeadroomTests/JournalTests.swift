@@ -188,3 +188,54 @@ import Testing
         #expect(try engine.state(of: try PaymentID("A")) == .authorized)
     }
 }
+
+/// A clock the test moves by hand (group commit's deadlines follow ``CommitClock``).
+final class ManualCommitClock: CommitClock, @unchecked Sendable {
+    // @unchecked: `now` is guarded by `lock`.
+    private let lock = NSLock()
+    private var now: UInt64 = 1_000_000_000
+
+    func nanoseconds() -> UInt64 { lock.withLock { now } }
+
+    func advance(milliseconds: UInt64) { lock.withLock { now += milliseconds * 1_000_000 } }
+
+    /// Wakes on a signal, or every few real milliseconds to look at the hands.
+    func wait(_ condition: NSCondition, until deadline: UInt64) -> Bool {
+        guard nanoseconds() < deadline else { return false }
+        _ = condition.wait(until: Date(timeIntervalSinceNow: 0.002))
+        return nanoseconds() < deadline
+    }
+}
+
+@Suite struct CommitClockTests {
+    typealias F = Fixture
+
+    /// A checkpoint interval ends when the committer's clock says so, not the wall clock: real
+    /// seconds pass without one while the clock stands still; moved past the interval, the next
+    /// batch ends it with a checkpoint.
+    @Test func checkpointsFollowTheInjectedClock() throws {
+        let dir = try F.directory("manual-clock")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = ManualCommitClock()
+        let committer = try GroupCommitter(engine: try F.engine(dir, rules: JournalTests.rules),
+                                           options: .init(journal: .init(checkpointOperations: 1_000_000, checkpointMilliseconds: 100)),
+                                           clock: clock)
+        let engine = committer.engine
+        for i in 0..<3 {
+            _ = try committer.authorize(try F.request("C\(i)", "2026-11-25T10:00:00+08:00", amount: "1.00"))
+        }
+        Thread.sleep(forTimeInterval: 0.3)  // three intervals of real time; none on the committer's clock
+        #expect(try engine.journalLSN() == 0)
+        clock.advance(milliseconds: 100)
+        _ = try committer.authorize(try F.request("C3", "2026-11-25T10:00:00+08:00", amount: "1.00"))
+        // The checkpoint commits after the batch is handed to the syncer: wait for it to land.
+        var waited = 0
+        while try engine.journalLSN() != 4 && waited < 1_000 {
+            Thread.sleep(forTimeInterval: 0.01)
+            waited += 1
+        }
+        #expect(try engine.journalLSN() == 4)
+        try committer.close()
+        #expect(committer.checkpoints == 1)  // that one: nothing was left to checkpoint at the close
+    }
+}

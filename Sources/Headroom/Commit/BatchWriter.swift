@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import HeadroomCore
 
 /// How a ``GroupCommitter`` makes its batches durable: one LMDB commit and sync per batch
@@ -67,6 +72,55 @@ extension Engine {
             }
         }
         return answers
+    }
+
+    /// Begins a journaling interval's long transaction (its batches refresh the rules each).
+    func beginInterval() throws(HeadroomError) -> StoreTransaction {
+        try store.beginWrite()
+    }
+
+    /// Takes the store's journal for a committer: its lock (another committer, in this process
+    /// or another, gets `storeBusy`), what a crashed committer left applied and forgotten, a new
+    /// file header (a new salt) recorded in the store before any answer.
+    func startJournaling(preallocating bytes: Int) throws(HeadroomError) -> JournalFile {
+        guard !journaling else { throw HeadroomError(.storeBusy, "a committer already journals through this engine") }
+        // Another engine may hold the lock for a moment (to learn that no journal runs): try
+        // for a fifth of a second before concluding that another journal does.
+        var locked = journal.tryExclusive()
+        for _ in 0..<40 where !locked {
+            usleep(5_000)
+            locked = journal.tryExclusive()
+        }
+        guard locked else {
+            throw HeadroomError(.storeBusy, "another process journals this store: a store has one journal at a time")
+        }
+        do {
+            // The journal of a crashed committer applied and forgotten before this one's file
+            // header (a new salt) is written: a crash in between leaves none expected.
+            try recoverJournal(journal, forgetting: true)
+            try journal.begin(salt: UInt64.random(in: 1...UInt64.max), preallocating: bytes)
+            try rememberJournal(journal)
+        } catch {
+            journal.unlock()
+            throw error
+        }
+        journaling = true
+        store.follower.journal = nil  // its own entries are its own: none to apply from elsewhere
+        return journal
+    }
+
+    /// Lets another committer journal the store; a clean stop (every answer checkpointed) also
+    /// forgets the journal file (``forgetJournal()``). Throws `failure`, the one that stopped
+    /// journaling, if any.
+    func stopJournaling(failure: HeadroomError?, clean: Bool) throws(HeadroomError) {
+        guard journaling else { return }
+        defer {
+            store.follower.journal = journal
+            journal.unlock()
+            journaling = false
+        }
+        if let failure { throw failure }
+        if clean { try forgetJournal() }
     }
 
     /// The journal's view of the writes: captured while a journaling batch runs.

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import HeadroomCore
 
 /// Journal mode (decision 0009): each batch is made durable by one write and sync of its writes
@@ -21,30 +16,7 @@ final class JournalBatchWriter: BatchWriter, @unchecked Sendable {
     /// - Throws: `storeBusy` when another committer journals the store (in this process or
     ///   another), `storage` when the journal cannot be opened or preallocated.
     init(_ engine: Engine, _ options: GroupCommitter.JournalOptions) throws(HeadroomError) {
-        guard !engine.journaling else { throw HeadroomError(.storeBusy, "a committer already journals through this engine") }
-        let file = engine.journal
-        // Another engine may hold the lock for a moment (to learn that no journal runs): try
-        // for a fifth of a second before concluding that another journal does.
-        var locked = file.tryExclusive()
-        for _ in 0..<40 where !locked {
-            usleep(5_000)
-            locked = file.tryExclusive()
-        }
-        guard locked else {
-            throw HeadroomError(.storeBusy, "another process journals this store: a store has one journal at a time")
-        }
-        do {
-            // The journal of a crashed committer applied and forgotten before this one's file
-            // header (a new salt) is written: a crash in between leaves none expected.
-            try engine.recoverJournal(file, forgetting: true)
-            try file.begin(salt: UInt64.random(in: 1...UInt64.max), preallocating: options.preallocatedBytes)
-            try engine.rememberJournal(file)
-        } catch {
-            file.unlock()
-            throw error
-        }
-        engine.journaling = true
-        engine.store.follower.journal = nil  // its own entries are its own: none to apply from elsewhere
+        let file = try engine.startJournaling(preallocating: options.preallocatedBytes)
         self.engine = engine
         self.options = options
         self.journal = file
@@ -70,14 +42,7 @@ final class JournalBatchWriter: BatchWriter, @unchecked Sendable {
     /// Lets another committer journal the store; a clean stop (every answer checkpointed) also
     /// forgets the journal file (``Engine/forgetJournal()``).
     func stop(clean: Bool) throws(HeadroomError) {
-        guard engine.journaling else { return }
-        defer {
-            engine.store.follower.journal = journal
-            journal.unlock()
-            engine.journaling = false
-        }
-        if let failure = syncer.failure { throw failure }
-        if clean { try engine.forgetJournal() }
+        try engine.stopJournaling(failure: syncer.failure, clean: clean)
     }
 
     /// How an interval ended.
@@ -122,7 +87,7 @@ final class JournalBatchWriter: BatchWriter, @unchecked Sendable {
         let deadline = queue.clock.nanoseconds() + UInt64(options.checkpointMilliseconds) * 1_000_000
         var current: [Ticket]? = first  // the batch not yet handed to the syncer
         do throws(HeadroomError) {
-            let txn = try engine.store.beginWrite()
+            let txn = try engine.beginInterval()
             var operations = 0
             while let batch = current {
                 if let failure = syncer.failure { throw failure }
