@@ -24,15 +24,7 @@ extension Engine {
     ///   `storage`.
     public static func migrate(path: String, by name: String,
                                clock: @Sendable () -> Int64 = Engine.systemClock) throws(HeadroomError) -> MigrationReport {
-        try requireStore(path)
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw HeadroomError(.operatorRequired, "a migration needs the operator's name")
-        }
-        let store = try Store.open(path, .init())
-        let journal = try JournalFile(directory: path)
-        guard journal.tryExclusive() else {
-            throw HeadroomError(.storeBusy, "a journaling process runs on \(path): stop it first")
-        }
+        let (store, journal) = try openStopped(path, by: name, for: "a migration")
         defer { journal.unlock() }
         while true {
             do {

@@ -164,6 +164,22 @@ public struct JournalLossReport: Sendable {
 }
 
 extension Engine {
+    /// Opens a store for an operator's repair (no engine: it may be one that engines refuse),
+    /// holding its journal's lock, so that no process journals it meanwhile.
+    /// - Throws: `noStore`, `operatorRequired` (`what` says for what), `storeBusy`, `storage`.
+    static func openStopped(_ path: String, by name: String, for what: String) throws(HeadroomError) -> (Store, JournalFile) {
+        try requireStore(path)
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw HeadroomError(.operatorRequired, "\(what) needs the operator's name")
+        }
+        let store = try Store.open(path, .init())
+        let journal = try JournalFile(directory: path)
+        guard journal.tryExclusive() else {
+            throw HeadroomError(.storeBusy, "a journaling process runs on \(path): stop it first")
+        }
+        return (store, journal)
+    }
+
     /// Lets a store whose journal was refused (`journalDamaged`) open again, on record: applies
     /// the valid entries before the damage (none from a journal that is not the expected file),
     /// keeps a copy of the journal beside it (`journal.damaged-<unix seconds>`), empties the
@@ -174,15 +190,7 @@ extension Engine {
     ///   `storeBusy` while a journal runs, `noStore`, `operatorRequired`, `storage`.
     public static func acceptJournalLoss(path: String, by name: String,
                                          clock: @Sendable () -> Int64 = Engine.systemClock) throws(HeadroomError) -> JournalLossReport {
-        try requireStore(path)
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw HeadroomError(.operatorRequired, "accepting a loss needs the operator's name")
-        }
-        let store = try Store.open(path, .init())
-        let journal = try JournalFile(directory: path)
-        guard journal.tryExclusive() else {
-            throw HeadroomError(.storeBusy, "a journaling process runs on \(path): stop it first")
-        }
+        let (store, journal) = try openStopped(path, by: name, for: "accepting a loss")
         defer { journal.unlock() }
         let txn = try store.beginWrite(applyingJournal: false)
         let checkpoint = UInt64(try store.metaInteger(txn, .journalLSN) ?? 0)

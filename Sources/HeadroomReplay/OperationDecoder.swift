@@ -102,7 +102,7 @@ public enum OperationDecoder {
         let limits = CardLimits(singleAmountFenMax: try r.optionalAmount("single_amount"), dailyAmountFenMax: try r.optionalAmount("daily_amount"),
                                 monthlyAmountFenMax: try r.optionalAmount("monthly_amount"), dailyCountMax: try r.optionalCount("daily_count"))
         guard limits != CardLimits() else {
-            throw r.error("daily_amount", "a set-card-limits line sets at least one of single_amount, daily_amount, daily_count, monthly_amount")
+            throw EventError(op: op, id: nil, field: nil, message: "a set-card-limits line sets at least one of single_amount, daily_amount, daily_count, monthly_amount")
         }
         return .setCardLimits(CardLimitChange(card: card, institution: institution, limits: limits, by: operatorName))
     }

@@ -68,3 +68,39 @@ import Testing
         #expect(failure(Self.good.replacingOccurrences(of: #""amount":"1234.56""#, with: #""amount":"0001.00""#))?.message.contains("leading zeros") == true)
     }
 }
+
+@Suite struct CardLimitLineTests {
+    /// Card-limit lines: the operator comes from the replay, never from the line; every field
+    /// checked like a payment's.
+    @Test func cardLimitLinesDecodeWithTheReplaysOperator() throws {
+        let line = #"{"op":"set-card-limits","card":"6222020200112233446","institution":"Z1","daily_amount":"500.00","daily_count":3}"#
+        guard case .setCardLimits(let change) = try OperationDecoder.decode(line, operatorName: "alice") else {
+            Issue.record("not a card-limit change")
+            return
+        }
+        #expect(change.by == "alice" && change.institution?.code == "Z1" && change.card.masked == "622202*********3446")
+        #expect(change.limits == CardLimits(dailyAmountFenMax: 50_000, dailyCountMax: 3))
+        guard case .clearCardLimits(_, nil, "bob") = try OperationDecoder.decode(#"{"op":"clear-card-limits","card":"6222020200112233446"}"#, operatorName: "bob") else {
+            Issue.record("not a clear")
+            return
+        }
+        let refused: [(String, String?, String?)] = [
+            (line, nil, nil),  // no operator
+            (#"{"op":"set-card-limits","card":"6222020200112233446"}"#, "alice", nil),
+            (#"{"op":"set-card-limits","card":"6222020200112233446","daily_count":true}"#, "alice", "daily_count"),
+            (#"{"op":"set-card-limits","card":"6222020200112233446","daily_count":-1}"#, "alice", "daily_count"),
+            (#"{"op":"set-card-limits","card":"6222020200112233446","daily_count":2.5}"#, "alice", "daily_count"),
+            (#"{"op":"set-card-limits","card":"6222020200112233446","daily_amount":500}"#, "alice", "daily_amount"),
+            (#"{"op":"set-card-limits","card":"6222020200112233447","daily_amount":"5.00"}"#, "alice", "card"),
+            (#"{"op":"set-card-limits","card":"6222020200112233446","by":"mallory","daily_amount":"5.00"}"#, "alice", "by"),
+        ]
+        for (text, name, field) in refused {
+            do {
+                _ = try OperationDecoder.decode(text, operatorName: name)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.field == field, "\(text): \(error)")
+            }
+        }
+    }
+}
