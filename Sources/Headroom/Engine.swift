@@ -9,9 +9,10 @@ import Synchronization
 /// lifecycle. Linked into the front processor and called once per payment, before the core
 /// debit.
 ///
-/// Every operation is one LMDB write transaction: the check and the reservation are atomic,
-/// and an answer is given only after its commit (durable when `syncOnCommit` is on, the
-/// default). An `Engine` is used from one thread at a time. A process opens a store with one
+/// Every operation (``EngineOperation``, through ``perform(_:)`` or its shorthands) is one LMDB
+/// write transaction: the check and the reservation are atomic, and an answer is given only
+/// after its commit (durable as ``Options/durability`` says; by default, synced). An `Engine`
+/// is used from one thread at a time; for many callers, see ``GroupCommitter``. A process opens a store with one
 /// `Engine` only (LMDB must not open an environment twice in one process); several processes
 /// may share a store, and LMDB serialises their writes.
 public final class Engine {
@@ -140,6 +141,9 @@ public final class Engine {
             flusher = nil
             return
         }
+        // The schema first, in a read: a store of another version is refused before any write
+        // transaction reads its journal (whose format is that version's).
+        _ = try store.checkSchema(try store.beginRead())
         store.follower.journal = journal
         store.follower.logger = logger
         (self.ruleSet, self.ruleSetVersion) = try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
@@ -158,13 +162,7 @@ public final class Engine {
     /// Checks the schema version and the card key the store recorded, where it has; answers
     /// which of the two it had.
     static func checkRecorded(_ store: Store, _ txn: borrowing StoreTransaction, cardKey: CardKey) throws(HeadroomError) -> (schema: Bool, cardKey: Bool) {
-        let schema = try store.metaInteger(txn, .schema)
-        if let schema, schema != Int64(Store.schemaVersion) {
-            if schema == Int64(Store.schemaVersion) - 1 {
-                throw HeadroomError(.storeNeedsMigration, "the store's schema is version \(schema) (Headroom 0.9); this Headroom reads version \(Store.schemaVersion): back it up, then run headroom store migrate --store DIR")
-            }
-            throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
-        }
+        let schema = try store.checkSchema(txn)
         let check = try store.metaInteger(txn, .cardKeyCheck)
         if let check, check != Int64(bitPattern: cardKey.checkValue) {
             throw HeadroomError(.cardKeyMismatch, "this store was created with another card key: its card counters would not match")

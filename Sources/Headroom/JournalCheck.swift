@@ -192,6 +192,8 @@ extension Engine {
                                          clock: @Sendable () -> Int64 = Engine.systemClock) throws(HeadroomError) -> JournalLossReport {
         let (store, journal) = try openStopped(path, by: name, for: "accepting a loss")
         defer { journal.unlock() }
+        // A journal of another format is not damaged: the Headroom that wrote it applies it.
+        try store.checkSchema(try store.beginRead())
         let txn = try store.beginWrite(applyingJournal: false)
         let checkpoint = UInt64(try store.metaInteger(txn, .journalLSN) ?? 0)
         var problem: String?

@@ -86,7 +86,7 @@ struct PaymentRecord: Equatable {
     }
 
     /// Encodes into `bytes`, replacing what they held: a buffer that has grown once takes
-    /// the next record without allocating (the writer reuses one, ``WriteState/record``).
+    /// the next record without allocating (the writer reuses one, ``WriteLog/valueBuffer``).
     func encode(into bytes: inout [UInt8]) {
         var w = ByteWriter()
         swap(&w.bytes, &bytes)

@@ -65,8 +65,23 @@ import Testing
             try raw.putMeta(txn, .journalFile, JournalIdentity(salt: 7, sizeBytes: 4096).bytes)
             try txn.commit()
         }
+        // The journal 0.9 left: its file header (format 1, the salt) and one entry after it.
+        var file = [UInt8](repeating: 0, count: JournalFile.fileHeaderBytes)
+        withUnsafeBytes(of: JournalFile.fileMagic) { file.replaceSubrange(0..<4, with: $0) }
+        withUnsafeBytes(of: UInt32(1)) { file.replaceSubrange(4..<8, with: $0) }
+        withUnsafeBytes(of: UInt64(7)) { file.replaceSubrange(8..<16, with: $0) }
+        file += JournalFile.encode(lsn: 1, salt: 7, payload: [UInt8](repeating: 9, count: 40))
+        let journal = store + "/" + JournalFile.name
+        FileManager.default.createFile(atPath: journal, contents: Data(file))
         let refused = try CLI.run(["store", "migrate", "--store", store], as: "alice")
         #expect(refused.status == 2 && refused.stderr.contains("open the store once with Headroom 0.9"), "\(refused.stderr)")
+        // No command takes 0.9's journal for a damaged one of its own, nor empties it: each
+        // names the migration (accepting a loss above all, which would drop answered payments).
+        for command in [["replay"], ["store", "accept-journal-loss"], ["store", "check"], ["rules", "history"]] {
+            let result = try CLI.run(command + ["--store", store], as: "alice")
+            #expect(result.status == 2 && result.stderr.contains("storeNeedsMigration"), "\(command): \(result.stderr)")
+        }
+        #expect(FileManager.default.contents(atPath: journal) == Data(file))
         let missing = try CLI.run(["store", "migrate", "--store", root + "/nothing-here"], as: "alice")
         #expect(missing.status == 2 && missing.stderr.contains("noStore"), "\(missing.stderr)")
     }

@@ -79,7 +79,6 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
     private let closing = NSLock()
     /// ``close()`` was called (guarded by `closing`).
     private var closed = false
-    private var writerStarted = false
 
     /// Opens the store in `path` (as ``Engine/init(path:cardKey:rules:options:logger:)`` does)
     /// and starts the writer thread; the committer owns the engine until ``close()``.
@@ -110,11 +109,12 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
             writer.run(queue, tally)
             finished.signal()
         }
-        writerStarted = true
     }
 
+    /// A committer dropped without ``close()`` closes itself: what was submitted is answered,
+    /// and the journal's lock let go.
     deinit {
-        if writerStarted { shutdown() }
+        shutdown()
     }
 
     // MARK: What it did (read after close)

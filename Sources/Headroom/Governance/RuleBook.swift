@@ -27,6 +27,7 @@ public final class RuleBook {
         try Engine.requireStore(path)
         self.store = try Store.open(path, .init(readOnly: readOnly))
         self.ownedEnvironment = store.environment
+        try store.checkSchema(try store.beginRead())
         // Its writes, like an engine's, first apply what a crashed journaling process answered.
         if !readOnly { store.follower.journal = try JournalFile(directory: path) }
         self.clock = clock

@@ -170,6 +170,18 @@ struct Store {
 
     // MARK: Meta
 
+    /// Refuses a store of another schema, naming its version (and, for Headroom 0.9's, the
+    /// migration); answers whether the store has recorded one (a new store has not).
+    @discardableResult
+    func checkSchema(_ txn: borrowing StoreTransaction) throws(HeadroomError) -> Bool {
+        guard let schema = try metaInteger(txn, .schema) else { return false }
+        guard schema != Int64(Store.schemaVersion) else { return true }
+        if schema == Int64(Store.schemaVersion) - 1 {
+            throw HeadroomError(.storeNeedsMigration, "the store's schema is version \(schema) (Headroom 0.9); this Headroom reads version \(Store.schemaVersion): back it up, then run headroom store migrate --store DIR")
+        }
+        throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
+    }
+
     func meta(_ txn: borrowing StoreTransaction, _ key: MetaKey) throws(HeadroomError) -> UnsafeRawBufferPointer? {
         try key.withBytes { (k) throws(HeadroomError) in try txn.get(.meta, key: k) }
     }
