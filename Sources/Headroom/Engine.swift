@@ -12,9 +12,9 @@ import Synchronization
 /// Every operation (``EngineOperation``, through ``perform(_:)`` or its shorthands) is one LMDB
 /// write transaction: the check and the reservation are atomic, and an answer is given only
 /// after its commit (durable as ``Options/durability`` says; by default, synced). An `Engine`
-/// is used from one thread at a time; for many callers, see ``GroupCommitter``. A process opens a store with one
-/// `Engine` only (LMDB must not open an environment twice in one process); several processes
-/// may share a store, and LMDB serialises their writes.
+/// is used from one thread at a time; for many callers, see ``GroupCommitter``. A process
+/// opens a store with one `Engine` only (LMDB must not open an environment twice in one
+/// process); several processes may share a store, and LMDB serialises their writes.
 public final class Engine {
     /// What an answered payment survives, named for what each setting risks.
     public enum Durability: Sendable, Equatable {
