@@ -55,7 +55,12 @@ struct Explain: OperatorCommand {
         if let state, format.format == .table {
             print("note: \(request.id) is already on record (\(state)): a retry gets its first answer and counts nothing")
         }
-        let verdict = d.isApproved ? "approve" : "decline: \(d.code.name) by \(d.failed!.limitID) (\(ResultEncoder.reason(d.failed!)))"
+        let verdict: String
+        switch (d.outcome, d.decidedBy) {
+        case (.approve, _): verdict = "approve"
+        case (let outcome, .cap(let limit)?): verdict = "\(outcome): \(d.code.name) by \(limit.limitID) (\(ResultEncoder.reason(limit)))"
+        case (let outcome, nil): verdict = "\(outcome): \(d.code.name)"
+        }
         printLines(explanation.lines, header: "\(request.id) \(request.amount.grouped) by card \(request.card.masked) at \(request.institution): would \(verdict); rule set v\(d.ruleSetVersion)",
                    format: format.format, decision: d, onRecord: state?.name)
     }

@@ -221,7 +221,8 @@ struct Replay: OperatorCommand {
     /// one count.
     static func describe(_ s: Replayer.Summary) -> String {
         "replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.confirmed) confirmed, \(s.released) released, "
-            + "\(s.refunded) refunded, " + (s.cardLimitChanges > 0 ? "\(s.cardLimitChanges) card-limit changes, " : "")
+            + "\(s.refunded) refunded, " + (s.challenged > 0 ? "\(s.challenged) challenged, " : "")
+            + (s.cardLimitChanges > 0 ? "\(s.cardLimitChanges) card-limit changes, " : "")
             + "\(s.errors) errors; \(s.replayed) retries answered again"
     }
 }

@@ -1,13 +1,13 @@
 import Foundation
 import Headroom
 
-/// Drives an engine with JSON Lines events and answers one JSON line for each, in order. A
+/// Drives an engine with JSON Lines operations and answers one JSON line for each, in order. A
 /// malformed line, or one the engine refuses, gets an `error` line and the replay goes on; a
 /// storage failure stops it (nothing after it could be trusted).
 public struct Replayer {
     /// What a replay answered, by kind: every answered line is counted once, in one of
-    /// approved, declined, confirmed, released, refunded or errors; `replayed` counts the
-    /// retries among them that got their first answer again.
+    /// approved, declined, challenged, confirmed, released, refunded, card-limit changes or
+    /// errors; `replayed` counts the retries among them that got their first answer again.
     public struct Summary: Sendable, Equatable {
         public var lines = 0
         public var approved = 0
@@ -19,6 +19,8 @@ public struct Replayer {
         public var replayed = 0
         /// Card limits set or cleared.
         public var cardLimitChanges = 0
+        /// Authorizations answered `challenge` (step-up).
+        public var challenged = 0
     }
 
     /// An engine, or a group committer in front of one.
@@ -91,7 +93,11 @@ extension Replayer.Summary {
         switch answer {
         case .authorized(let result):
             if result.replayed { replayed += 1 }
-            if result.decision.isApproved { approved += 1 } else { declined += 1 }
+            switch result.decision.outcome {
+            case .approve: approved += 1
+            case .decline: declined += 1
+            case .challenge: challenged += 1
+            }
         case .confirmed: confirmed += 1
         case .released: released += 1
         case .refunded(let result):
