@@ -1,7 +1,7 @@
 import HeadroomCore
 
 /// Where a payment (or a refund) stands. The numbers are stored: never renumbered.
-public enum PaymentState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+public enum PaymentState: UInt8, Sendable, NamedCase {
     case declined = 1
     case authorized = 2
     case confirmed = 3
@@ -18,8 +18,6 @@ public enum PaymentState: UInt8, Sendable, CaseIterable, CustomStringConvertible
         case .refunded: "refunded"
         }
     }
-
-    public var description: String { name }
 }
 
 /// What the store keeps for one id: a payment with its first answer and the counter cells it

@@ -149,14 +149,14 @@ public enum Finding: Hashable, Sendable {
 /// The engine's answer to an authorization: a business outcome, not an error.
 public struct Decision: Hashable, Sendable {
     /// The numbers are stored: never renumbered.
-    public enum Outcome: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    public enum Outcome: UInt8, Sendable, NamedCase {
         case approve = 1
         case decline = 2
         /// Step-up: the front processor asks the customer for a stronger verification. No
         /// check answers it yet (the risk rules will); a decline always wins over it.
         case challenge = 3
 
-        public var description: String {
+        public var name: String {
             switch self {
             case .approve: "approve"
             case .decline: "decline"
