@@ -50,8 +50,8 @@ final class JournalBatchWriter: BatchWriter, @unchecked Sendable {
         case checkpointed
         /// Crashing (tests): the long transaction was dropped, the journal left as it is.
         case dropped
-        /// The batch in hand must run again in a new interval (the map was full, or one of its
-        /// operations was refused after writing).
+        /// One of the batch's operations was refused after it began writing: the batch runs
+        /// again, without it, in a new interval.
         case rerun([Ticket])
         case failed(HeadroomError, [Ticket]?)
     }
