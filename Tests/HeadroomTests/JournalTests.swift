@@ -211,8 +211,8 @@ final class ManualCommitClock: CommitClock, @unchecked Sendable {
     typealias F = Fixture
 
     /// A checkpoint interval ends when the committer's clock says so, not the wall clock: real
-    /// seconds pass without one while the clock stands still; moved past the interval, the next
-    /// batch ends it with a checkpoint.
+    /// time passes without one while the clock stands still; moved past the interval, the idle
+    /// writer ends it with a checkpoint of what it holds.
     @Test func checkpointsFollowTheInjectedClock() throws {
         let dir = try F.directory("manual-clock")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -227,14 +227,13 @@ final class ManualCommitClock: CommitClock, @unchecked Sendable {
         Thread.sleep(forTimeInterval: 0.3)  // three intervals of real time; none on the committer's clock
         #expect(try engine.journalLSN() == 0)
         clock.advance(milliseconds: 100)
-        _ = try committer.authorize(try F.request("C3", "2026-11-25T10:00:00+08:00", amount: "1.00"))
-        // The checkpoint commits after the batch is handed to the syncer: wait for it to land.
+        // The waiting writer sees the deadline pass and checkpoints: wait for it to land.
         var waited = 0
-        while try engine.journalLSN() != 4 && waited < 1_000 {
+        while try engine.journalLSN() != 3 && waited < 1_000 {
             Thread.sleep(forTimeInterval: 0.01)
             waited += 1
         }
-        #expect(try engine.journalLSN() == 4)
+        #expect(try engine.journalLSN() == 3)
         try committer.close()
         #expect(committer.checkpoints == 1)  // that one: nothing was left to checkpoint at the close
     }
