@@ -52,7 +52,7 @@ public struct CounterKey: Hashable, Sendable {
         // The standard library's temporary allocation is not typed-throws: the error is carried out.
         let result: Result<R, E> = withUnsafeTemporaryAllocation(byteCount: CounterKey.byteCount, alignment: 8) { buffer in
             write(to: buffer)
-            do throws(E) { return .success(try body(UnsafeRawBufferPointer(buffer))) } catch { return .failure(error) }
+            return Result { () throws(E) in try body(UnsafeRawBufferPointer(buffer)) }
         }
         return try result.get()
     }
@@ -134,7 +134,7 @@ public struct CounterValue: Equatable, Sendable {
         let result: Result<R, E> = withUnsafeTemporaryAllocation(byteCount: CounterValue.byteCount, alignment: 8) { buffer in
             buffer.storeBytes(of: amountFen, toByteOffset: 0, as: Int64.self)
             buffer.storeBytes(of: count, toByteOffset: 8, as: Int64.self)
-            do throws(E) { return .success(try body(UnsafeRawBufferPointer(buffer))) } catch { return .failure(error) }
+            return Result { () throws(E) in try body(UnsafeRawBufferPointer(buffer)) }
         }
         return try result.get()
     }

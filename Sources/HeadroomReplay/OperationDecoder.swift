@@ -187,7 +187,7 @@ struct FieldReader {
     func optionalCount(_ field: String) throws(EventError) -> Int64? {
         guard let value = fields[field] else { return nil }
         // JSON's true and false arrive as numbers of type "c"; a count is a whole number.
-        guard !(value is String), let number = value as? NSNumber, String(cString: number.objCType) != "c",
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c",
               let count = Int64(exactly: number.doubleValue), count >= 0 else {
             throw error(field, "must be a whole number of payments, 0 or more")
         }

@@ -59,7 +59,7 @@ enum MetaKey: Sendable, Equatable {
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
         guard let fixed else { return try Headroom.withBytes(bytes, body) }
         let result: Result<R, HeadroomError> = fixed.withUTF8Buffer { buffer in
-            do throws(HeadroomError) { return .success(try body(UnsafeRawBufferPointer(buffer))) } catch { return .failure(error) }
+            Result { () throws(HeadroomError) in try body(UnsafeRawBufferPointer(buffer)) }
         }
         return try result.get()
     }

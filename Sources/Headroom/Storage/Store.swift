@@ -154,7 +154,7 @@ struct Store {
             buffer.storeBytes(of: card.low.bigEndian, toByteOffset: 8, as: UInt64.self)
             buffer.storeBytes(of: inst.high.bigEndian, toByteOffset: 16, as: UInt64.self)
             buffer.storeBytes(of: inst.low.bigEndian, toByteOffset: 24, as: UInt64.self)
-            do throws(E) { return .success(try body(UnsafeRawBufferPointer(buffer))) } catch { return .failure(error) }
+            return Result { () throws(E) in try body(UnsafeRawBufferPointer(buffer)) }
         }
         return try result.get()
     }
@@ -213,7 +213,7 @@ struct Store {
 func withUTF8<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
     var text = text
     let result: Result<R, HeadroomError> = text.withUTF8 { bytes in
-        do throws(HeadroomError) { return .success(try body(UnsafeRawBufferPointer(bytes))) } catch { return .failure(error) }
+        Result { () throws(HeadroomError) in try body(UnsafeRawBufferPointer(bytes)) }
     }
     return try result.get()
 }

@@ -69,10 +69,6 @@ struct StoreTransaction: ~Copyable {
         try lmdb { () throws(LMDBError) in try raw.get(store.database(table), key: key) }
     }
 
-    func get(_ table: Table, key: [UInt8]) throws(HeadroomError) -> UnsafeRawBufferPointer? {
-        try withBytes(key) { (k) throws(HeadroomError) in try get(table, key: k) }
-    }
-
     /// How many entries `table` holds.
     func count(_ table: Table) throws(HeadroomError) -> Int {
         try lmdb { () throws(LMDBError) in try raw.entryCount(store.database(table)) }
@@ -202,7 +198,7 @@ private func typed<R>(_ body: () throws -> R) throws(HeadroomError) -> R {
 /// Lends the bytes of an array, with typed throws.
 func withBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
     let result: Result<R, HeadroomError> = bytes.withUnsafeBytes { raw in
-        do throws(HeadroomError) { return .success(try body(raw)) } catch { return .failure(error) }
+        Result { () throws(HeadroomError) in try body(raw) }
     }
     return try result.get()
 }
