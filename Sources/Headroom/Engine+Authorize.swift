@@ -31,11 +31,18 @@ extension Engine {
                 try store.add(txn, update.key, amountFen: payment.amount.fen, count: 1, current: known.map { usage[$0] })
             }
         }
+        // Held for the rule set's hold time from now (engine clock), indexed by when it ends.
+        let hold = decision.isApproved ? ruleSet.holds?.seconds(for: payment.business, accountType: payment.accountType) : nil
+        let heldUntil = hold.map { now + $0 } ?? 0
+        eventsBuffer.removeAll(keepingCapacity: true)  // unique again: the last record is gone
+        eventsBuffer.append(.init(kind: decision.isApproved ? .authorized : .declined, time: now, amountFen: payment.amount.fen))
         let record = PaymentRecord(
             kind: .payment, state: decision.isApproved ? .authorized : .declined, fingerprint: payment.fingerprint,
             time: payment.time, amountFen: payment.amount.fen, refundedFen: 0, ruleSetVersion: ruleSetVersion,
-            decision: decision, counters: decision.isApproved ? plan.updates : [], original: nil)
+            heldUntil: heldUntil, subject: .init(payment), decision: decision,
+            counters: decision.isApproved ? plan.updates : [], original: nil, events: eventsBuffer)
         try store.put(txn, id: payment.id.text, record)
+        if heldUntil != 0 { try store.putExpiry(txn, due: heldUntil, id: payment.id.text) }
         return AuthorizeResult(decision: decision, replayed: false)
     }
 

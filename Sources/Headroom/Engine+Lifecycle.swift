@@ -2,24 +2,30 @@ import HeadroomCore
 import LMDBKit
 
 extension Engine {
-    /// Only the record's state changes: it is rewritten byte for byte but for that, with nothing
-    /// decoded (the commonest operation after authorize allocates nothing).
+    /// Only the record's state, hold time and history change: it is rewritten byte for byte but
+    /// for those, with nothing decoded (the commonest operation after authorize allocates nothing).
     func confirm(_ id: PaymentID, in txn: borrowing StoreTransaction) throws(HeadroomError) {
-        let found = try store.setState(txn, id: id.text, to: .confirmed) { (kind, state) throws(HeadroomError) in
-            try requireApproved(kind, state, id)
-            try requireAuthorized(state, id)
+        let header = try store.transition(txn, id: id.text, to: .confirmed, event: .init(kind: .confirmed, time: now)) { (header) throws(HeadroomError) in
+            try requireApproved(header.kind, header.state, id)
+            try requireAuthorized(header.state, id)
+            try requireHeld(header.heldUntil, id)
         }
-        guard found else { throw HeadroomError(.unknownPayment, "no payment \(id) is on record") }
+        guard let header else { throw HeadroomError(.unknownPayment, "no payment \(id) is on record") }
+        if header.heldUntil != 0 { try store.deleteExpiry(txn, due: header.heldUntil, id: id.text) }
     }
 
     func release(_ id: PaymentID, in txn: borrowing StoreTransaction) throws(HeadroomError) {
         var record = try approvedPayment(txn, id)
         try requireAuthorized(record.state, id)
+        try requireHeld(record.heldUntil, id)
         let purgedBefore = try purgeHorizon(txn)
         for update in record.counters {
             try giveBack(txn, update.key, amountFen: record.amountFen, count: 1, purgedBefore: purgedBefore)
         }
+        if record.heldUntil != 0 { try store.deleteExpiry(txn, due: record.heldUntil, id: id.text) }
         record.state = .released
+        record.heldUntil = 0
+        record.events.append(.init(kind: .released, time: now))
         try store.put(txn, id: id.text, record)
     }
 
@@ -38,12 +44,13 @@ extension Engine {
             try giveBack(txn, update.key, amountFen: request.amount.fen, count: fullyRefunded ? 1 : 0, purgedBefore: purgedBefore)
         }
         original.refundedFen = total
+        original.events.append(.init(kind: .refunded, time: now, amountFen: request.amount.fen))
         try store.put(txn, id: request.original.text, original)
         let record = PaymentRecord(
             kind: .refund, state: .refunded, fingerprint: request.fingerprint, time: request.time,
             amountFen: request.amount.fen, refundedFen: total, ruleSetVersion: ruleSetVersion,
             decision: Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: [:], ruleSetVersion: ruleSetVersion),
-            counters: [], original: request.original.text)
+            counters: [], original: request.original.text, events: [.init(kind: .refunded, time: now, amountFen: total)])
         try store.put(txn, id: request.id.text, record)
         return RefundResult(id: request.id, original: request.original, amount: request.amount,
                             refundedTotalFen: total, remainingFen: original.amountFen - total, replayed: false)
@@ -92,6 +99,8 @@ extension Engine {
         case .authorized: return
         case .confirmed: throw HeadroomError(.alreadyConfirmed, "\(id) is already confirmed (a confirmed payment is refunded, not released)")
         case .released: throw HeadroomError(.alreadyReleased, "\(id) was already released")
+        case .expired: throw HeadroomError(.expired, "\(id) expired: its hold time ran out and its reservation was given back; reconciliation settles it")
+        case .reversed: throw HeadroomError(.reversed, "\(id) was reversed by reconciliation (NetsUnion says it failed)")
         default: throw HeadroomError(.corrupted, "\(id) is in state \(state.name)")
         }
     }
@@ -101,6 +110,8 @@ extension Engine {
         switch original.state {
         case .confirmed: break
         case .released: throw HeadroomError(.alreadyReleased, "\(request.original) was released: there is nothing to refund")
+        case .expired: throw HeadroomError(.expired, "\(request.original) expired unconfirmed: there is nothing to refund")
+        case .reversed: throw HeadroomError(.reversed, "\(request.original) was reversed by reconciliation: there is nothing to refund")
         default: throw HeadroomError(.notConfirmed, "\(request.original) is not confirmed yet: release it instead of refunding")
         }
         let remaining = original.amountFen - original.refundedFen

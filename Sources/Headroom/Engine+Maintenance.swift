@@ -50,10 +50,19 @@ extension Engine {
         let purgedBefore = try purgeHorizon(txn)
         var report = CheckReport()
         var expected: [CounterKey: CounterValue] = [:]
-        try forEach(txn, .payments) { (_, value) throws(HeadroomError) in
+        var held: Set<[UInt8]> = []  // the expiry keys the records call for
+        try forEach(txn, .payments) { (key, value) throws(HeadroomError) in
             report.records += 1
             if report.records % 10_000 == 0 { progress(report.records) }
             guard let record = PaymentRecord(bytes: value) else { throw HeadroomError(.corrupted, "a payment record does not decode") }
+            let id = String(decoding: key, as: UTF8.self)
+            if record.heldUntil != 0 {
+                if record.state == .authorized {
+                    held.insert(try Store.withExpiryKey(record.heldUntil, id) { Array($0) })
+                } else {
+                    report.problems.append("\(id) is \(record.state.name) and still has a hold time")
+                }
+            }
             guard record.holdsLimit else { return }
             report.liveReservations += 1
             let fully = record.refundedFen == record.amountFen
@@ -79,6 +88,15 @@ extension Engine {
         }
         for (key, want) in expected where !want.isZero {
             report.problems.append("cell \(describe(key)) is missing; the records say \(Amount.plain(want.amountFen)) / \(want.count)")
+        }
+        // The expiry index holds exactly the held payments, each under its own hold time.
+        try forEach(txn, .expiry) { (key, _) throws(HeadroomError) in
+            if held.remove(Array(key)) == nil {
+                report.problems.append("the expiry index names \(String(decoding: key.dropFirst(8), as: UTF8.self)), which holds no reservation until then")
+            }
+        }
+        for key in held.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            report.problems.append("\(String(decoding: key.dropFirst(8), as: UTF8.self)) holds a reservation the expiry index lacks: it would never expire")
         }
         return report
     }

@@ -10,12 +10,15 @@ public struct MigrationReport: Sendable, Equatable {
 }
 
 extension Engine {
-    /// Brings a store written by Headroom 0.9 (schema 2) to this version's schema (3): every
-    /// payment record is rewritten with the versioned decision encoding (decision 0014), in one
-    /// transaction (a crash leaves the store as it was), recorded in the audit log.
+    /// Brings a store written by Headroom 0.9 (schema 2) or 0.10 (schema 3) to this version's
+    /// schema (4): every payment record is rewritten in the current layout (decisions 0014 and
+    /// 0015), in one transaction (a crash leaves the store as it was), recorded in the audit log.
+    /// Migrated records have no hold time (the older rule sets set none: they hold until
+    /// confirmed, released or reconciled) and their history starts after the migration.
     ///
-    /// A store whose journal still holds answers (a journaling process of 0.9 stopped without
-    /// its last checkpoint) is refused: open it once with Headroom 0.9, which applies them.
+    /// A store whose journal still holds answers (a journaling process of the older release
+    /// stopped without its last checkpoint) is refused: open it once with that release, which
+    /// applies them.
     /// Needs no card key and no rules: nothing else changes.
     ///
     /// - Throws: `noStore`, `storeBusy` while a process journals it, `invalidInput` for a store
@@ -47,11 +50,11 @@ extension Engine {
         if from == to {
             throw HeadroomError(.invalidInput, "the store \(path) is already at schema \(to): there is nothing to migrate")
         }
-        guard from == to - 1 else {
-            throw HeadroomError(.corrupted, "the store's schema is version \(from): this Headroom migrates only version \(to - 1)")
+        guard let release = Store.migratable[from] else {
+            throw HeadroomError(.corrupted, "the store's schema is version \(from): this Headroom migrates versions \(Store.migratable.keys.sorted().map(String.init).joined(separator: " and "))")
         }
         if try store.expectedJournal(txn) != nil {
-            throw HeadroomError(.storeNeedsMigration, "the store's journal may hold answered payments that a journaling process of Headroom 0.9 did not checkpoint: open the store once with Headroom 0.9 (it applies them), then migrate")
+            throw HeadroomError(.storeNeedsMigration, "the store's journal may hold answered payments that a journaling process of Headroom \(release) did not checkpoint: open the store once with Headroom \(release) (it applies them), then migrate")
         }
         var rewritten = 0
         var next: [UInt8]? = []  // where the next chunk starts; nil once every record is read
@@ -64,9 +67,9 @@ extension Engine {
                     next = Array(key)
                     return false
                 }
-                if PaymentRecord.header(value) != nil { return true }  // already rewritten (none in a schema-2 store)
-                guard let record = PaymentRecord(version1: value) else {
-                    throw HeadroomError(.corrupted, "the record of \(String(decoding: key, as: UTF8.self)) does not decode as Headroom 0.9's")
+                if PaymentRecord.header(value) != nil { return true }  // already rewritten (none in an older store)
+                guard let record = PaymentRecord(olderVersion: value) else {
+                    throw HeadroomError(.corrupted, "the record of \(String(decoding: key, as: UTF8.self)) does not decode as Headroom \(release)'s")
                 }
                 chunk.append((Array(key), record))
                 return true

@@ -47,12 +47,22 @@ public final class Engine {
         /// released one after its day): the span in which a retry or a refund can still name
         /// it. At least 31 days.
         public var recordRetentionDays: Int
-        /// Unix seconds now: when scheduled rule sets come due and what the audit log records.
-        /// Payments are judged by their own time, not by this clock.
+        /// Unix seconds now: when reservations are taken and expire (hold times run by it), when
+        /// scheduled rule sets come due, and what the audit log and payment histories record.
+        /// Payments are judged by their own time, not by this clock. `headroom replay` sets it
+        /// to the latest event time read.
         public var clock: @Sendable () -> Int64
         /// For a scratch copy of a store only (a backtest): puts the rule files given at open in
         /// force without dual control. Never set it on a live store.
         public var adoptRulesWithoutApproval: Bool
+        /// The most expired reservations one write transaction gives back (each operation's, or
+        /// each batch's, under group commit): a backlog (a process stopped for hours) drains over
+        /// the next transactions instead of stalling one payment. At least 1.
+        public var expiriesPerTransaction: Int
+        /// Gives back, when the engine opens, every reservation whose hold has run out (by
+        /// `clock`). `headroom replay` turns it off: its clock follows the lines, and the
+        /// replay's first transactions expire what its first line's time has made due.
+        public var expiresOnOpening: Bool
         /// Opens an existing store for reading only (``Engine/init(path:cardKey:rules:options:logger:)``
         /// then creates nothing, writes nothing and waits for no writer): what the operators'
         /// read commands use. Every write is refused with `readOnlyStore`.
@@ -61,7 +71,7 @@ public final class Engine {
         public init(mapSizeBytes: Int = 1 << 30, mapSizeBytesMax: Int = 1 << 40, readersMax: UInt32 = 126,
                     durability: Durability = .syncEachCommit, recordRetentionDays: Int = 400,
                     clock: @escaping @Sendable () -> Int64 = Engine.systemClock, adoptRulesWithoutApproval: Bool = false,
-                    readOnly: Bool = false) {
+                    readOnly: Bool = false, expiriesPerTransaction: Int = 256, expiresOnOpening: Bool = true) {
             self.mapSizeBytes = mapSizeBytes
             self.mapSizeBytesMax = mapSizeBytesMax
             self.readersMax = readersMax
@@ -70,6 +80,8 @@ public final class Engine {
             self.clock = clock
             self.adoptRulesWithoutApproval = adoptRulesWithoutApproval
             self.readOnly = readOnly
+            self.expiriesPerTransaction = expiriesPerTransaction
+            self.expiresOnOpening = expiresOnOpening
         }
 
         /// How LMDB is opened: everything it is told comes from these options, here.
@@ -102,6 +114,10 @@ public final class Engine {
     /// and given back with their capacity (the hot path allocates nothing for them).
     var planBuffer = Plan()
     var usageBuffer: [CounterValue] = []
+    var eventsBuffer: [PaymentRecord.Event] = []
+    /// The engine's clock when the current write transaction began (``begin(_:)``): every
+    /// operation in it takes and checks hold times by it.
+    var now: Int64 = 0
 
     /// Opens (creating when missing) the store in the directory `path`.
     ///
@@ -116,6 +132,7 @@ public final class Engine {
     public init(path: String, cardKey: CardKey, rules: [RuleSource]?, options: Options = .init(),
                 logger: Logger = Logger(label: "headroom.engine")) throws(HeadroomError) {
         precondition(options.recordRetentionDays >= 31, "recordRetentionDays below 31")
+        precondition(options.expiriesPerTransaction >= 1, "expiriesPerTransaction below 1")
         self.path = path
         self.options = options
         self.cardKey = cardKey
@@ -157,6 +174,8 @@ public final class Engine {
             defer { journal.unlock() }
             try recoverJournal(journal, forgetting: true)
         }
+        // Reservations whose hold ran out while no process wrote are given back now.
+        if options.expiresOnOpening { try expireAllDue() }
     }
 
     /// Checks the schema version and the card key the store recorded, where it has; answers

@@ -19,6 +19,14 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case alreadyReleased
         /// A refund names a payment whose debit was never confirmed.
         case notConfirmed
+        /// The payment's hold time ran out before this confirm or release: its reservation was
+        /// (or is being) given back, and reconciliation settles what really happened.
+        case expired
+        /// NetsUnion's reconciliation said the payment failed: it counts nothing any more.
+        case reversed
+        /// A reconciliation line contradicts one already applied to the same transaction (another
+        /// final status or amount): refused, never applied twice.
+        case reconcileConflict
         /// The refunds of a payment would add up to more than it.
         case refundExceedsRemaining
         /// A refund names a refund as its original.
@@ -106,4 +114,4 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
 }
 
 /// This Headroom's version, as `headroom --version` says it.
-public let version = "0.10.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"
+public let version = "0.11.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"

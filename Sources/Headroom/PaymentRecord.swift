@@ -8,6 +8,10 @@ public enum PaymentState: UInt8, Sendable, NamedCase {
     case released = 4
     /// A refund's record.
     case refunded = 5
+    /// Its hold time ran out before a confirm or a release came: given back like a release.
+    case expired = 6
+    /// NetsUnion's reconciliation said it failed: whatever it held was given back.
+    case reversed = 7
 
     public var name: String {
         switch self {
@@ -16,6 +20,8 @@ public enum PaymentState: UInt8, Sendable, NamedCase {
         case .confirmed: "confirmed"
         case .released: "released"
         case .refunded: "refunded"
+        case .expired: "expired"
+        case .reversed: "reversed"
         }
     }
 }
@@ -23,17 +29,23 @@ public enum PaymentState: UInt8, Sendable, NamedCase {
 /// What the store keeps for one id: a payment with its first answer and the counter cells it
 /// reserved on, or a refund. Keyed by the id's bytes in the `payments` database.
 ///
-/// Layout (version 2, schema 3), host order:
+/// Layout (version 3, schema 4), host order:
 ///
 ///     version u8 | kind u8 | state u8 | fingerprint u64 | unixSeconds i64 | amountFen i64
-///     | refundedFen i64 | ruleSetVersion u32 | decision | counters | original (refunds)
+///     | refundedFen i64 | ruleSetVersion u32 | heldUntil i64 | subject | decision | counters
+///     | original (refunds) | events (26 bytes each, to the end)
+///
+///     subject:  present u8 | card hash 16 | institution 16 | business u8 | class u8
+///               | channel u8 (0 none, else raw + 1) | account type u8 (likewise)
+///     event:    kind u8 | detail u8 | unixSeconds i64 | amountFen i64 | extra i64
 ///
 ///     decision: outcome u8 | code u16 | finding tag u8 | finding | headroom (4 tiers)
 ///     finding:  tag 0 none; tag 1 a cap: limitID string, tier u8, window, measure u8,
 ///               max i64, used i64. A new kind of check adds a tag (decision 0014).
 ///
-/// Version 1 (schema 2, Headroom 0.9) had the same bytes with a 0/1 "failed" flag where the
-/// tag is, and no challenge outcome: `store migrate` rewrites it (``init(version1:)``).
+/// Version 2 (schema 3, Headroom 0.10) had no hold time, subject or events; version 1 (schema
+/// 2, Headroom 0.9) also had a 0/1 "failed" flag where the finding's tag is. `store migrate`
+/// rewrites both (``init(olderVersion:)``).
 struct PaymentRecord: Equatable {
     enum Kind: UInt8 {
         case payment = 1
@@ -42,16 +54,122 @@ struct PaymentRecord: Equatable {
 
     typealias State = PaymentState
 
-    static let version: UInt8 = 2
+    static let version: UInt8 = 3
     /// Where the state byte stands, after version and kind.
     static let stateOffset = 2
+    /// Where `heldUntil` stands: after version, kind, state, fingerprint, time, amount,
+    /// refunded and rule-set version.
+    static let heldUntilOffset = 39
 
-    /// The kind and state of an encoded record, read in place without decoding the rest; `nil`
-    /// when the bytes do not start a record of this version.
-    static func header(_ bytes: UnsafeRawBufferPointer) -> (kind: Kind, state: State)? {
-        guard bytes.count > stateOffset, bytes[0] == version,
+    /// What an encoded record says in its fixed fields, read in place without decoding the rest.
+    struct Header {
+        var kind: Kind
+        var state: State
+        var heldUntil: Int64
+    }
+
+    /// The header of an encoded record; `nil` when the bytes do not start a record of this version.
+    static func header(_ bytes: UnsafeRawBufferPointer) -> Header? {
+        guard bytes.count >= heldUntilOffset + 8, bytes[0] == version,
               let kind = Kind(rawValue: bytes[1]), let state = State(rawValue: bytes[stateOffset]) else { return nil }
-        return (kind, state)
+        return Header(kind: kind, state: state, heldUntil: bytes.loadUnaligned(fromByteOffset: heldUntilOffset, as: Int64.self))
+    }
+
+    /// What a payment's planning reads, kept so that reconciliation can count it again: the
+    /// card's keyed hash (never the number), institution and attributes.
+    struct Subject: Equatable {
+        var card: CardHash
+        var institution: Institution
+        var business: Business
+        var accountClass: AccountClass
+        var channel: Channel?
+        var accountType: AccountType?
+
+        init(_ payment: Payment) {
+            card = payment.card
+            institution = payment.institution
+            business = payment.business
+            accountClass = payment.accountClass
+            channel = payment.channel
+            accountType = payment.accountType
+        }
+
+        init(card: CardHash, institution: Institution, business: Business, accountClass: AccountClass,
+             channel: Channel?, accountType: AccountType?) {
+            self.card = card
+            self.institution = institution
+            self.business = business
+            self.accountClass = accountClass
+            self.channel = channel
+            self.accountType = accountType
+        }
+
+        /// The payment again, with this id, time and amount.
+        func payment(id: PaymentID, time: Timestamp, amountFen: Int64) -> Payment {
+            Payment(id: id, time: time, card: card, institution: institution, business: business,
+                    amount: Amount(fen: amountFen), accountClass: accountClass, channel: channel, accountType: accountType)
+        }
+    }
+
+    /// One step of a payment's life, at the engine's clock (``Engine/Options/clock``).
+    struct Event: Equatable {
+        /// Stored: never renumbered.
+        enum Kind: UInt8 {
+            case authorized = 1
+            case declined = 2
+            case confirmed = 3
+            case released = 4
+            case expired = 5
+            /// `amountFen`: the refund's amount; on a refund's own record, its original's total.
+            case refunded = 6
+            /// `detail`: NetsUnion's status (0, 1, 3, 4) in the low 4 bits, the correction made
+            /// (``correctionTag(_:)``) in the high 4; `amountFen`: its amount; `extra`: the
+            /// batch's 12 digits.
+            case reconciled = 7
+        }
+
+        /// The stored numbers of ``ReconcileResult/Correction``: never renumbered.
+        static let corrections: [ReconcileResult.Correction] = [.confirmed, .recounted, .givenBack, .unknownToBank, .unchanged]
+
+        static func correctionTag(_ correction: ReconcileResult.Correction) -> UInt8 {
+            UInt8(corrections.firstIndex(of: correction).map { $0 + 1 } ?? 0)
+        }
+
+        /// A reconciled event's status and correction.
+        var reconciliation: (status: ReconciliationStatus?, correction: ReconcileResult.Correction?) {
+            let tag = Int(detail >> 4)
+            return (ReconciliationStatus(rawValue: detail & 0x0F), tag >= 1 && tag <= Self.corrections.count ? Self.corrections[tag - 1] : nil)
+        }
+
+        static let byteCount = 26
+
+        var kind: Kind
+        var detail: UInt8 = 0
+        var time: Int64
+        var amountFen: Int64 = 0
+        var extra: Int64 = 0
+
+        func encode(into w: inout ByteWriter) {
+            w.u8(kind.rawValue)
+            w.u8(detail)
+            w.i64(time)
+            w.i64(amountFen)
+            w.i64(extra)
+        }
+
+        /// Appends the event's bytes to `bytes` (a record being rewritten in place).
+        func append(to bytes: inout [UInt8]) {
+            var w = ByteWriter()
+            swap(&w.bytes, &bytes)
+            encode(into: &w)
+            swap(&w.bytes, &bytes)
+        }
+
+        static func decode(_ r: inout ByteReader) -> Event? {
+            guard let kind = r.u8().flatMap(Kind.init(rawValue:)), let detail = r.u8(), let time = r.i64(),
+                  let amount = r.i64(), let extra = r.i64() else { return nil }
+            return Event(kind: kind, detail: detail, time: time, amountFen: amount, extra: extra)
+        }
     }
 
     var kind: Kind
@@ -62,12 +180,19 @@ struct PaymentRecord: Equatable {
     /// Payments: the sum of their refunds. Refunds: the original's refunded total after this one.
     var refundedFen: Int64
     var ruleSetVersion: UInt32
+    /// Unix seconds (engine clock) when an authorized payment's reservation expires; 0 when it
+    /// holds none or never expires. While it is set, the `expiry` table indexes it.
+    var heldUntil: Int64 = 0
+    /// Payments recorded by this version; `nil` for refunds and migrated records.
+    var subject: Subject?
     /// Payments: the first answer. Refunds: unused (an approval).
     var decision: Decision
     /// The cells an approved payment reserved on, in plan order.
     var counters: [CounterUpdate]
     /// Refunds: the id of the payment refunded.
     var original: String?
+    /// Its history, oldest first (empty for records migrated from before 0.11).
+    var events: [Event] = []
 
     /// Payments stay live (holding limit) while authorized or confirmed.
     var holdsLimit: Bool { kind == .payment && (state == .authorized || state == .confirmed) }
@@ -91,7 +216,8 @@ struct PaymentRecord: Equatable {
         defer { swap(&w.bytes, &bytes) }
         w.bytes.removeAll(keepingCapacity: true)
         // At most one allocation: the fixed fields, a decision of a few tiers, and the cells.
-        w.bytes.reserveCapacity(160 + counters.count * (CounterKey.byteCount + 1) + (original?.utf8.count ?? 0))
+        w.bytes.reserveCapacity(260 + counters.count * (CounterKey.byteCount + 1) + (original?.utf8.count ?? 0)
+                                + events.count * Event.byteCount)
         w.u8(Self.version)
         w.u8(kind.rawValue)
         w.u8(state.rawValue)
@@ -100,6 +226,20 @@ struct PaymentRecord: Equatable {
         w.i64(amountFen)
         w.i64(refundedFen)
         w.u32(ruleSetVersion)
+        w.i64(heldUntil)
+        if let subject {
+            w.u8(1)
+            w.u64(subject.card.high)
+            w.u64(subject.card.low)
+            w.u64(subject.institution.high)
+            w.u64(subject.institution.low)
+            w.u8(subject.business.rawValue)
+            w.u8(subject.accountClass.rawValue)
+            w.u8(subject.channel.map { $0.rawValue + 1 } ?? 0)
+            w.u8(subject.accountType.map { $0.rawValue + 1 } ?? 0)
+        } else {
+            w.u8(0)
+        }
         Self.encode(decision, into: &w)
         precondition(counters.count <= Int(UInt8.max))
         w.u8(UInt8(counters.count))
@@ -108,10 +248,12 @@ struct PaymentRecord: Equatable {
             w.u8(update.refundRestores ? 1 : 0)
         }
         w.string(original ?? "")
+        for event in events { event.encode(into: &w) }
     }
 
     init(kind: Kind, state: State, fingerprint: UInt64, time: Timestamp, amountFen: Int64, refundedFen: Int64,
-         ruleSetVersion: UInt32, decision: Decision, counters: [CounterUpdate], original: String?) {
+         ruleSetVersion: UInt32, heldUntil: Int64 = 0, subject: Subject? = nil, decision: Decision,
+         counters: [CounterUpdate], original: String?, events: [Event] = []) {
         self.kind = kind
         self.state = state
         self.fingerprint = fingerprint
@@ -119,9 +261,12 @@ struct PaymentRecord: Equatable {
         self.amountFen = amountFen
         self.refundedFen = refundedFen
         self.ruleSetVersion = ruleSetVersion
+        self.heldUntil = heldUntil
+        self.subject = subject
         self.decision = decision
         self.counters = counters
         self.original = original
+        self.events = events
     }
 
     /// Decodes a record; `nil` when the bytes are not a record of this version.
@@ -129,9 +274,10 @@ struct PaymentRecord: Equatable {
         self.init(bytes: bytes, version: Self.version)
     }
 
-    /// Decodes a record of Headroom 0.9 (version 1), to migrate it.
-    init?(version1 bytes: UnsafeRawBufferPointer) {
-        self.init(bytes: bytes, version: 1)
+    /// Decodes a record of Headroom 0.9 (version 1) or 0.10 (version 2), to migrate it.
+    init?(olderVersion bytes: UnsafeRawBufferPointer) {
+        guard let first = bytes.first, first == 1 || first == 2 else { return nil }
+        self.init(bytes: bytes, version: first)
     }
 
     private init?(bytes: UnsafeRawBufferPointer, version recordVersion: UInt8) {
@@ -140,9 +286,24 @@ struct PaymentRecord: Equatable {
               let kind = r.u8().flatMap(Kind.init(rawValue:)),
               let state = r.u8().flatMap(State.init(rawValue:)),
               let fingerprint = r.u64(), let seconds = r.i64(), let amount = r.i64(), let refunded = r.i64(),
-              let version = r.u32(), let decision = Self.decodeDecision(&r, version: version),
-              let count = r.u8()
-        else { return nil }
+              let version = r.u32() else { return nil }
+        var heldUntil: Int64 = 0
+        var subject: Subject?
+        if recordVersion >= 3 {
+            guard let held = r.i64(), let present = r.u8() else { return nil }
+            heldUntil = held
+            if present == 1 {
+                guard let high = r.u64(), let low = r.u64(), let iHigh = r.u64(), let iLow = r.u64(),
+                      let business = r.u8().flatMap(Business.init(rawValue:)),
+                      let accountClass = r.u8().flatMap(AccountClass.init(rawValue:)),
+                      let channel = r.u8(), let accountType = r.u8() else { return nil }
+                subject = Subject(card: CardHash(high: high, low: low), institution: Institution(high: iHigh, low: iLow), business: business,
+                                  accountClass: accountClass,
+                                  channel: channel == 0 ? nil : Channel(rawValue: channel - 1),
+                                  accountType: accountType == 0 ? nil : AccountType(rawValue: accountType - 1))
+            }
+        }
+        guard let decision = Self.decodeDecision(&r, version: version), let count = r.u8() else { return nil }
         var counters: [CounterUpdate] = []
         counters.reserveCapacity(Int(count))
         for _ in 0..<count {
@@ -150,10 +311,15 @@ struct PaymentRecord: Equatable {
                   let restores = r.u8() else { return nil }
             counters.append(CounterUpdate(key: key, refundRestores: restores == 1))
         }
-        guard let original = r.string(), r.isAtEnd else { return nil }
+        guard let original = r.string() else { return nil }
+        var events: [Event] = []
+        while !r.isAtEnd {
+            guard let event = Event.decode(&r) else { return nil }
+            events.append(event)
+        }
         self.init(kind: kind, state: state, fingerprint: fingerprint, time: Timestamp(unixSeconds: seconds),
-                  amountFen: amount, refundedFen: refunded, ruleSetVersion: version, decision: decision,
-                  counters: counters, original: original.isEmpty ? nil : original)
+                  amountFen: amount, refundedFen: refunded, ruleSetVersion: version, heldUntil: heldUntil, subject: subject,
+                  decision: decision, counters: counters, original: original.isEmpty ? nil : original, events: events)
     }
 }
 

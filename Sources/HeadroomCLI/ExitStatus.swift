@@ -14,7 +14,7 @@ enum ExitStatus: Int32, CaseIterable {
     var meaning: String {
         switch self {
         case .done: "done"
-        case .problemsFound: "store check or rules validate found problems"
+        case .problemsFound: "store check or rules validate found problems, or reconcile refused lines (malformed or in conflict)"
         case .refused: "refused: bad input, no store at the path (noStore), dual control, a customer limit above the bank's, a card key problem"
         case .storeFailed: "the store failed (storage, corrupted, a full disk), its journal is damaged (journalDamaged), or another process journals it (storeBusy)"
         case .interrupted: "interrupted by Ctrl-C (143 for SIGTERM), after what was in flight was answered and summarised"

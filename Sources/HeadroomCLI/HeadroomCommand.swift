@@ -28,6 +28,7 @@ struct HeadroomCommand: ParsableCommand {
             --daily-amount 5000.00 < card.txt
         """,
         version: Headroom.version,
-        subcommands: [Replay.self, RulesCommand.self, CardLimit.self, Usage.self, Explain.self, StoreCommand.self, Audit.self]
+        subcommands: [Replay.self, RulesCommand.self, CardLimit.self, Usage.self, Explain.self, PaymentCommand.self, Report.self,
+                      Reconcile.self, Expire.self, StoreCommand.self, Audit.self]
     )
 }

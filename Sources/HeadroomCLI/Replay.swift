@@ -107,7 +107,10 @@ struct Replay: OperatorCommand {
         var scratch: String?
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         var options = storeOptions
-        var engineOptions = Engine.Options()
+        // The engine's "now" is the latest event time read: a replayed day takes and expires
+        // reservations as it did live, and the same input gives the same answers.
+        let clock = ReplayClock()
+        var engineOptions = Engine.Options(clock: { clock.now }, expiresOnOpening: false)
         var ruleFiles = rules
         if dryRun {
             let copy = try makeScratchCopy()
@@ -125,16 +128,16 @@ struct Replay: OperatorCommand {
         if callers > 1 {
             let committer = try options.openCommitter(rules: ruleFiles, creating: true, options: engineOptions,
                                                       commit: .init(journal: journal ? .init() : nil))
-            try runConcurrently(committer, stop, summary)
+            try runConcurrently(committer, clock, stop, summary)
         } else {
             let engine = try options.openEngine(rules: ruleFiles, creating: true, options: engineOptions)
-            try runInOrder(engine, stop, summary)
+            try runInOrder(engine, clock, stop, summary)
         }
     }
 
     /// One caller: each line answered in order, its commit durable before the next is read.
-    func runInOrder(_ engine: Engine, _ stop: Interruption, _ summary: @escaping (ReplayTally, UInt32, String) -> Void) throws {
-        var replayer = Replayer(engine: engine, operatorName: OperatorOption.account())
+    func runInOrder(_ engine: Engine, _ clock: ReplayClock, _ stop: Interruption, _ summary: @escaping (ReplayTally, UInt32, String) -> Void) throws {
+        var replayer = Replayer(engine: engine, operatorName: OperatorOption.account(), clock: clock)
         let tally = replayer.tally
         // Held while a line is decided and answered: an interruption lets it finish first.
         let inFlight = NSLock()
@@ -165,9 +168,11 @@ struct Replay: OperatorCommand {
     }
 
     /// Several callers through group commit (and its journal mode).
-    func runConcurrently(_ committer: GroupCommitter, _ stop: Interruption, _ summary: @escaping (ReplayTally, UInt32, String) -> Void) throws {
+    func runConcurrently(_ committer: GroupCommitter, _ clock: ReplayClock, _ stop: Interruption,
+                         _ summary: @escaping (ReplayTally, UInt32, String) -> Void) throws {
         let lock = NSLock()
-        let replay = ConcurrentReplay(committer: committer, callers: callers, operatorName: OperatorOption.account()) { answer in
+        let replay = ConcurrentReplay(committer: committer, callers: callers, operatorName: OperatorOption.account(),
+                                      clock: clock) { answer in
             lock.withLock { FileHandle.standardOutput.write(Data((answer + "\n").utf8)) }
         }
         // Interrupted: what was submitted is answered and checkpointed before the summary.
@@ -223,6 +228,7 @@ struct Replay: OperatorCommand {
         "replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.confirmed) confirmed, \(s.released) released, "
             + "\(s.refunded) refunded, " + (s.challenged > 0 ? "\(s.challenged) challenged, " : "")
             + (s.cardLimitChanges > 0 ? "\(s.cardLimitChanges) card-limit changes, " : "")
+            + (s.reconciled > 0 ? "\(s.reconciled) reconciled, " : "")
             + "\(s.errors) errors; \(s.replayed) retries answered again"
     }
 }

@@ -43,7 +43,8 @@ struct RulesCommand: ParsableCommand {
             let loaded: Result<(RuleSet, [RuleSource]), RuleErrors> = Result { () throws(RuleErrors) in try RuleLoader.load(directory: directory) }
             switch loaded {
             case .success(let (rules, sources)):
-                let warnings = RuleWarnings.skippedFiles(directory: directory) + RuleWarnings.capsThatCannotBind(rules)
+                let warnings = RuleWarnings.skippedFiles(directory: directory) + RuleWarnings.missingHolds(rules, directory: directory)
+                    + RuleWarnings.capsThatCannotBind(rules)
                 if format.format == .json {
                     printJSON(["valid": true, "files": sources.count, "limits": rules.limits.count, "problems": [Any](),
                                "warnings": warnings.map(RulesCommand.problemJSON)])

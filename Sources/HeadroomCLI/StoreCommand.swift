@@ -165,13 +165,13 @@ extension StoreCommand {
 extension StoreCommand {
     struct Migrate: OperatorCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Bring a store written by Headroom 0.9 (schema 2) to this version's schema (3).",
+            abstract: "Bring a store written by Headroom 0.9 or 0.10 (schema 2 or 3) to this version's schema (4).",
             discussion: """
-            Rewrites every payment record with the versioned decision encoding, in one \
-            transaction (a crash leaves the store as it was), and records it in the audit log. \
-            Back the store up first (headroom store backup, with 0.9). Stop every engine on the \
-            store; a store whose journal still holds answers of 0.9 is refused: open it once \
-            with 0.9, which applies them. Needs no card key.
+            Rewrites every payment record in the current layout, in one transaction (a crash \
+            leaves the store as it was), and records it in the audit log. Back the store up \
+            first (headroom store backup, with the older release). Stop every engine on the \
+            store; a store whose journal still holds answers of the older release is refused: \
+            open it once with that release, which applies them. Needs no card key.
 
             Example: headroom store migrate --store /var/lib/headroom
             """)

@@ -10,7 +10,9 @@ public struct Institution: Hashable, Comparable, Sendable, CustomStringConvertib
     /// for all institutions. (Not `none`: that name would be taken for `Optional.none`.)
     public static let ungrouped = Institution(high: 0, low: 0)
 
-    init(high: UInt64, low: UInt64) {
+    /// An institution from its packed bytes, as a stored key or record holds them (not checked:
+    /// for bytes this type wrote).
+    public init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
     }

@@ -8,6 +8,8 @@ public struct RuleSet: Sendable, Equatable {
     public let limits: [Limit]
     /// What a customer's own card limits count.
     public let cardTier: CardTierPolicy
+    /// How long an authorized payment holds its reservation; `nil`: until confirmed or released.
+    public let holds: HoldTimes?
     /// The counter definitions behind the card tier: per card and per card and institution,
     /// daily and monthly. Counted for every payment the card tier applies to, so that a limit
     /// a customer sets at noon already knows the morning's payments.
@@ -26,13 +28,14 @@ public struct RuleSet: Sendable, Equatable {
     private let checksMax: Int
     private let updatesMax: Int
 
-    public init(limits: [Limit], cardTier: CardTierPolicy) {
+    public init(limits: [Limit], cardTier: CardTierPolicy, holds: HoldTimes? = nil) {
         // A stable sort: within a tier, the rule files' order stays.
         let limits = limits.enumerated()
             .sorted { ($0.element.tier, $0.offset) < ($1.element.tier, $1.offset) }
             .map(\.element)
         self.limits = limits
         self.cardTier = cardTier
+        self.holds = holds
         self.cardTierCounters = [Grouping.card, .cardInstitution].flatMap { grouping in
             [Window.day, .month].map {
                 CounterDefinition(grouping: grouping, window: $0, filter: cardTier.filter,
@@ -52,7 +55,7 @@ public struct RuleSet: Sendable, Equatable {
     }
 
     public static func == (a: RuleSet, b: RuleSet) -> Bool {
-        a.limits == b.limits && a.cardTier == b.cardTier
+        a.limits == b.limits && a.cardTier == b.cardTier && a.holds == b.holds
     }
 
     public func limit(id: String) -> Limit? { limits.first { $0.id == id } }

@@ -24,13 +24,16 @@ public final class ConcurrentReplay: @unchecked Sendable {
     private let depth: Int
     /// Who changes card limits in card-limit lines (see ``Replayer/operatorName``).
     private let operatorName: String?
+    /// Advanced by each line read (see ``ReplayClock``).
+    private let clock: ReplayClock?
     private let done = DispatchGroup()
 
     /// Starts `callers` threads that answer through `committer`; each holds at most
     /// `queueDepth` events waiting, beyond which ``submit(_:number:)`` waits.
     public init(committer: GroupCommitter, callers: Int, queueDepth: Int = 256, operatorName: String? = nil,
-                answer: @escaping @Sendable (String) -> Void) {
+                clock: ReplayClock? = nil, answer: @escaping @Sendable (String) -> Void) {
         self.operatorName = operatorName
+        self.clock = clock
         precondition(callers >= 1 && queueDepth >= 1)
         queues = Array(repeating: [], count: callers)
         depth = queueDepth
@@ -49,7 +52,7 @@ public final class ConcurrentReplay: @unchecked Sendable {
     /// caller that owns its payment; waits while that caller is `queueDepth` events behind.
     /// - Throws: the storage failure that stopped the replay.
     public func submit(_ line: String, number: Int) throws(HeadroomError) {
-        guard let decoded = Replayer.decode(line, operatorName: operatorName) else { return }  // a blank line: no answer
+        guard let decoded = Replayer.decode(line, operatorName: operatorName, clock: clock) else { return }  // a blank line: no answer
         let caller = Self.caller(of: decoded, number: number, callers: queues.count)
         condition.lock()
         defer { condition.unlock() }

@@ -19,16 +19,30 @@ public enum OperationDecoder {
     static let fieldsByOp: [String: Set<String>] = [
         "authorize": ["op", "id", "time", "card", "institution", "business", "amount", "account_class",
                       "channel", "account_type", "agreement_id", "merchant_id"],
-        "confirm": ["op", "id"],
-        "release": ["op", "id"],
+        "confirm": ["op", "id", "time"],
+        "release": ["op", "id", "time"],
         "refund": ["op", "id", "original", "amount", "time"],
         "set-card-limits": ["op", "card", "institution", "single_amount", "daily_amount", "daily_count", "monthly_amount"],
         "clear-card-limits": ["op", "card", "institution"],
+        "reconcile": ["op", "id", "batch", "status", "amount", "time", "institution",
+                      "card", "business", "account_class", "channel", "account_type"],
     ]
 
     /// Decodes one line. `operatorName`: who changes card limits (the account that runs the
     /// replay, never a field of the line); a card-limit line without one is refused.
     public static func decode(_ line: String, operatorName: String? = nil) throws(EventError) -> EngineOperation {
+        try decodeLine(line, operatorName: operatorName).operation
+    }
+
+    /// A line's operation and the time it states (`nil` for a line without one: a card-limit
+    /// line, a confirm or release that gives none). A replay's clock follows these times.
+    public struct Line: Sendable {
+        public let operation: EngineOperation
+        public let time: Timestamp?
+    }
+
+    /// ``decode(_:operatorName:)``, with the time the line states.
+    public static func decodeLine(_ line: String, operatorName: String? = nil) throws(EventError) -> Line {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [])
@@ -43,6 +57,15 @@ public enum OperationDecoder {
         if let twice = duplicateKey(line) {
             throw EventError(op: fields["op"] as? String, id: fields["id"] as? String, field: twice, message: "appears twice in the line")
         }
+        return try decodeLine(fields: fields, operatorName: operatorName)
+    }
+
+    /// An operation from its fields, as a JSON line's object holds them (strings for text).
+    public static func decode(fields: [String: Any], operatorName: String? = nil) throws(EventError) -> EngineOperation {
+        try decodeLine(fields: fields, operatorName: operatorName).operation
+    }
+
+    static func decodeLine(fields: [String: Any], operatorName: String?) throws(EventError) -> Line {
         var reader = FieldReader(fields: fields)
         let op = try reader.string("op")
         guard let allowed = fieldsByOp[op] else {
@@ -55,22 +78,28 @@ public enum OperationDecoder {
         }
         switch op {
         case "set-card-limits", "clear-card-limits":
-            return try cardLimits(op, &reader, operatorName)
+            return Line(operation: try cardLimits(op, &reader, operatorName), time: nil)
         default:
             break
         }
         let id = try reader.parse("id") { (s) throws(PaymentID.ParseError) in try PaymentID(s) }
         switch op {
-        case "confirm": return .confirm(id)
-        case "release": return .release(id)
+        case "confirm", "release":
+            let time = fields["time"] == nil ? nil : try reader.time()
+            return Line(operation: op == "confirm" ? .confirm(id) : .release(id), time: time)
+        case "reconcile":
+            let line = try reconcile(id, &reader)
+            return Line(operation: .reconcile(line), time: line.time)
         case "refund":
-            return .refund(RefundRequest(
+            let request = RefundRequest(
                 id: id,
                 original: try reader.parse("original") { (s) throws(PaymentID.ParseError) in try PaymentID(s) },
                 amount: try reader.amount(),
-                time: try reader.time()))
+                time: try reader.time())
+            return Line(operation: .refund(request), time: request.time)
         default:
-            return .authorize(try authorize(id, &reader))
+            let request = try authorize(id, &reader)
+            return Line(operation: .authorize(request), time: request.time)
         }
     }
 
@@ -87,6 +116,25 @@ public enum OperationDecoder {
             accountType: try r.optionalNamed("account_type", AccountType.init(name:), ["personal", "corporate"]),
             agreementID: try r.optionalText("agreement_id"),
             merchantID: try r.optionalText("merchant_id"))
+    }
+
+    /// NetsUnion's final status for one transaction; `card`, `business` and `account_class`
+    /// (with `channel` and `account_type` when known) count a payment the bank never saw.
+    static func reconcile(_ id: PaymentID, _ r: inout FieldReader) throws(EventError) -> ReconciliationLine {
+        let batch = try r.parse("batch") { (s) throws(ReconciliationBatch.ParseError) in try ReconciliationBatch(s) }
+        let status = try r.named("status", ReconciliationStatus.init(code:), ReconciliationStatus.allCases.map(\.code))
+        let amount = try r.amount()
+        let time = try r.time()
+        let institution = try r.parse("institution") { (s) throws(Institution.ParseError) in try Institution(s) }
+        var unseen: ReconciliationLine.Unseen?
+        if r.fields["card"] != nil || r.fields["business"] != nil || r.fields["account_class"] != nil {
+            unseen = .init(card: try r.parse("card") { (s) throws(CardNumber.ParseError) in try CardNumber(s) },
+                           business: try r.named("business", Business.init(name:), Business.allCases.map(\.name)),
+                           accountClass: try r.named("account_class", AccountClass.init(name:), ["I", "II", "III"]),
+                           channel: try r.optionalNamed("channel", Channel.init(name:), Channel.allCases.map(\.name)),
+                           accountType: try r.optionalNamed("account_type", AccountType.init(name:), ["personal", "corporate"]))
+        }
+        return ReconciliationLine(id: id, batch: batch, status: status, amount: amount, time: time, institution: institution, unseen: unseen)
     }
 
     /// A customer's own limits for a card: set (the fields given replace those set before) or

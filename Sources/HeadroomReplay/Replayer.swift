@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Headroom
 
 /// Drives an engine with JSON Lines operations and answers one JSON line for each, in order. A
@@ -6,7 +7,7 @@ import Headroom
 /// storage failure stops it (nothing after it could be trusted).
 public struct Replayer {
     /// What a replay answered, by kind: every answered line is counted once, in one of
-    /// approved, declined, challenged, confirmed, released, refunded, card-limit changes or
+    /// approved, declined, challenged, confirmed, released, refunded, card-limit changes, reconciled or
     /// errors; `replayed` counts the retries among them that got their first answer again.
     public struct Summary: Sendable, Equatable {
         public var lines = 0
@@ -21,6 +22,8 @@ public struct Replayer {
         public var cardLimitChanges = 0
         /// Authorizations answered `challenge` (step-up).
         public var challenged = 0
+        /// Reconciliation lines applied (including those that changed nothing).
+        public var reconciled = 0
     }
 
     /// An engine, or a group committer in front of one.
@@ -33,25 +36,32 @@ public struct Replayer {
     /// lines are refused without one.
     public let operatorName: String?
 
-    public init(engine: any PaymentLifecycle, tally: ReplayTally = ReplayTally(), operatorName: String? = nil) {
+    /// The engine's clock, when it follows the replayed day: each line read advances it.
+    public let clock: ReplayClock?
+
+    public init(engine: any PaymentLifecycle, tally: ReplayTally = ReplayTally(), operatorName: String? = nil,
+                clock: ReplayClock? = nil) {
         self.engine = engine
         self.tally = tally
         self.operatorName = operatorName
+        self.clock = clock
     }
 
     /// Handles one input line (1-based `number`); `nil` for a blank line.
     /// - Throws: ``HeadroomError`` with `storage`, `corrupted` or `storeBusy`, after which nothing
     ///   more should be replayed.
     public mutating func handle(_ line: String, number: Int) throws(HeadroomError) -> String? {
-        guard let decoded = Self.decode(line, operatorName: operatorName) else { return nil }
+        guard let decoded = Self.decode(line, operatorName: operatorName, clock: clock) else { return nil }
         return try handle(decoded, number: number)
     }
 
-    /// A line decoded; `nil` for a blank line.
-    public static func decode(_ line: String, operatorName: String? = nil) -> Result<EngineOperation, EventError>? {
+    /// A line decoded; `nil` for a blank line. The time it states advances `clock`.
+    public static func decode(_ line: String, operatorName: String? = nil, clock: ReplayClock? = nil) -> Result<EngineOperation, EventError>? {
         if line.allSatisfy(\.isWhitespace) { return nil }
         do {
-            return .success(try OperationDecoder.decode(line, operatorName: operatorName))
+            let decoded = try OperationDecoder.decodeLine(line, operatorName: operatorName)
+            if let time = decoded.time { clock?.advance(to: time) }
+            return .success(decoded.operation)
         } catch {
             return .failure(error)
         }
@@ -104,6 +114,7 @@ extension Replayer.Summary {
             refunded += 1
             if result.replayed { replayed += 1 }
         case .cardLimitsSet, .cardLimitsCleared: cardLimitChanges += 1
+        case .reconciled: reconciled += 1
         }
     }
 }
@@ -127,5 +138,25 @@ public final class ReplayTally: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return counts
+    }
+}
+
+/// A replay's "now": the latest event time read so far (the wall clock before the first), so
+/// that a replayed day takes and expires reservations as it did live, and the same input
+/// always gives the same answers. Give ``now`` to ``Engine/Options/clock``.
+public final class ReplayClock: Sendable {
+    private let latest = Mutex<Int64?>(nil)
+
+    public init() {}
+
+    /// Moves the clock to `time` when it is later than what was read before (lines out of
+    /// order never move it back).
+    public func advance(to time: Timestamp) {
+        latest.withLock { $0 = max($0 ?? time.unixSeconds, time.unixSeconds) }
+    }
+
+    /// Unix seconds: the latest time read, or the system's clock before any.
+    public var now: Int64 {
+        latest.withLock { $0 } ?? Engine.systemClock()
     }
 }

@@ -11,7 +11,29 @@ public enum ResultEncoder {
         case .refunded(let result): refund(result)
         case .cardLimitsSet(let limits): cardLimits(operation, code: "cardLimitsSet", limits)
         case .cardLimitsCleared(let removed): cardLimits(operation, code: removed ? "cardLimitsCleared" : "noCardLimits", nil)
+        case .reconciled(let result): reconcile(result)
         }
+    }
+
+    /// `{"id":"N1","op":"reconcile","outcome":"approve","code":"reconciled","correction":"confirmed","state":"confirmed","amount":"12.00"}`,
+    /// with `amount_corrected_from` when NetsUnion's amount differed, and code
+    /// `overLimitByReconciliation` with the limit when counting it went past a cap.
+    public static func reconcile(_ r: ReconcileResult) -> String {
+        var o = JSONObject()
+        o.string("id", r.id.text)
+        o.string("op", "reconcile")
+        o.string("outcome", "approve")
+        o.string("code", r.overLimit == nil ? "reconciled" : "overLimitByReconciliation")
+        o.string("correction", r.correction.rawValue)
+        o.string("state", r.state.name)
+        o.string("amount", Amount.plain(r.amountFen))
+        if let from = r.amountCorrectedFromFen { o.string("amount_corrected_from", Amount.plain(from)) }
+        if let f = r.overLimit {
+            o.string("limit", f.limitID)
+            o.string("tier", f.tier.name)
+            o.string("reason", reason(f))
+        }
+        return o.text
     }
 
     /// `{"id":null,"op":"set-card-limits","outcome":"approve","code":"cardLimitsSet","card":"622202*********3446",...}`

@@ -17,12 +17,14 @@ public enum RuleLoader {
         var problems: [RuleProblem] = []
         var limits: [Limit] = []
         var cardTiers: [(CardTierPolicy, SourceLocation)] = []
+        var holds: [(HoldTimes, SourceLocation)] = []
         for source in sources {
             var parser = FileParser(file: source.name)
             parser.parse(source.text)
             problems += parser.problems
             limits += parser.limits
             cardTiers += parser.cardTiers
+            holds += parser.holds
         }
         problems += duplicateIDs(limits)
         let directory = sources.first.map { String($0.name.split(separator: "/").dropLast().joined(separator: "/")) } ?? ""
@@ -34,8 +36,12 @@ public enum RuleLoader {
             problems.append(RuleProblem(file: extra.1.file, line: extra.1.line, field: "card_tier",
                                         message: "a second card_tier section (the first is at \(cardTiers[0].1))"))
         }
+        for extra in holds.dropFirst() {
+            problems.append(RuleProblem(file: extra.1.file, line: extra.1.line, field: "holds",
+                                        message: "a second holds section (the first is at \(holds[0].1))"))
+        }
         if !problems.isEmpty { throw RuleErrors(problems) }
-        return RuleSet(limits: limits, cardTier: cardTiers[0].0)
+        return RuleSet(limits: limits, cardTier: cardTiers[0].0, holds: holds.first?.0)
     }
 
     static func duplicateIDs(_ limits: [Limit]) -> [RuleProblem] {
@@ -60,6 +66,7 @@ struct FileParser {
     var problems: [RuleProblem] = []
     var limits: [Limit] = []
     var cardTiers: [(CardTierPolicy, SourceLocation)] = []
+    var holds: [(HoldTimes, SourceLocation)] = []
 
     init(file: String) {
         self.file = file
@@ -93,8 +100,12 @@ struct FileParser {
                 if let policy = parseCardTier(value) {
                     cardTiers.append((policy, SourceLocation(file: file, line: value.mark?.line ?? 0)))
                 }
+            case "holds":
+                if let times = parseHolds(value) {
+                    holds.append((times, SourceLocation(file: file, line: value.mark?.line ?? 0)))
+                }
             default:
-                problem(value, key, "unknown section: a rule file has `limits` and `card_tier`")
+                problem(value, key, "unknown section: a rule file has `limits`, `card_tier` and `holds`")
             }
         }
     }
@@ -117,6 +128,63 @@ struct FileParser {
             return nil
         }
         return CardTierPolicy(filter: filter, refundRestores: refundRestores)
+    }
+
+    /// `holds:` names every business that is authorized (all but refund), each with one hold
+    /// (`1h`) or one per account type (`{personal: 3h, corporate: 30d}`).
+    mutating func parseHolds(_ node: Node) -> HoldTimes? {
+        guard let fields = mapping(node, "holds") else { return nil }
+        var times = HoldTimes()
+        var valid = true
+        for (key, value) in fields {
+            let field = "holds.\(key)"
+            guard let business = Business(name: key), business != .refund else {
+                problem(value, field, "unknown business: holds are set for \(Self.heldBusinesses.map(\.name).joined(separator: ", "))")
+                valid = false
+                continue
+            }
+            if case .mapping = value {
+                guard let perType = mapping(value, field) else { valid = false; continue }
+                for type in AccountType.allCases {
+                    guard let entry = perType.first(where: { $0.0 == type.name }) else {
+                        problem(value, "\(field).\(type.name)", "is required when the hold is set per account type")
+                        valid = false
+                        continue
+                    }
+                    if let seconds = holdSeconds(entry.1, "\(field).\(type.name)") {
+                        times.set(business, type, seconds: seconds)
+                    } else { valid = false }
+                }
+                for (other, otherValue) in perType where AccountType(name: other) == nil {
+                    problem(otherValue, "\(field).\(other)", "unknown account type: personal or corporate")
+                    valid = false
+                }
+            } else if let seconds = holdSeconds(value, field) {
+                for type in AccountType.allCases { times.set(business, type, seconds: seconds) }
+            } else {
+                valid = false
+            }
+        }
+        for business in Self.heldBusinesses where !fields.contains(where: { $0.0 == business.name }) {
+            problem(node, "holds.\(business.name)", "is missing: every business that is authorized needs a hold time")
+            valid = false
+        }
+        return valid ? times : nil
+    }
+
+    static let heldBusinesses = Business.allCases.filter { $0 != .refund }
+
+    mutating func holdSeconds(_ node: Node, _ field: String) -> Int64? {
+        guard let text = scalar(node, field) else { return nil }
+        guard let seconds = HoldTimes.parse(text) else {
+            problem(node, field, "\"\(text)\" is not a hold time: a whole number of minutes, hours or days (90m, 3h, 30d)")
+            return nil
+        }
+        guard seconds >= HoldTimes.secondsMin, seconds <= HoldTimes.secondsMax else {
+            problem(node, field, "\(text) is outside 1m to 366d")
+            return nil
+        }
+        return seconds
     }
 
     static func syntaxProblem(_ error: YamlError, file: String) -> RuleProblem {

@@ -28,6 +28,29 @@ public enum RuleSetDiff {
         if old.cardTier != new.cardTier {
             out.append(RuleChange(subject: "card_tier", text: "card_tier: counts \(describe(old.cardTier.filter)) -> \(describe(new.cardTier.filter)); refunds restore \(old.cardTier.refundRestores) -> \(new.cardTier.refundRestores)"))
         }
+        if old.holds != new.holds {
+            out += holdChanges(old.holds, new.holds)
+        }
+        return out
+    }
+
+    /// `holds: gateway (corporate) 30d -> 7d`, one line per business and account type changed.
+    static func holdChanges(_ a: HoldTimes?, _ b: HoldTimes?) -> [RuleChange] {
+        func text(_ h: HoldTimes?, _ business: Business, _ type: AccountType) -> String {
+            guard let h else { return "none (reservations held until confirmed or released)" }
+            return h.seconds(for: business, accountType: type).map(HoldTimes.text) ?? "none"
+        }
+        var out: [RuleChange] = []
+        for business in Business.allCases where business != .refund {
+            let (ap, bp) = (text(a, business, .personal), text(b, business, .personal))
+            let (ac, bc) = (text(a, business, .corporate), text(b, business, .corporate))
+            if ap == ac && bp == bc {
+                if ap != bp { out.append(RuleChange(subject: "holds", text: "holds: \(business.name) \(ap) -> \(bp)")) }
+                continue
+            }
+            if ap != bp { out.append(RuleChange(subject: "holds", text: "holds: \(business.name) (personal) \(ap) -> \(bp)")) }
+            if ac != bc { out.append(RuleChange(subject: "holds", text: "holds: \(business.name) (corporate) \(ac) -> \(bc)")) }
+        }
         return out
     }
 

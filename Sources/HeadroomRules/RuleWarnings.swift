@@ -15,6 +15,14 @@ public enum RuleWarnings {
         }
     }
 
+    /// A rule set without a `holds` section: a reservation whose confirm or release never
+    /// comes holds its limit for ever.
+    public static func missingHolds(_ rules: RuleSet, directory: String) -> [RuleProblem] {
+        guard rules.holds == nil else { return [] }
+        return [RuleProblem(file: directory, line: 0, field: "holds",
+                            message: "no file has a holds section: an authorized payment that is never confirmed or released holds its limit until reconciliation gives it back")]
+    }
+
     /// Caps that can never bind: another limit of the same tier or a broader one (an
     /// institution's cap above the bank's, say) counts at least the same payments in the same
     /// window and caps the same measure at no more, so it always declines first. A broader

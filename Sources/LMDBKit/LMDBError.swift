@@ -40,6 +40,8 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// The map is full: the store needs a larger `mapSizeBytes`.
     public static let mapFullCode = clmdb_MAP_FULL
+    /// No such key, or (opening a database in a read-only environment) no such database.
+    public static let notFoundCode = clmdb_NOTFOUND
     /// Every reader slot is taken: too many processes or threads have the store open.
     public static let readersFullCode = clmdb_READERS_FULL
 

@@ -117,7 +117,9 @@ import Testing
         let dir = try CLI.temporaryDirectory("cardfile")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = dir + "/store"
-        _ = try CLI.run(["replay", "--store", store, "--rules", Self.rules], input: authorize("T1", card: 7, amount: "12.00") + "\n")
+        // Confirmed: a reservation left authorized would have expired (1 hour) by the next writer's clock.
+        _ = try CLI.run(["replay", "--store", store, "--rules", Self.rules],
+                        input: authorize("T1", card: 7, amount: "12.00") + "\n" + #"{"op":"confirm","id":"T1"}"# + "\n")
         try (pan(7) + "\n").write(toFile: dir + "/card.txt", atomically: true, encoding: .utf8)
         let set = try CLI.run(["card-limit", "set", "--store", store, "--card-file", dir + "/card.txt", "--daily-amount", "500.00"], as: "alice")
         #expect(set.status == 0 && set.stdout.contains("622848******"), "\(set.stderr)")

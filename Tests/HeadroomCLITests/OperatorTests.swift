@@ -27,7 +27,7 @@ import Testing
 
     @Test func validateReportsEveryProblemAndExitsNonZero() throws {
         let clean = try CLI.run(["rules", "validate", Self.rules])
-        #expect(clean.status == 0 && clean.stdout.contains("9 limits in 4 files, no problems"))
+        #expect(clean.status == 0 && clean.stdout.contains("9 limits in 5 files, no problems"))
         let dir = try CLI.temporaryDirectory("validate")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "limits:\n  - id: a.b\n    tier: bank\n    window: weekly\n    amount_max: 1,000\n".write(toFile: dir + "/x.yaml", atomically: true, encoding: .utf8)
@@ -198,8 +198,9 @@ import Testing
     }
 
     /// The same example payments three years older, and one reservation never confirmed nor
-    /// released: a purge counting from a day to come is refused; a dry run changes nothing; the
-    /// purge removes every closed window and record but the reservation, which holds limit.
+    /// released under a rule set without hold times (so it never expires): a purge counting
+    /// from a day to come is refused; a dry run changes nothing; the purge removes every closed
+    /// window and record but the reservation, which holds limit.
     @Test func purgeRefusesAFutureDayKeepsReservationsAndHasADryRun() throws {
         let (root, store, _) = try fixture("purge-safe")
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -212,7 +213,10 @@ import Testing
         let example = try String(contentsOfFile: CLI.repositoryRoot + "/examples/payments.jsonl", encoding: .utf8)
             .replacingOccurrences(of: "2026-11-2", with: "2023-11-2")
         let held = #"{"op":"authorize","id":"HELD1","time":"2023-11-25T10:00:00+08:00","card":"6222020200112233446","institution":"Z2007933000010","business":"agreement","amount":"10.00","account_class":"I"}"#
-        let replay = try CLI.run(["replay", "--store", old, "--rules", Self.rules], input: example + held + "\n")
+        let withoutHolds = root + "/rules-without-holds"
+        try FileManager.default.copyItem(atPath: Self.rules, toPath: withoutHolds)
+        try FileManager.default.removeItem(atPath: withoutHolds + "/holds.yaml")
+        let replay = try CLI.run(["replay", "--store", old, "--rules", withoutHolds], input: example + held + "\n")
         #expect(replay.status == 0, "\(replay.stderr)")
         let before = json(try CLI.run(["store", "stat", "--store", old, "--format", "json"])) as? [String: Any]
         #expect(before?["records"] as? Int == 7)
@@ -275,7 +279,7 @@ import Testing
             }
         }
         let version = try CLI.run(["--version"])
-        #expect(version.status == 0 && version.stdout.hasPrefix("0.10.0 (store schema 3, journal format 2)"))
+        #expect(version.status == 0 && version.stdout.hasPrefix("0.11.0 (store schema 4, journal format 2)"))
         for shell in ["bash", "zsh", "fish"] {
             let script = try CLI.run(["--generate-completion-script", shell])
             #expect(script.status == 0 && script.stdout.contains("card-limit"), "\(shell)")

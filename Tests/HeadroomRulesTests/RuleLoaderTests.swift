@@ -8,9 +8,52 @@ import Testing
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Rules").path
 
+    /// A holds section names every business that is authorized, with hold times in m, h or d
+    /// between 1 minute and 366 days, one or one per account type; each mistake is named.
+    @Test func holdTimesAreValidatedWithFileLineAndField() throws {
+        let cardTier = "card_tier:\n  applies_to: {business: [agreement]}\n"
+        func problems(_ holds: String) -> [String] {
+            do {
+                _ = try RuleLoader.parse([RuleSource(name: "r/holds.yaml", text: cardTier + holds)])
+                return []
+            } catch {
+                return error.problems.map(\.description)
+            }
+        }
+        let good = "holds:\n  agreement: 1h\n  authentication: 90m\n  entrusted: 2d\n  payout: 1h\n  gateway: {personal: 3h, corporate: 30d}\n"
+        #expect(problems(good).isEmpty)
+        let rules = try RuleLoader.parse([RuleSource(name: "r/holds.yaml", text: cardTier + good)])
+        #expect(rules.holds?.seconds(for: .authentication, accountType: .corporate) == 5400)
+        #expect(rules.holds?.description == "agreement 1h, authentication 90m, gateway 3h (corporate 30d), entrusted 2d, payout 1h")
+
+        #expect(problems("holds:\n  agreement: 1h\n") == [
+            "r/holds.yaml:4: holds.authentication: is missing: every business that is authorized needs a hold time",
+            "r/holds.yaml:4: holds.gateway: is missing: every business that is authorized needs a hold time",
+            "r/holds.yaml:4: holds.entrusted: is missing: every business that is authorized needs a hold time",
+            "r/holds.yaml:4: holds.payout: is missing: every business that is authorized needs a hold time"])
+        let bad = good.replacingOccurrences(of: "90m", with: "90 minutes").replacingOccurrences(of: "2d", with: "0m")
+            .replacingOccurrences(of: "corporate: 30d", with: "company: 30d") + "  refund: 1h\n"
+        #expect(problems(bad) == [
+            "r/holds.yaml:5: holds.authentication: \"90 minutes\" is not a hold time: a whole number of minutes, hours or days (90m, 3h, 30d)",
+            "r/holds.yaml:6: holds.entrusted: \"0m\" is not a hold time: a whole number of minutes, hours or days (90m, 3h, 30d)",
+            "r/holds.yaml:8: holds.gateway.corporate: is required when the hold is set per account type",
+            "r/holds.yaml:8: holds.gateway.company: unknown account type: personal or corporate",
+            "r/holds.yaml:9: holds.refund: unknown business: holds are set for agreement, authentication, gateway, entrusted, payout"])
+        #expect(problems(good.replacingOccurrences(of: "2d", with: "400d")) == ["r/holds.yaml:6: holds.entrusted: 400d is outside 1m to 366d"])
+        // No holds section is valid (older rule sets have none), and warned of.
+        let none = try RuleLoader.parse([RuleSource(name: "r/holds.yaml", text: cardTier)])
+        #expect(none.holds == nil)
+        #expect(RuleWarnings.missingHolds(none, directory: "r").map(\.field) == ["holds"])
+        #expect(RuleWarnings.missingHolds(rules, directory: "r").isEmpty)
+        // The diff names each change in words.
+        let shorter = try RuleLoader.parse([RuleSource(name: "r/holds.yaml", text: cardTier + good.replacingOccurrences(of: "corporate: 30d", with: "corporate: 7d"))])
+        #expect(RuleSetDiff.changes(from: rules, to: shorter).map(\.text) == ["holds: gateway (corporate) 30d -> 7d"])
+        #expect(RuleSetDiff.changes(from: none, to: rules).map(\.text).first == "holds: agreement none (reservations held until confirmed or released) -> 1h")
+    }
+
     @Test func shippedRulesHoldTheAgreedValues() throws {
         let (rules, sources) = try RuleLoader.load(directory: Self.directory)
-        #expect(sources.count == 4)
+        #expect(sources.count == 5)
         func limit(_ id: String) throws -> Limit { try #require(rules.limit(id: id)) }
         let z = try Institution("Z2007933000010"), other = try Institution("Z9999999999999")
         let debit: Set<Business> = [.agreement, .authentication, .gateway, .entrusted]
@@ -37,6 +80,17 @@ import Testing
 
         #expect(rules.cardTier.filter.businesses == debit)
         #expect(rules.cardTier.refundRestores == false)
+
+        // Hold times: gateway orders 3 hours for persons, 30 days for companies; 1 hour else.
+        let holds = try #require(rules.holds)
+        let threeHours: Int64 = 3 * 3600, thirtyDays: Int64 = 30 * 86_400, oneHour: Int64 = 3600
+        #expect(holds.seconds(for: .gateway, accountType: .personal) == threeHours)
+        #expect(holds.seconds(for: .gateway, accountType: nil) == threeHours)
+        #expect(holds.seconds(for: .gateway, accountType: .corporate) == thirtyDays)
+        for business in [Business.agreement, .authentication, .entrusted, .payout] {
+            for type in [AccountType.personal, .corporate] { #expect(holds.seconds(for: business, accountType: type) == oneHour) }
+        }
+        #expect(holds.seconds(for: .refund, accountType: nil) == nil)
         #expect(rules.limits.allSatisfy { !$0.refundRestores })
         #expect(rules.limits.count == 9)
     }

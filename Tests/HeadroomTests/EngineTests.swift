@@ -331,24 +331,46 @@ import Testing
             let record = PaymentRecord(kind: .payment, state: decision.isApproved ? .authorized : .declined, fingerprint: 7,
                                        time: Timestamp(unixSeconds: 1_795_572_000), amountFen: 1_000, refundedFen: 0, ruleSetVersion: 2,
                                        decision: decision, counters: [], original: nil)
-            var bytes = record.encoded()
-            #expect(bytes[0] == PaymentRecord.version && PaymentRecord.version == 2)
+            let bytes = record.encoded()
+            #expect(bytes[0] == PaymentRecord.version && PaymentRecord.version == 3)
             let decoded = bytes.withUnsafeBytes { PaymentRecord(bytes: $0) }
             #expect(decoded == record && decoded?.decision.decidedBy?.ruleID == (decision.isApproved ? nil : "bank.card-daily"))
-            // Version 1 had these bytes under another version number: readable only to migrate.
-            bytes[0] = 1
-            #expect(bytes.withUnsafeBytes { PaymentRecord(bytes: $0) } == nil)
-            #expect(bytes.withUnsafeBytes { PaymentRecord.header($0) } == nil)
-            if decision.outcome != .challenge {
-                #expect(bytes.withUnsafeBytes { PaymentRecord(version1: $0) } == record)
+            // Versions 1 and 2 had these bytes without the hold time and subject (9 bytes here),
+            // under their own version number: readable only to migrate.
+            for older: UInt8 in [1, 2] {
+                var old = bytes
+                old.removeSubrange(PaymentRecord.heldUntilOffset..<(PaymentRecord.heldUntilOffset + 9))
+                old[0] = older
+                #expect(old.withUnsafeBytes { PaymentRecord(bytes: $0) } == nil)
+                #expect(old.withUnsafeBytes { PaymentRecord.header($0) } == nil)
+                if decision.outcome != .challenge || older == 2 {
+                    #expect(old.withUnsafeBytes { PaymentRecord(olderVersion: $0) } == record)
+                }
             }
         }
+        // Hold time, subject and history travel with the record; the header reads the hold in place.
+        let card = CardHash(high: 0x0102_0304_0506_0708, low: 9)
+        let payment = Payment(id: try PaymentID("S1"), time: Timestamp(unixSeconds: 1_795_572_000), card: card,
+                              institution: try Institution("Z2007933000010"), business: .gateway, amount: Amount(fen: 500),
+                              accountClass: .classII, channel: .h5, accountType: .corporate)
+        let full = PaymentRecord(kind: .payment, state: .authorized, fingerprint: 7, time: payment.time, amountFen: 500, refundedFen: 0,
+                                 ruleSetVersion: 2, heldUntil: 1_795_575_600, subject: .init(payment),
+                                 decision: Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: [:], ruleSetVersion: 2),
+                                 counters: [], original: nil,
+                                 events: [.init(kind: .authorized, time: 1_795_572_001),
+                                          .init(kind: .reconciled, detail: 3, time: 1_795_580_000, amountFen: 500, extra: 202_611_250_013)])
+        let fullBytes = full.encoded()
+        #expect(fullBytes.withUnsafeBytes { PaymentRecord(bytes: $0) } == full)
+        #expect(fullBytes.withUnsafeBytes { PaymentRecord.header($0)?.heldUntil } == 1_795_575_600)
+        #expect(full.subject?.payment(id: payment.id, time: payment.time, amountFen: 500) == payment)
+        // A history cut mid-event is refused.
+        #expect(Array(fullBytes.dropLast()).withUnsafeBytes { PaymentRecord(bytes: $0) } == nil)
         // An unknown kind of finding is refused, never taken for another.
         var unknown = PaymentRecord(kind: .payment, state: .declined, fingerprint: 7, time: Timestamp(unixSeconds: 0), amountFen: 1,
                                     refundedFen: 0, ruleSetVersion: 1,
                                     decision: Decision(outcome: .decline, code: .exceeds(.bank, .day, .amount), decidedBy: .cap(limit), headroom: [:], ruleSetVersion: 1),
                                     counters: [], original: nil).encoded()
-        let tagOffset = 1 + 1 + 1 + 8 + 8 + 8 + 8 + 4 + 1 + 2
+        let tagOffset = 1 + 1 + 1 + 8 + 8 + 8 + 8 + 4 + 8 + 1 + 1 + 2  // ... held until, no subject, outcome, code
         #expect(unknown[tagOffset] == PaymentRecord.capTag)
         unknown[tagOffset] = 9
         #expect(unknown.withUnsafeBytes { PaymentRecord(bytes: $0) } == nil)

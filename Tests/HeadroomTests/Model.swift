@@ -16,16 +16,23 @@ final class Model {
         var channel: Channel?
     }
 
-    enum State { case declined, authorized, confirmed, released }
+    enum State { case declined, authorized, confirmed, released, expired, reversed }
 
     final class Record {
-        let pay: Pay
+        var pay: Pay
+        /// What the payment first said (a retry says it again); `pay` follows reconciliation.
+        let original: Pay
+        /// The reconciliation line applied: status and amount.
+        var reconciled: (status: ReconciliationStatus, amountFen: Int64)?
         var state: State
         var refundedFen: Int64 = 0
+        /// When an authorized payment's hold ends (engine clock); `nil`: never.
+        var heldUntil: Int64?
         let decision: Decision
         let day: Int, month: Int, year: Int, minute: Int64, hour: Int64
         init(pay: Pay, state: State, decision: Decision) {
             self.pay = pay
+            self.original = pay
             self.state = state
             self.decision = decision
             let c = Model.calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(pay.time)))
@@ -47,6 +54,8 @@ final class Model {
     enum Outcome: Equatable {
         case decision(Decision, replayed: Bool)
         case refund(total: Int64, remaining: Int64, replayed: Bool)
+        /// correction, state, amount, amount corrected from, the limit gone past.
+        case reconciled(String, String, Int64, Int64?, String?)
         case ok
         case error(HeadroomError.Code)
     }
@@ -63,21 +72,49 @@ final class Model {
     var refunds: [String: RefundRecord] = [:]
     var cardLimits: [String: CardLimits] = [:]  // "pan" or "pan@institution"
 
-    init(rules: RuleSet, version: UInt32) {
+    /// The engine's clock, as every operation reads it.
+    var now: Int64 = 0
+    /// How many due reservations one write transaction expires.
+    let expiriesPerTransaction: Int
+
+    init(rules: RuleSet, version: UInt32, expiriesPerTransaction: Int = .max) {
         self.rules = rules
         self.version = version
+        self.expiriesPerTransaction = expiriesPerTransaction
     }
+
+    // MARK: Expiry
+
+    /// What every write transaction does first: the `limit` earliest due reservations (by due
+    /// time, then id) expire.
+    func expireDue(limit: Int) {
+        let due = payments.filter { $0.value.state == .authorized && ($0.value.heldUntil ?? .max) <= now }
+            .sorted { ($0.value.heldUntil!, $0.key) < ($1.value.heldUntil!, $1.key) }
+        for (_, r) in due.prefix(limit) {
+            r.state = .expired
+            r.heldUntil = nil
+        }
+    }
+
+    /// Before an operation: its transaction's expiries (they stand even when it is refused).
+    func beginOperation() { expireDue(limit: expiriesPerTransaction) }
+
+    /// An engine opening expires everything due.
+    func open() { expireDue(limit: .max) }
 
     // MARK: Operations
 
     func authorize(_ id: String, _ pay: Pay) -> Outcome {
+        beginOperation()
         if pay.business == .refund { return .error(.invalidInput) }
         if refunds[id] != nil { return .error(.idConflict) }
         if let r = payments[id] {
-            return r.pay == pay ? .decision(r.decision, replayed: true) : .error(.idConflict)
+            return r.original == pay ? .decision(r.decision, replayed: true) : .error(.idConflict)
         }
         let d = decision(for: pay)
-        payments[id] = Record(pay: pay, state: d.isApproved ? .authorized : .declined, decision: d)
+        let r = Record(pay: pay, state: d.isApproved ? .authorized : .declined, decision: d)
+        if d.isApproved, let hold = rules.holds?.seconds(for: pay.business, accountType: nil) { r.heldUntil = now + hold }
+        payments[id] = r
         return .decision(d, replayed: false)
     }
 
@@ -85,19 +122,26 @@ final class Model {
     func release(_ id: String) -> Outcome { transition(id, to: .released) }
 
     private func transition(_ id: String, to state: State) -> Outcome {
+        beginOperation()
         if refunds[id] != nil { return .error(.notAPayment) }
         guard let r = payments[id] else { return .error(.unknownPayment) }
         switch r.state {
         case .declined: return .error(.notApproved)
         case .confirmed: return .error(.alreadyConfirmed)
         case .released: return .error(.alreadyReleased)
+        case .expired: return .error(.expired)
+        case .reversed: return .error(.reversed)
         case .authorized:
+            // Past its hold, whether or not expiry has reached it yet.
+            if let until = r.heldUntil, until <= now { return .error(.expired) }
             r.state = state
+            r.heldUntil = nil
             return .ok
         }
     }
 
     func refund(_ id: String, original: String, amountFen: Int64, time: Int64) -> Outcome {
+        beginOperation()
         if payments[id] != nil { return .error(.idConflict) }
         if let r = refunds[id] {
             guard r.original == original, r.amountFen == amountFen, r.time == time else { return .error(.idConflict) }
@@ -108,6 +152,8 @@ final class Model {
         switch o.state {
         case .declined: return .error(.notApproved)
         case .released: return .error(.alreadyReleased)
+        case .expired: return .error(.expired)
+        case .reversed: return .error(.reversed)
         case .authorized: return .error(.notConfirmed)
         case .confirmed: break
         }
@@ -117,12 +163,82 @@ final class Model {
         return .refund(total: o.refundedFen, remaining: o.pay.amountFen - o.refundedFen, replayed: false)
     }
 
+    /// NetsUnion's word wins, once: see ``ReconcileResult/Correction``.
+    func reconcile(_ id: String, status: ReconciliationStatus, amountFen: Int64, institution: String, unseen: Pay?) -> Outcome {
+        beginOperation()
+        if refunds[id] != nil { return .error(.notAPayment) }
+        guard let r = payments[id] else {
+            if status.counts {
+                guard var pay = unseen, pay.business != .refund else { return .error(.invalidInput) }
+                pay.amountFen = amountFen
+                let over = decision(for: pay).failed?.limitID
+                let r = Record(pay: pay, state: .confirmed, decision: Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: [:], ruleSetVersion: 0))
+                r.reconciled = (status, amountFen)
+                payments[id] = r
+                return .reconciled("unknownToBank", "confirmed", amountFen, nil, over)
+            }
+            var pay = unseen ?? Pay(time: 0, pan: "", institution: institution, business: .agreement, amountFen: amountFen, accountClass: .classI, channel: nil)
+            pay.amountFen = amountFen
+            let r = Record(pay: pay, state: .reversed, decision: Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: [:], ruleSetVersion: 0))
+            r.reconciled = (status, amountFen)
+            payments[id] = r
+            return .reconciled("unknownToBank", "reversed", amountFen, nil, nil)
+        }
+        if let earlier = r.reconciled {
+            guard earlier.status == status && earlier.amountFen == amountFen else { return .error(.reconcileConflict) }
+            return .reconciled("alreadyReconciled", name(r.state), r.pay.amountFen, nil, nil)
+        }
+        if r.pay.institution != institution { return .error(.reconcileConflict) }
+        let bank = r.pay.amountFen
+        var correction = "unchanged"
+        var over: String?
+        if status.counts {
+            switch r.state {
+            case .authorized, .confirmed:
+                if amountFen < r.refundedFen { return .error(.reconcileConflict) }
+                correction = r.state == .authorized ? "confirmed" : "unchanged"
+            case .declined, .released, .expired:
+                var pay = r.pay
+                pay.amountFen = amountFen
+                over = decision(for: pay).failed?.limitID
+                correction = "recounted"
+            case .reversed: return .error(.corrupted)
+            }
+            r.state = .confirmed
+            r.pay.amountFen = amountFen
+        } else {
+            switch r.state {
+            case .authorized, .confirmed:
+                r.state = .reversed
+                correction = "givenBack"
+            case .declined, .released, .expired: break
+            case .reversed: return .error(.corrupted)
+            }
+        }
+        r.heldUntil = nil
+        r.reconciled = (status, amountFen)
+        return .reconciled(correction, name(r.state), r.pay.amountFen, status.counts && amountFen != bank ? bank : nil, over)
+    }
+
+    func name(_ state: State) -> String {
+        switch state {
+        case .declined: "declined"
+        case .authorized: "authorized"
+        case .confirmed: "confirmed"
+        case .released: "released"
+        case .expired: "expired"
+        case .reversed: "reversed"
+        }
+    }
+
     func setCardLimits(pan: String, institution: String?, _ limits: CardLimits) {
+        beginOperation()
         let key = institution.map { "\(pan)@\($0)" } ?? pan
         cardLimits[key] = (cardLimits[key] ?? CardLimits()).merged(with: limits)
     }
 
     func clearCardLimits(pan: String, institution: String?) {
+        beginOperation()
         cardLimits[institution.map { "\(pan)@\($0)" } ?? pan] = nil
     }
 

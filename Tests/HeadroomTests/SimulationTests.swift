@@ -2,6 +2,7 @@ import Foundation
 @testable import Headroom
 import HeadroomCore
 import HeadroomRules
+import Synchronization
 import Testing
 
 /// Seeded simulations: the LMDB engine and the in-memory model get the same events; every
@@ -44,7 +45,33 @@ import Testing
     card_tier:
       applies_to: {business: [agreement, authentication, gateway, entrusted]}
       refund_restores: true
+    holds:
+      agreement: 3h
+      authentication: 150m
+      entrusted: 4h
+      payout: 1h
+      gateway: {personal: 6h, corporate: 30d}
     """)
+
+    /// Few expiries per transaction, so that a backlog outlasts one (the model drains alike).
+    static let expiriesPerTransaction = 2
+
+    /// The engine's clock, moved by the simulation (to the latest time it has sent).
+    final class Clock: Sendable {
+        let now = Mutex<Int64>(0)
+        var read: @Sendable () -> Int64 { { self.now.withLock { $0 } } }
+    }
+
+    static func engine(_ dir: String, _ clock: Clock, rules: [RuleSource]? = nil) throws -> Engine {
+        try Engine(path: dir, cardKey: Fixture.cardKey, rules: rules,
+                   options: .init(mapSizeBytes: 64 << 20, clock: clock.read, expiriesPerTransaction: expiriesPerTransaction))
+    }
+
+    /// Sets the engine's clock and the model's to the simulation's now.
+    static func tick(_ clock: Clock, _ model: Model, _ sim: Simulator) {
+        clock.now.withLock { $0 = sim.now }
+        model.now = sim.now
+    }
 
     static var seeds: [UInt64] {
         if let text = ProcessInfo.processInfo.environment["HEADROOM_SEED"], let seed = UInt64(text) { return [seed] }
@@ -55,22 +82,35 @@ import Testing
     func engineMatchesModel(seed: UInt64) throws {
         let dir = try Fixture.directory("sim")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var engine: Engine! = try Fixture.engine(dir, rules: [Self.rules])
-        let model = Model(rules: engine.ruleSet, version: engine.ruleSetVersion)
+        let clock = Clock()
         var sim = Simulator(seed: seed)
+        clock.now.withLock { $0 = sim.now }
+        var engine: Engine! = try Self.engine(dir, clock, rules: [Self.rules])
+        let model = Model(rules: engine.ruleSet, version: engine.ruleSetVersion, expiriesPerTransaction: Self.expiriesPerTransaction)
+        var expiredBehind = 0  // steps at which a due reservation waited for a later transaction
+        var reconciledPairs: Set<String> = []  // final status and the state it met
         for step in 0..<1200 {
             let event = sim.next(model: model)
+            Self.tick(clock, model, sim)
             let context = Comment(rawValue: "seed \(seed) step \(step): \(event)")
+            if model.payments.values.filter({ $0.state == .authorized && ($0.heldUntil ?? .max) <= sim.now }).count > Self.expiriesPerTransaction {
+                expiredBehind += 1
+            }
             if case .reopen = event {
                 let report = try engine.check()
                 #expect(report.problems.isEmpty, context)
                 engine = nil  // closed first: a process must not hold a store open twice
-                engine = try Fixture.engine(dir)  // the store's own rule set
+                engine = try Self.engine(dir, clock)  // the store's own rule set; expires what is due
+                model.open()
                 #expect(engine.ruleSetVersion == model.version, context)
                 continue
             }
             if case .authorize(_, let pay) = event {
                 try compareUsage(engine, model, pay, context)
+            }
+            if case .reconcile(let id, let status, _, _, _, _) = event {
+                let state = model.payments[id].map { $0.reconciled == nil ? model.name($0.state) : "reconciled" } ?? "unknown"
+                reconciledPairs.insert("\(status) \(state)")
             }
             let got = run(event, on: engine)
             let want = run(event, on: model)
@@ -82,6 +122,9 @@ import Testing
         #expect(report.liveReservations == model.payments.values.filter { $0.state == .authorized || $0.state == .confirmed }.count)
         #expect(model.payments.values.contains { $0.state == .declined }, "seed \(seed): the run declined nothing: too easy")
         #expect(model.payments.values.contains { $0.refundedFen > 0 }, "seed \(seed): the run refunded nothing")
+        #expect(model.payments.values.filter { $0.state == .expired }.count > 10, "seed \(seed): few reservations expired")
+        #expect(expiredBehind > 0, "seed \(seed): no backlog ever outlasted a transaction's bound")
+        #expect(reconciledPairs.count >= 12, "seed \(seed): reconciliation met few pairs of status and state: \(reconciledPairs.sorted())")
     }
 
     /// The same simulation through group commit in journal mode, with checkpoints every few
@@ -94,13 +137,16 @@ import Testing
         let dir = try Fixture.directory("sim-journal")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let journaling = GroupCommitter.Options(journal: .init(checkpointOperations: 7, checkpointMilliseconds: 50))
-        var engine: Engine! = try Fixture.engine(dir, rules: [Self.rules])
-        var committer: GroupCommitter! = try GroupCommitter(engine: engine, options: journaling)
-        let model = Model(rules: engine.ruleSet, version: engine.ruleSetVersion)
+        let clock = Clock()
         var sim = Simulator(seed: seed)
+        clock.now.withLock { $0 = sim.now }
+        var engine: Engine! = try Self.engine(dir, clock, rules: [Self.rules])
+        var committer: GroupCommitter! = try GroupCommitter(engine: engine, options: journaling)
+        let model = Model(rules: engine.ruleSet, version: engine.ruleSetVersion, expiriesPerTransaction: Self.expiriesPerTransaction)
         var recovered = 0
         for step in 0..<1200 {
             let event = sim.next(model: model)
+            Self.tick(clock, model, sim)
             let context = Comment(rawValue: "seed \(seed) step \(step): \(event)")
             switch event {
             case .reopen:
@@ -108,7 +154,8 @@ import Testing
                 committer = nil
                 engine = nil  // closed first: a process must not hold a store open twice
                 if try JournalFile(directory: dir).entries().entries.isEmpty == false { recovered += 1 }
-                engine = try Fixture.engine(dir)  // brought up to date from the journal here
+                engine = try Self.engine(dir, clock)  // brought up to date from the journal here; expires what is due
+                model.open()
                 let report = try engine.check()
                 #expect(report.problems.isEmpty, context)
                 #expect(report.liveReservations == model.payments.values.filter { $0.state == .authorized || $0.state == .confirmed }.count,
@@ -133,6 +180,7 @@ import Testing
         }
         committer.shutdown()
         #expect(recovered > 0, "seed \(seed): no crash left anything in the journal to recover")
+        #expect(model.payments.values.filter { $0.state == .expired }.count > 10, "seed \(seed): few reservations expired")
         let report = try engine.check()
         #expect(report.problems.isEmpty, "seed \(seed): \(report.problems)")
         #expect(report.liveReservations == model.payments.values.filter { $0.state == .authorized || $0.state == .confirmed }.count)
@@ -182,6 +230,14 @@ import Testing
                 guard let engine = engine as? Engine else { preconditionFailure("card limits are set on the engine") }
                 try engine.clearCardLimits(try CardNumber(pan), institution: try institution.map { try Institution($0) }, by: "sim")
                 return .ok
+            case .reconcile(let id, let status, let amount, let institution, let unseen, let time):
+                let line = ReconciliationLine(
+                    id: try PaymentID(id), batch: try ReconciliationBatch("B" + Timestamp(unixSeconds: time).chinaISO8601.prefix(10).replacingOccurrences(of: "-", with: "") + "0001"),
+                    status: status, amount: Amount(fen: amount), time: Timestamp(unixSeconds: unseen?.time ?? time),
+                    institution: try Institution(institution),
+                    unseen: try unseen.map { .init(card: try CardNumber($0.pan), business: $0.business, accountClass: $0.accountClass, channel: $0.channel) })
+                let r = try engine.reconcile(line)
+                return .reconciled(r.correction.rawValue, r.state.name, r.amountFen, r.amountCorrectedFromFen, r.overLimit?.limitID)
             case .reopen:
                 return .ok
             }
@@ -204,6 +260,8 @@ import Testing
         case .clearCardLimits(let pan, let institution):
             model.clearCardLimits(pan: pan, institution: institution)
             return .ok
+        case .reconcile(let id, let status, let amount, let institution, let unseen, _):
+            return model.reconcile(id, status: status, amountFen: amount, institution: institution, unseen: unseen)
         case .reopen: return .ok
         }
     }
@@ -219,6 +277,8 @@ struct Simulator {
         case refund(String, original: String, amountFen: Int64, time: Int64)
         case setCardLimits(String, String?, CardLimits)
         case clearCardLimits(String, String?)
+        /// id, status, amount, institution, the payment when the line carries it, the time.
+        case reconcile(String, ReconciliationStatus, Int64, String, Model.Pay?, Int64)
         case reopen
 
         var description: String {
@@ -229,6 +289,7 @@ struct Simulator {
             case .refund(let id, let o, let a, _): "refund \(id) of \(o) \(Amount.plain(a))"
             case .setCardLimits(_, let i, let l): "card limits \(i ?? "all") \(l)"
             case .clearCardLimits(_, let i): "clear card limits \(i ?? "all")"
+            case .reconcile(let id, let status, let amount, let i, let unseen, _): "reconcile \(id) \(status) \(Amount.plain(amount)) at \(i)\(unseen == nil ? "" : " with its payment")"
             case .reopen: "reopen"
             }
         }
@@ -236,6 +297,8 @@ struct Simulator {
 
     var rng: SplitMix64
     var time: Int64 = 1_769_774_400  // 2026-01-30T20:00:00+08:00: a month end two days ahead
+    /// The engine's clock: the latest time sent (payments may state a time a little back).
+    var now: Int64 = 1_769_774_400
     var issued: [String] = []
     var counter = 0
     let pans = (1...4).map { Fixture.pan($0 * 7919) }
@@ -260,6 +323,7 @@ struct Simulator {
         case 3..<8: time -= Int64(rng.next() % 7200)  // a little back: out of order
         default: time += Int64(rng.next() % 2400)
         }
+        now = max(now, time)
     }
 
     mutating func newPayment() -> Model.Pay {
@@ -270,9 +334,31 @@ struct Simulator {
             channel: chance(30) ? nil : pick([.app, .pc, .h5]))
     }
 
+    /// A reconciliation line: of a payment on record (its amount or another, now and then
+    /// another institution, the same line again or a contradicting one), of a refund, or of a
+    /// payment the bank never saw (with or without what counting it needs).
+    mutating func reconcile(model: Model) -> Event {
+        let status = pick(ReconciliationStatus.allCases)
+        if chance(30) {
+            counter += 1
+            var pay = newPayment()
+            if pay.business == .refund { pay.business = .agreement }
+            return .reconcile("U\(counter)", status, pay.amountFen, pay.institution, chance(80) ? pay : nil, time)
+        }
+        if chance(5), let refund = model.refunds.keys.sorted().first { return .reconcile(refund, status, 100, pick(institutions), nil, time) }
+        // Now and then a refunded payment: what a failure gives back of it depends on its refunds.
+        let refunded = model.payments.filter { $0.value.refundedFen > 0 && $0.value.reconciled == nil }.keys.sorted()
+        let id = chance(25) && !refunded.isEmpty ? pick(refunded) : pick(issued)
+        guard let r = model.payments[id] else { return .reconcile(id, status, 100, pick(institutions), nil, time) }
+        if let earlier = r.reconciled, chance(50) { return .reconcile(id, earlier.status, earlier.amountFen, r.pay.institution, nil, time) }
+        let amount = chance(80) ? r.pay.amountFen : max(1, r.pay.amountFen + Int64(rng.next() % 10_000) - 5_000)
+        return .reconcile(id, status, amount, chance(5) ? pick(institutions) : r.pay.institution, nil, time)
+    }
+
     mutating func next(model: Model) -> Event {
         advanceTime()
         let roll = rng.next() % 100
+        if roll >= 42 && roll < 50 && !issued.isEmpty { return reconcile(model: model) }
         if roll < 50 || issued.isEmpty {
             counter += 1
             let id = "P\(counter)"
@@ -282,7 +368,7 @@ struct Simulator {
         let known = pick(issued)
         switch roll {
         case 50..<55:
-            if let r = model.payments[known] { return .authorize(known, r.pay) }  // a retry
+            if let r = model.payments[known] { return .authorize(known, r.original) }  // a retry
             return .confirm(known)
         case 55..<57:
             var p = newPayment()

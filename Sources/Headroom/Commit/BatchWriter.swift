@@ -38,10 +38,11 @@ final class CommitTally: @unchecked Sendable {
 // The narrow part of the engine that batch writers use: nothing else of it is reached from
 // Commit/.
 extension Engine {
-    /// Begins a batch's write transaction, with the rule set in force taken up.
+    /// Begins a batch's write transaction, with the rule set in force taken up and what is due
+    /// expired (``begin(_:)``).
     func beginBatch() throws(HeadroomError) -> StoreTransaction {
         let txn = try store.beginWrite()
-        try refreshRules(txn)
+        try begin(txn)
         return txn
     }
 

@@ -120,11 +120,11 @@ final class JournalBatchWriter: BatchWriter, @unchecked Sendable {
     /// Runs a batch with its writes captured, and encodes them as the journal entry `lsn`;
     /// `nil` when an operation was refused after writing (the interval must be dropped).
     private func journaled(_ batch: [Ticket], lsn: UInt64, in txn: borrowing StoreTransaction) throws(HeadroomError) -> JournalSyncer.Entry? {
-        try engine.refreshRules(txn)
         let log = engine.writeLog
         log.effects.bytes.removeAll(keepingCapacity: true)
         log.capturing = true
         defer { log.capturing = false }
+        try engine.begin(txn)  // its expiries are journaled with the batch
         guard let answers = try engine.runBatch(batch, in: txn) else { return nil }
         return .init(bytes: journal.encode(lsn: lsn, payload: log.effects.bytes), answers: answers)
     }

@@ -5,9 +5,16 @@ extension Engine: PaymentLifecycle {
     /// (durable as ``Options/durability`` says). A refused operation changes nothing.
     public func perform(_ operation: EngineOperation) throws(HeadroomError) -> Answer {
         let card = operation.card.map(cardKey.hash)
-        return try write { (txn) throws(HeadroomError) in
-            try refreshRules(txn)
-            return try perform(operation, card: card, in: txn)
+        var expired = 0
+        do {
+            return try write { (txn) throws(HeadroomError) in
+                expired = try begin(txn)
+                return try perform(operation, card: card, in: txn)
+            }
+        } catch where expired > 0 && error.code != .storage && error.code != .corrupted {
+            // The refusal aborted the transaction and the expiries it began with: they go alone.
+            try write { (txn) throws(HeadroomError) in _ = try begin(txn) }
+            throw error
         }
     }
 
@@ -30,6 +37,8 @@ extension Engine: PaymentLifecycle {
             return .cardLimitsSet(try setCardLimits(change, card: card!, in: txn))
         case .clearCardLimits(let number, let institution, let name):
             return .cardLimitsCleared(removed: try clearCardLimits(number, card!, institution: institution, by: name, in: txn))
+        case .reconcile(let line):
+            return .reconciled(try reconcile(line, card: card, in: txn))
         }
     }
 

@@ -20,6 +20,8 @@ public enum EngineOperation: Sendable {
     case setCardLimits(CardLimitChange)
     /// Remove a customer's own limits for a card.
     case clearCardLimits(card: CardNumber, institution: Institution?, by: String)
+    /// Apply NetsUnion's final word on one transaction (对账), exactly once.
+    case reconcile(ReconciliationLine)
 
     /// The operation's name, as replay lines and answers write it.
     public var name: String {
@@ -30,6 +32,7 @@ public enum EngineOperation: Sendable {
         case .refund: "refund"
         case .setCardLimits: "set-card-limits"
         case .clearCardLimits: "clear-card-limits"
+        case .reconcile: "reconcile"
         }
     }
 
@@ -39,6 +42,7 @@ public enum EngineOperation: Sendable {
         case .authorize(let request): request.id
         case .confirm(let id), .release(let id): id
         case .refund(let request): request.id
+        case .reconcile(let line): line.id
         case .setCardLimits, .clearCardLimits: nil
         }
     }
@@ -50,6 +54,7 @@ public enum EngineOperation: Sendable {
         case .authorize(let request): request.card
         case .setCardLimits(let change): change.card
         case .clearCardLimits(let card, _, _): card
+        case .reconcile(let line): line.unseen?.card
         case .confirm, .release, .refund: nil
         }
     }
@@ -82,6 +87,7 @@ public enum Answer: Sendable, Equatable {
     case cardLimitsSet(CardLimits)
     /// Whether there were limits to remove.
     case cardLimitsCleared(removed: Bool)
+    case reconciled(ReconcileResult)
 }
 
 /// What performs operations: an ``Engine`` (one transaction each) or a ``GroupCommitter``
@@ -117,6 +123,16 @@ extension PaymentLifecycle {
     ///   `alreadyReleased`, `refundExceedsRemaining`.
     public func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult {
         guard case .refunded(let result) = try perform(.refund(request)) else { preconditionFailure("wrong answer") }
+        return result
+    }
+
+    /// Applies NetsUnion's final status for one transaction (see ``ReconcileResult/Correction``).
+    /// The same line again changes nothing.
+    /// - Throws: `reconcileConflict` for a line that contradicts one applied before (another
+    ///   status or amount), names another institution, or cannot be counted; `notAPayment`;
+    ///   `invalidInput` for a payment the bank never saw, succeeded, without its card.
+    public func reconcile(_ line: ReconciliationLine) throws(HeadroomError) -> ReconcileResult {
+        guard case .reconciled(let result) = try perform(.reconcile(line)) else { preconditionFailure("wrong answer") }
         return result
     }
 

@@ -1,7 +1,7 @@
 import HeadroomCore
 import LMDBKit
 
-/// The LMDB layout of a Headroom store: four named databases (``Table``), read and written
+/// The LMDB layout of a Headroom store: five named databases (``Table``), read and written
 /// only through a ``StoreTransaction``. The typed reads and writes of what the engine keeps
 /// (counter cells, payment records, card limits, meta values) are here, each on top of the
 /// transaction's generic `get`, `put` and `delete`.
@@ -11,14 +11,19 @@ struct Store {
     private let payments: Database
     private let cards: Database
     private let meta: Database
+    /// `nil` only in a store of an older schema opened read-only (which is then refused).
+    private let expiry: Database?
     /// What the writing thread's writes leave behind: how many, and (journaling) what.
     let log = WriteLog()
     /// What write transactions do about a journal that another process ran (or left).
     let follower = JournalFollower()
 
-    /// 3: versioned decisions in payment records (decision 0014); 2: counter keys card first
-    /// (decision 0011). A store of another version is refused, naming it (see `store migrate`).
-    static let schemaVersion: UInt32 = 3
+    /// 4: hold times, subjects and histories in payment records, and the expiry index (decision
+    /// 0015); 3: versioned decisions in payment records (decision 0014); 2: counter keys card
+    /// first (decision 0011). A store of another version is refused, naming it (see `store migrate`).
+    static let schemaVersion: UInt32 = 4
+    /// The older schemas `store migrate` brings to this one, with the release that wrote them.
+    static let migratable: [Int64: String] = [2: "0.9", 3: "0.10"]
 
     init(environment: Environment) throws(LMDBError) {
         self.environment = environment
@@ -26,16 +31,24 @@ struct Store {
         payments = try environment.openDatabase(named: Table.payments.name)
         cards = try environment.openDatabase(named: Table.cards.name)
         meta = try environment.openDatabase(named: Table.meta.name)
+        do {
+            expiry = try environment.openDatabase(named: Table.expiry.name)
+        } catch where environment.options.readOnly && error.code == LMDBError.notFoundCode {
+            expiry = nil  // an older schema: ``checkSchema(_:)`` refuses it before any read of expiry
+        }
     }
 
     /// A table's database (stored apart, not in an array: a lookup on the hot path copies
     /// nothing).
     func database(_ table: Table) -> Database {
         switch table {
-        case .counters: counters
-        case .payments: payments
-        case .cards: cards
-        case .meta: meta
+        case .counters: return counters
+        case .payments: return payments
+        case .cards: return cards
+        case .meta: return meta
+        case .expiry:
+            guard let expiry else { preconditionFailure("the expiry table of a store whose schema was not checked") }
+            return expiry
         }
     }
 
@@ -121,23 +134,74 @@ struct Store {
         }
     }
 
-    /// Sets the state of the record of `id`, once `check` has accepted its kind and state: the
-    /// stored bytes are copied as they are into the writer's buffer, the state byte changed, and
-    /// written back; nothing is decoded or allocated. Answers `false` (calling nothing) when
-    /// there is no record.
-    func setState(_ txn: borrowing StoreTransaction, id: String, to state: PaymentRecord.State,
-                  _ check: (PaymentRecord.Kind, PaymentRecord.State) throws(HeadroomError) -> Void) throws(HeadroomError) -> Bool {
-        guard let found = try value(txn, .payments, id) else { return false }
+    /// Moves the record of `id` to `state`, once `check` has accepted its header: the stored
+    /// bytes are copied as they are into the writer's buffer, the state byte changed, the hold
+    /// time cleared, `event` appended, and written back; nothing is decoded or allocated.
+    /// Answers the header it had (`nil`, calling nothing, when there is no record).
+    func transition(_ txn: borrowing StoreTransaction, id: String, to state: PaymentRecord.State, event: PaymentRecord.Event,
+                    _ check: (PaymentRecord.Header) throws(HeadroomError) -> Void) throws(HeadroomError) -> PaymentRecord.Header? {
+        guard let found = try value(txn, .payments, id) else { return nil }
         guard let header = PaymentRecord.header(found) else {
             throw HeadroomError(.corrupted, "the record of \(id) does not decode")
         }
-        try check(header.kind, header.state)
+        try check(header)
         try putRecord(txn, id: id) { bytes in
             bytes.removeAll(keepingCapacity: true)
             bytes.append(contentsOf: found)  // copied before the write ends its validity
             bytes[PaymentRecord.stateOffset] = state.rawValue
+            for i in 0..<8 { bytes[PaymentRecord.heldUntilOffset + i] = 0 }
+            event.append(to: &bytes)
         }
-        return true
+        return header
+    }
+
+    // MARK: Expiry index
+
+    /// Lends the expiry key of `id` due at `due` (8 + up to 64 bytes, on the stack) to `body`.
+    static func withExpiryKey<R>(_ due: Int64, _ id: String, _ body: (UnsafeRawBufferPointer) throws(HeadroomError) -> R) throws(HeadroomError) -> R {
+        try withUTF8(id) { (idBytes) throws(HeadroomError) -> R in
+            let result: Result<R, HeadroomError> = withUnsafeTemporaryAllocation(byteCount: 8 + idBytes.count, alignment: 8) { buffer in
+                buffer.storeBytes(of: UInt64(bitPattern: due).bigEndian, toByteOffset: 0, as: UInt64.self)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[8...]).copyMemory(from: idBytes)
+                return Result { () throws(HeadroomError) in try body(UnsafeRawBufferPointer(buffer)) }
+            }
+            return try result.get()
+        }
+    }
+
+    /// Indexes `id` as due to expire at `due`.
+    func putExpiry(_ txn: borrowing StoreTransaction, due: Int64, id: String) throws(HeadroomError) {
+        try Store.withExpiryKey(due, id) { (k) throws(HeadroomError) in
+            try txn.put(.expiry, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+    }
+
+    func deleteExpiry(_ txn: borrowing StoreTransaction, due: Int64, id: String) throws(HeadroomError) {
+        try Store.withExpiryKey(due, id) { (k) throws(HeadroomError) in _ = try txn.delete(.expiry, key: k) }
+    }
+
+    /// The first `limit` entries of the expiry index due at or before `now`, in due order (then
+    /// by id). Reads one key when nothing is due.
+    func dueExpiries(_ txn: borrowing StoreTransaction, now: Int64, limit: Int) throws(HeadroomError) -> [(due: Int64, id: String)] {
+        var due: [(due: Int64, id: String)] = []
+        try txn.scan(.expiry) { (key, _) throws(HeadroomError) in
+            guard key.count > 8 else { throw HeadroomError(.corrupted, "an expiry index key of \(key.count) bytes") }
+            let time = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)))
+            guard time <= now, due.count < limit else { return false }
+            due.append((time, String(decoding: UnsafeRawBufferPointer(rebasing: key[8...]), as: UTF8.self)))
+            return true
+        }
+        return due
+    }
+
+    /// How many reservations the expiry index holds, and the earliest due time.
+    func expiryFacts(_ txn: borrowing StoreTransaction) throws(HeadroomError) -> (count: Int, earliest: Int64?) {
+        var earliest: Int64?
+        try txn.scan(.expiry) { (key, _) throws(HeadroomError) in
+            if key.count > 8 { earliest = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))) }
+            return false
+        }
+        return (try txn.count(.expiry), earliest)
     }
 
     // MARK: Card limits
@@ -176,8 +240,8 @@ struct Store {
     func checkSchema(_ txn: borrowing StoreTransaction) throws(HeadroomError) -> Bool {
         guard let schema = try metaInteger(txn, .schema) else { return false }
         guard schema != Int64(Store.schemaVersion) else { return true }
-        if schema == Int64(Store.schemaVersion) - 1 {
-            throw HeadroomError(.storeNeedsMigration, "the store's schema is version \(schema) (Headroom 0.9); this Headroom reads version \(Store.schemaVersion): back it up, then run headroom store migrate --store DIR")
+        if let release = Store.migratable[schema] {
+            throw HeadroomError(.storeNeedsMigration, "the store's schema is version \(schema) (Headroom \(release)); this Headroom reads version \(Store.schemaVersion): back it up, then run headroom store migrate --store DIR")
         }
         throw HeadroomError(.corrupted, "the store's schema is version \(schema); this Headroom reads version \(Store.schemaVersion)")
     }

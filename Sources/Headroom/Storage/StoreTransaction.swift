@@ -2,7 +2,7 @@ import HeadroomCore
 import LMDBKit
 import Logging
 
-/// The four named databases of a store. Their numbers are written in journal entries: never
+/// The five named databases of a store. Their numbers are written in journal entries: never
 /// renumbered.
 enum Table: UInt8, CaseIterable, Sendable {
     /// ``CounterKey`` (45 bytes) -> ``CounterValue`` (16 bytes).
@@ -13,6 +13,9 @@ enum Table: UInt8, CaseIterable, Sendable {
     case cards = 3
     /// ``MetaKey`` -> schema, card-key check, rule sets, audit log, purge horizon, journal facts.
     case meta = 4
+    /// Due time (unix seconds, u64 big-endian) + a payment id's bytes -> nothing: the authorized
+    /// payments whose hold time runs out then, in due order.
+    case expiry = 5
 
     var name: String {
         switch self {
@@ -20,6 +23,7 @@ enum Table: UInt8, CaseIterable, Sendable {
         case .payments: "payments"
         case .cards: "cards"
         case .meta: "meta"
+        case .expiry: "expiry"
         }
     }
 }
