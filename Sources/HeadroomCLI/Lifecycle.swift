@@ -3,6 +3,7 @@ import Foundation
 import Headroom
 import HeadroomCore
 import HeadroomReplay
+import Synchronization
 
 /// `headroom expire`: gives back the reservations whose hold time has run out.
 struct Expire: OperatorCommand {
@@ -48,6 +49,9 @@ struct Reconcile: OperatorCommand {
         amount) is refused and reported, as is a malformed line, with its number; the rest \
         goes on. Exits 1 when any line was refused. The run is recorded in the audit log.
 
+        Lines are applied by 16 callers through group commit (one transaction and one sync for \
+        many lines); the lines of one transaction id in file order.
+
         Example: headroom reconcile B202611250013.txt --store /var/lib/headroom
         """)
 
@@ -75,32 +79,31 @@ struct Reconcile: OperatorCommand {
             }
             text = String(decoding: data, as: UTF8.self)
         }
-        let engine = try storeOptions.openEngine(rules: nil)
-        var results: [ReconcileResult] = []
+        // Decoded first: a malformed line is reported with its number, the others applied.
+        var decoded: [(number: Int, line: ReconciliationLine)] = []
         var refused: [Refusal] = []
         var lines = 0
-        var meter = ProgressMeter()
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let decoded: ReconciliationLine?
             do {
-                decoded = try ReconciliationFile.decode(String(line))
+                guard let reconciliation = try ReconciliationFile.decode(String(line)) else { continue }
+                decoded.append((index + 1, reconciliation))
             } catch {
-                lines += 1
                 refused.append(Refusal(line: index + 1, id: error.id, code: "invalidInput", field: error.field, message: error.message))
-                continue
             }
-            guard let decoded else { continue }
             lines += 1
-            meter.tick("headroom: \(lines) lines reconciled")
-            do {
-                results.append(try engine.reconcile(decoded))
-            } catch where error.code == .storage || error.code == .corrupted {
-                warn("stopped at line \(index + 1): \(results.count) lines were applied before it")
-                throw error
-            } catch {
-                refused.append(Refusal(line: index + 1, id: decoded.id.text, code: error.code.rawValue, field: nil, message: error.message))
-            }
         }
+        // Applied by several callers through group commit (a transaction and a sync for many
+        // lines); the lines of one transaction id go to one caller, in file order.
+        let committer = try storeOptions.openCommitter(rules: nil, commit: .init())
+        let applied = Self.apply(decoded, through: committer)
+        let engine = try committer.close()
+        if let failure = applied.failure {
+            warn("stopped by a storage failure: \(applied.results.count) lines were applied before it; run the file again to finish (lines applied are not applied twice)")
+            throw failure
+        }
+        let results = applied.results.sorted { $0.number < $1.number }.map(\.result)
+        refused += applied.refused
+        refused.sort { $0.line < $1.line }
         endProgress()
         let report = Self.report(results)
         let summary = Self.summary(report, refused: refused.count, lines: lines)
@@ -114,6 +117,52 @@ struct Reconcile: OperatorCommand {
             warn("linesRefused: \(refused.count) of \(lines) lines were refused (listed above) and the others applied: correct those lines and run the file again (a line applied before changes nothing)")
             throw ExitStatus.problemsFound.code
         }
+    }
+
+    struct Applied {
+        var results: [(number: Int, result: ReconcileResult)] = []
+        var refused: [Refusal] = []
+        var failure: HeadroomError?
+    }
+
+    /// Applies the lines from 16 callers through `committer`; a storage failure stops them all.
+    static func apply(_ lines: [(number: Int, line: ReconciliationLine)], through committer: GroupCommitter) -> Applied {
+        let callers = 16
+        var byCaller = [[(number: Int, line: ReconciliationLine)]](repeating: [], count: callers)
+        for entry in lines {
+            var h = FNV1a()
+            h.add(entry.line.id.text)
+            byCaller[Int(h.value % UInt64(callers))].append(entry)
+        }
+        let state = Mutex(Applied())
+        let done = DispatchGroup()
+        var meter = ProgressMeter()
+        let total = lines.count
+        for share in byCaller where !share.isEmpty {
+            done.enter()
+            let thread = Thread {
+                defer { done.leave() }
+                for (number, line) in share {
+                    if state.withLock({ $0.failure != nil }) { return }
+                    do throws(HeadroomError) {
+                        guard case .reconciled(let result) = try committer.perform(.reconcile(line)) else { continue }
+                        state.withLock { $0.results.append((number, result)) }
+                    } catch where error.code == .storage || error.code == .corrupted || error.code == .storeBusy {
+                        state.withLock { $0.failure = $0.failure ?? error }
+                        return
+                    } catch {
+                        state.withLock { $0.refused.append(Refusal(line: number, id: line.id.text, code: error.code.rawValue, field: nil, message: error.message)) }
+                    }
+                }
+            }
+            thread.name = "headroom.reconcile"
+            thread.start()
+        }
+        while done.wait(timeout: .now() + .milliseconds(200)) == .timedOut {
+            let count = state.withLock { $0.results.count + $0.refused.count }
+            meter.tick("headroom: \(count) of \(total) lines reconciled")
+        }
+        return state.withLock { $0 }
     }
 
     /// Count and amount (NetsUnion's) by correction.

@@ -18,7 +18,7 @@ public enum ReconciliationFile {
         if text.isEmpty || text.hasPrefix("#") { return nil }
         let parts = text.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 6 || (parts.count >= 9 && parts.count <= 11) else {
-            throw EventError(op: "reconcile", id: parts.count > 1 ? parts[1] : nil, field: nil,
+            throw EventError(op: "reconcile", id: parts.count >= 6 ? parts[1] : nil, field: nil,
                              message: "has \(parts.count) fields separated by |; a line has 6 (\(fields.prefix(6).joined(separator: "|"))), or 9 to 11 with the payment's card, business, account_class, channel and account_type")
         }
         var object: [String: Any] = ["op": "reconcile"]
