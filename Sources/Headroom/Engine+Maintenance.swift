@@ -22,6 +22,9 @@ public struct StoreFacts: Sendable {
     public let records: Int
     public let counterCells: Int
     public let cardLimits: Int
+    /// Authorized payments waiting for their hold to end (the expiry index), and the first end.
+    public let heldReservations: Int
+    public let nextHoldEnd: Int64?
     public let ruleSetVersion: UInt32
     public let purgedBeforeDay: Int32?
     public let schemaVersion: UInt32
@@ -167,9 +170,11 @@ extension Engine {
         let stats = try statistics()
         let txn = try store.beginRead()
         let records = try txn.count(.payments), cells = try txn.count(.counters), cards = try txn.count(.cards)
+        let held = try store.expiryFacts(txn)
         return StoreFacts(
             path: path, mapSizeBytes: stats.mapSizeBytes, usedBytes: stats.usedBytes, pageSizeBytes: stats.pageSizeBytes,
             readersUsed: stats.readersUsed, records: records, counterCells: cells, cardLimits: cards,
+            heldReservations: held.count, nextHoldEnd: held.earliest,
             ruleSetVersion: try RuleSetHistory.currentVersion(store, txn) ?? 0,
             purgedBeforeDay: try store.metaInteger(txn, .purgedBeforeDay).map { Int32($0) },
             schemaVersion: Store.schemaVersion)

@@ -12,7 +12,7 @@ struct StoreCommand: ParsableCommand {
 
     struct Stat: OperatorCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Size, map, readers, records, counters and the rule set in force.",
+            abstract: "Size, map, readers, records, counters, held reservations and the rule set in force.",
             discussion: "Example: headroom store stat --store /var/lib/headroom")
 
         @OptionGroup var storeOptions: StoreOptions
@@ -25,7 +25,8 @@ struct StoreCommand: ParsableCommand {
                 printJSON(["path": f.path, "map_size_bytes": f.mapSizeBytes, "used_bytes": f.usedBytes, "page_size_bytes": f.pageSizeBytes,
                            "readers_used": f.readersUsed, "records": f.records, "counter_cells": f.counterCells,
                            "card_limits": f.cardLimits, "rule_set": Int(f.ruleSetVersion), "schema": Int(f.schemaVersion),
-                           "purged_before": purged ?? NSNull()] as [String: Any])
+                           "purged_before": purged ?? NSNull(), "held_reservations": f.heldReservations,
+                           "next_hold_end": f.nextHoldEnd.map { chinaTime($0) as Any } ?? NSNull()] as [String: Any])
                 return
             }
             var table = Table(["fact", "value"])
@@ -36,6 +37,7 @@ struct StoreCommand: ParsableCommand {
             table.add(["payment and refund records", "\(f.records)"])
             table.add(["counter cells", "\(f.counterCells)"])
             table.add(["customer card limits", "\(f.cardLimits)"])
+            table.add(["held reservations", "\(f.heldReservations)" + (f.nextHoldEnd.map { ", the first hold ends \(chinaTime($0))" } ?? "")])
             table.add(["rule set in force", "v\(f.ruleSetVersion)"])
             table.add(["purged before", purged ?? "never purged"])
             table.add(["schema", "\(f.schemaVersion)"])
