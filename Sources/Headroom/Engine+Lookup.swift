@@ -32,7 +32,7 @@ public struct PaymentView: Sendable {
     public let institution: Institution?
     public let business: Business?
     public let accountClass: AccountClass?
-    /// The windows it counts in (or counted in), as `bank.card-daily 2026-11-25`.
+    /// The windows it counts in (or counted in), as `bank.card-daily + card tier daily: 2026-11-25`.
     public let windows: [String]
     /// A refund's original payment.
     public let original: String?
@@ -83,8 +83,9 @@ extension Engine {
         }
     }
 
-    /// `bank.card-daily 2026-11-25`: the limits of the rule set in force that read the cell's
-    /// counter, and its natural period; `nil` for a rolling bucket (a part of a window).
+    /// `bank.card-daily + card tier daily: 2026-11-25`: the limits of the rule set in force that
+    /// read the cell's counter (a counter no limit reads now by its identity), and its natural
+    /// period; `nil` for a rolling bucket (a part of a window).
     func windowName(_ key: CounterKey) -> String? {
         let period: String
         switch key.kind {
@@ -95,9 +96,9 @@ extension Engine {
         }
         var names = ruleSet.limits.filter { $0.counter?.id == key.definition }.map(\.id)
         if let card = ruleSet.cardTierCounters.firstIndex(where: { $0.id == key.definition }) {
-            names.append(["card", "card (monthly)", "card at the institution", "card at the institution (monthly)"][card])
+            names.append(["card tier daily", "card tier monthly", "card tier at the institution daily", "card tier at the institution monthly"][card])
         }
-        return "\(names.isEmpty ? "counter \(key.definition.hexDigits)" : names.joined(separator: ", ")) \(period)"
+        return "\(names.isEmpty ? "counter \(key.definition.hexDigits)" : names.joined(separator: " + ")): \(period)"
     }
 }
 

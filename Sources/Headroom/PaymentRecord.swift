@@ -75,6 +75,15 @@ struct PaymentRecord: Equatable {
         return Header(kind: kind, state: state, heldUntil: bytes.loadUnaligned(fromByteOffset: heldUntilOffset, as: Int64.self))
     }
 
+    /// Moves an encoded record (of this version) to `state` in place: the state byte set, the
+    /// hold cleared, `event` appended. What ``Store/transition(_:id:to:event:_:)`` writes;
+    /// equal to decoding, changing those fields and encoding again.
+    static func transition(_ bytes: inout [UInt8], to state: State, appending event: Event) {
+        bytes[stateOffset] = state.rawValue
+        for i in 0..<8 { bytes[heldUntilOffset + i] = 0 }
+        event.append(to: &bytes)
+    }
+
     /// What a payment's planning reads, kept so that reconciliation can count it again: the
     /// card's keyed hash (never the number), institution and attributes.
     struct Subject: Equatable {

@@ -195,7 +195,9 @@ struct Reconcile: OperatorCommand {
         let corrected = results.filter { $0.amountCorrectedFromFen != nil }
         table.add(["amount corrected", "\(corrected.count)",
                    Amount.grouped(corrected.reduce(0) { $0 + $1.amountFen - $1.amountCorrectedFromFen! }) + " (NetsUnion's less the bank's)"])
-        table.add(["refused", "\(refused.count)", "-"])
+        let conflicts = refused.filter { $0.code != "invalidInput" }.count
+        table.add(["conflicts (refused)", "\(conflicts)", "-"])
+        table.add(["malformed (refused)", "\(refused.count - conflicts)", "-"])
         var out = ["\(file): \(lines) lines", table.text]
         for r in results where r.amountCorrectedFromFen != nil {
             out.append("\(r.id): amount corrected from \(Amount.grouped(r.amountCorrectedFromFen!)) to \(Amount.grouped(r.amountFen))")
@@ -219,6 +221,8 @@ struct Reconcile: OperatorCommand {
             "amount_corrected": results.filter { $0.amountCorrectedFromFen != nil }.map {
                 ["id": $0.id.text, "bank_amount": Amount.plain($0.amountCorrectedFromFen!), "netsunion_amount": Amount.plain($0.amountFen)]
             },
+            "conflicts": refused.filter { $0.code != "invalidInput" }.count,
+            "malformed": refused.filter { $0.code == "invalidInput" }.count,
             "over_limit": results.compactMap { r in r.overLimit.map { ["id": r.id.text, "limit": $0.limitID, "tier": $0.tier.name] } },
             "refused": refused.map { r -> [String: Any] in
                 ["line": r.line, "id": r.id ?? NSNull(), "code": r.code, "field": r.field ?? NSNull(), "message": r.message]

@@ -376,29 +376,37 @@ import Testing
         #expect(unknown.withUnsafeBytes { PaymentRecord(bytes: $0) } == nil)
     }
 
-    /// Confirming rewrites the state byte alone (``Store/setState``): the header read in place
-    /// must name the same kind and state as the full decode, for every kind and state.
+    /// Confirming rewrites the record in place (``Store/transition``: state byte, hold cleared,
+    /// an event appended): the header read in place must name the same kind, state and hold as
+    /// the full decode, and the edit must equal decoding, changing and encoding, for every kind
+    /// and state.
     @Test func theHeaderReadInPlaceAgreesWithTheFullDecode() throws {
         for kind in [PaymentRecord.Kind.payment, .refund] {
-            for state in [PaymentRecord.State.declined, .authorized, .confirmed, .released, .refunded] {
+            for state in [PaymentRecord.State.declined, .authorized, .confirmed, .released, .refunded, .expired, .reversed] {
                 let record = PaymentRecord(kind: kind, state: state, fingerprint: 1, time: Timestamp(unixSeconds: 0), amountFen: 1,
-                                           refundedFen: 0, ruleSetVersion: 1,
+                                           refundedFen: 0, ruleSetVersion: 1, heldUntil: state == .authorized ? 1_800_000_000 : 0,
                                            decision: Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: [:], ruleSetVersion: 1),
-                                           counters: [], original: kind == .refund ? "N1" : nil)
+                                           counters: [], original: kind == .refund ? "N1" : nil,
+                                           events: [.init(kind: .authorized, time: 5, amountFen: 1)])
                 var bytes = record.encoded()
                 let header = bytes.withUnsafeBytes { PaymentRecord.header($0) }
-                #expect(header?.kind == kind && header?.state == state)
-                // Setting the byte in place is setting the field.
-                bytes[PaymentRecord.stateOffset] = PaymentRecord.State.confirmed.rawValue
+                #expect(header?.kind == kind && header?.state == state && header?.heldUntil == record.heldUntil)
+                let event = PaymentRecord.Event(kind: .confirmed, time: 9)
+                PaymentRecord.transition(&bytes, to: .confirmed, appending: event)
                 var expected = record
                 expected.state = .confirmed
+                expected.heldUntil = 0
+                expected.events.append(event)
                 #expect(bytes.withUnsafeBytes { PaymentRecord(bytes: $0) } == expected)
             }
         }
         let v = PaymentRecord.version
         #expect([UInt8]([v, 1]).withUnsafeBytes { PaymentRecord.header($0) } == nil)
-        #expect([UInt8]([v + 1, 1, 2]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // another version
-        #expect([UInt8]([v - 1, 1, 2]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // Headroom 0.9's
-        #expect([UInt8]([v, 1, 9]).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // no such state
+        let pad = [UInt8](repeating: 0, count: PaymentRecord.heldUntilOffset + 8 - 3)  // up to the hold's end
+        #expect(([v, 1, 2] + pad).withUnsafeBytes { PaymentRecord.header($0) } != nil)
+        #expect(([v, 1, 2] + pad.dropLast()).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // too short for the hold
+        #expect(([v + 1, 1, 2] + pad).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // another version
+        #expect(([v - 1, 1, 2] + pad).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // Headroom 0.10's
+        #expect(([v, 1, 9] + pad).withUnsafeBytes { PaymentRecord.header($0) } == nil)  // no such state
     }
 }

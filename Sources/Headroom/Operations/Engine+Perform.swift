@@ -2,7 +2,8 @@ import HeadroomCore
 
 extension Engine: PaymentLifecycle {
     /// Performs one operation in one write transaction, and answers once it is committed
-    /// (durable as ``Options/durability`` says). A refused operation changes nothing.
+    /// (durable as ``Options/durability`` says). A refused operation changes nothing of its own
+    /// (the reservations due to expire are given back all the same, ``begin(_:)``).
     public func perform(_ operation: EngineOperation) throws(HeadroomError) -> Answer {
         let card = operation.card.map(cardKey.hash)
         var expired = 0

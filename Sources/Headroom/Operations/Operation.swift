@@ -108,19 +108,21 @@ extension PaymentLifecycle {
     }
 
     /// The core debit succeeded: the reservation stays, now confirmed.
-    /// - Throws: `unknownPayment`, `notApproved` (declined), `alreadyConfirmed`, `alreadyReleased`.
+    /// - Throws: `unknownPayment`, `notApproved` (declined), `alreadyConfirmed`, `alreadyReleased`,
+    ///   `expired` (its hold time ran out), `reversed` (reconciliation said it failed).
     public func confirm(_ id: PaymentID) throws(HeadroomError) { _ = try perform(.confirm(id)) }
 
     /// The core debit failed or timed out: the reservation is given back to the windows it
     /// was taken from, even when they have closed since.
-    /// - Throws: `unknownPayment`, `notApproved`, `alreadyConfirmed` (refund it instead), `alreadyReleased`.
+    /// - Throws: `unknownPayment`, `notApproved`, `alreadyConfirmed` (refund it instead), `alreadyReleased`,
+    ///   `expired` (given back already), `reversed`.
     public func release(_ id: PaymentID) throws(HeadroomError) { _ = try perform(.release(id)) }
 
     /// Refunds part or all of a confirmed payment. Counters whose limits say `refund_restores`
     /// get the amount back in the original payment's window (and its count once the payment is
     /// refunded in full); the others keep it.
     /// - Throws: `idConflict`, `unknownPayment`, `notAPayment`, `notApproved`, `notConfirmed`,
-    ///   `alreadyReleased`, `refundExceedsRemaining`.
+    ///   `alreadyReleased`, `expired`, `reversed`, `refundExceedsRemaining`.
     public func refund(_ request: RefundRequest) throws(HeadroomError) -> RefundResult {
         guard case .refunded(let result) = try perform(.refund(request)) else { preconditionFailure("wrong answer") }
         return result

@@ -148,9 +148,7 @@ struct Store {
         try putRecord(txn, id: id) { bytes in
             bytes.removeAll(keepingCapacity: true)
             bytes.append(contentsOf: found)  // copied before the write ends its validity
-            bytes[PaymentRecord.stateOffset] = state.rawValue
-            for i in 0..<8 { bytes[PaymentRecord.heldUntilOffset + i] = 0 }
-            event.append(to: &bytes)
+            PaymentRecord.transition(&bytes, to: state, appending: event)
         }
         return header
     }
