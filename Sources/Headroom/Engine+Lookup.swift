@@ -52,13 +52,13 @@ extension Engine {
         let events = record.events.map { e -> PaymentView.Event in
             switch e.kind {
             case .refunded, .authorized, .declined:
-                return .init(name: Self.eventName(e.kind), time: e.time, amountFen: e.amountFen, detail: nil)
+                return .init(name: e.kind.name, time: e.time, amountFen: e.amountFen, detail: nil)
             case .reconciled:
                 let (status, correction) = e.reconciliation
                 let text = "\(status?.code ?? "?") in \(ReconciliationBatch(number: e.extra))" + (correction.map { ": \($0.rawValue)" } ?? "")
                 return .init(name: "reconciled", time: e.time, amountFen: e.amountFen, detail: text)
             default:
-                return .init(name: Self.eventName(e.kind), time: e.time, amountFen: nil, detail: nil)
+                return .init(name: e.kind.name, time: e.time, amountFen: nil, detail: nil)
             }
         }
         return PaymentView(
@@ -69,18 +69,6 @@ extension Engine {
             institution: record.subject?.institution, business: record.subject?.business,
             accountClass: record.subject?.accountClass,
             windows: record.counters.compactMap { windowName($0.key) }, original: record.original, events: events)
-    }
-
-    static func eventName(_ kind: PaymentRecord.Event.Kind) -> String {
-        switch kind {
-        case .authorized: "authorized"
-        case .declined: "declined"
-        case .confirmed: "confirmed"
-        case .released: "released"
-        case .expired: "expired"
-        case .refunded: "refunded"
-        case .reconciled: "reconciled"
-        }
     }
 
     /// `bank.card-daily + card tier daily: 2026-11-25`: the limits of the rule set in force that

@@ -122,8 +122,8 @@ struct PaymentRecord: Equatable {
 
     /// One step of a payment's life, at the engine's clock (``Engine/Options/clock``).
     struct Event: Equatable {
-        /// Stored: never renumbered.
-        enum Kind: UInt8 {
+        /// Stored: never renumbered. Named as `headroom payment` shows them.
+        enum Kind: UInt8, NamedCase {
             case authorized = 1
             case declined = 2
             case confirmed = 3
@@ -135,6 +135,18 @@ struct PaymentRecord: Equatable {
             /// (``correctionTag(_:)``) in the high 4; `amountFen`: its amount; `extra`: the
             /// batch's 12 digits.
             case reconciled = 7
+
+            var name: String {
+                switch self {
+                case .authorized: "authorized"
+                case .declined: "declined"
+                case .confirmed: "confirmed"
+                case .released: "released"
+                case .expired: "expired"
+                case .refunded: "refunded"
+                case .reconciled: "reconciled"
+                }
+            }
         }
 
         /// The stored numbers of ``ReconcileResult/Correction``: never renumbered.

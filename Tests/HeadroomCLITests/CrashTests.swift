@@ -243,3 +243,75 @@ import Testing
         #expect(try engine.check().problems.isEmpty)
     }
 }
+
+/// Kills `headroom reconcile` with SIGKILL partway through a file, several times, and runs the
+/// file again each time, as an operator would. After each kill the store is sound; at the end it
+/// equals, cell for cell and state for state, a copy that got the file once: no line applied
+/// twice, none lost.
+@Suite(.serialized) struct ReconcileCrashTests {
+    /// A line for every payment of the input (random final statuses and, now and then, another
+    /// amount), and payments the bank never saw.
+    static func file(seed: UInt64, payments: [String]) -> String {
+        var rng = SplitMix64(seed: seed)
+        var out: [String] = []
+        for id in payments {
+            let status = ["00", "01", "03", "04"][Int(rng.next() % 4)]
+            let amount = "\(1 + rng.next() % 900).00"
+            out.append("B202611250013|\(id)|2026-11-25T10:00:00+08:00|Z\(rng.next() % 3)|\(amount)|\(status)")
+        }
+        for n in 0..<4000 {
+            out.append("B202611250013|U\(n)|2026-11-25T1\(n % 10):00:00+08:00|Z\(n % 3)|\(1 + rng.next() % 300).00|0\(["0", "3"][Int(rng.next() % 2)])|\(pan(Int(rng.next() % 12)))|agreement|I")
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    @Test func killedReconciliationsApplyEachLineOnce() throws {
+        let (root, rulesDir) = try CrashTests.rulesDirectory("reconcile-crash")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let lines = CrashTests.input(seed: 5, lines: 1500)
+        let input = lines.joined(separator: "\n") + "\n"
+        #expect(try CLI.run(["replay", "--store", root + "/once", "--rules", rulesDir], input: input).status == 0)
+        #expect(try CLI.run(["replay", "--store", root + "/killed", "--rules", rulesDir], input: input).status == 0)
+        let ids = lines.compactMap { line -> String? in
+            let o = object(line)
+            return o["op"] as? String == "authorize" ? o["id"] as? String : nil
+        }
+        let payments = Array(Set(ids)).sorted()
+        // Institutions at random: some lines name another than the payment's and are refused.
+        let file = root + "/B202611250013.txt"
+        try Self.file(seed: 8, payments: payments).write(toFile: file, atomically: true, encoding: .utf8)
+        let started = Date()
+        let once = try CLI.run(["reconcile", file, "--store", root + "/once", "--format", "json"], as: "ops")
+        let took = Date().timeIntervalSince(started)  // the kills come within it
+        #expect(once.status == 1, "some lines name another institution: \(once.stderr)")
+        let corrections = (try JSONSerialization.jsonObject(with: Data(once.stdout.utf8)) as? [String: Any])?["corrections"] as? [String: [String: Any]]
+        #expect((corrections?["givenBack"]?["count"] as? Int ?? 0) > 20 && (corrections?["recounted"]?["count"] as? Int ?? 0) > 20,
+                "\(corrections ?? [:])")
+
+        var rng = SplitMix64(seed: 41)
+        var killedPartway = 0
+        var midFile = 0  // kills that left some of the file applied and some not
+        for round in 0..<4 {
+            let (process, out) = try CLI.start(["reconcile", file, "--store", root + "/killed"], input: "", inputFile: root + "/empty")
+            usleep(UInt32(took * Double(30 + rng.next() % 50) / 100 * 1_000_000))  // 30% to 80% of a whole run
+            let finished = !process.isRunning
+            if !finished { kill(process.processIdentifier, SIGKILL) }
+            _ = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            if !finished && process.terminationReason == .uncaughtSignal { killedPartway += 1 }
+            let engine = try CrashTests.openStore(root + "/killed")
+            #expect(try engine.check().problems.isEmpty, "round \(round)")
+            let recorded = try (0..<4000).filter { try engine.state(of: PaymentID("U\($0)")) != nil }.count
+            if recorded > 0 && recorded < 4000 { midFile += 1 }
+        }
+        #expect(killedPartway >= 2 && midFile >= 1, "the kills came before the start or after the end: \(killedPartway), \(midFile)")
+        let last = try CLI.run(["reconcile", file, "--store", root + "/killed"], as: "ops")
+        #expect(last.status == 1)
+        let reference = try CrashTests.openStore(root + "/once")
+        let killed = try CrashTests.openStore(root + "/killed")
+        #expect(try reference.counterCells() == killed.counterCells())
+        for id in payments + (0..<4000).map({ "U\($0)" }) {
+            #expect(try reference.state(of: PaymentID(id)) == killed.state(of: PaymentID(id)), "\(id)")
+        }
+    }
+}
