@@ -276,7 +276,13 @@ struct RulesCommand: ParsableCommand {
             let rules = try book.ruleSet(version)
             if format.format == .json {
                 printJSON(["version": Int(version), "limits": rules.limits.map(limitJSON),
-                           "card_tier": ["applies_to": RuleSetDiff.describe(rules.cardTier.filter), "refund_restores": rules.cardTier.refundRestores]])
+                           "card_tier": ["applies_to": RuleSetDiff.describe(rules.cardTier.filter), "refund_restores": rules.cardTier.refundRestores],
+                           "holds": rules.holds.map { holds in
+                               Dictionary(uniqueKeysWithValues: holds.businesses.map { business in
+                                   (business.name, ["personal": holds.seconds(for: business, accountType: .personal).map(HoldTimes.text) ?? "none",
+                                                    "corporate": holds.seconds(for: business, accountType: .corporate).map(HoldTimes.text) ?? "none"])
+                               }) as Any
+                           } ?? NSNull()] as [String: Any])
                 return
             }
             print("rule set v\(version)")
@@ -286,6 +292,7 @@ struct RulesCommand: ParsableCommand {
             }
             print(table.text)
             print("card tier counts: \(RuleSetDiff.describe(rules.cardTier.filter)); refunds restore: \(rules.cardTier.refundRestores)")
+            print("hold times: \(rules.holds.map(\.description) ?? "none (reservations hold until confirmed or released)")")
         }
 
         func caps(_ limit: Limit) -> String {
