@@ -83,7 +83,8 @@ struct Reconcile: OperatorCommand {
         var decoded: [(number: Int, line: ReconciliationLine)] = []
         var refused: [Refusal] = []
         var lines = 0
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Lines end in LF or CRLF (one Character in Swift: split on any line break).
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             do {
                 guard let reconciliation = try ReconciliationFile.decode(String(line)) else { continue }
                 decoded.append((index + 1, reconciliation))

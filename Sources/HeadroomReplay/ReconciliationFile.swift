@@ -14,7 +14,7 @@ public enum ReconciliationFile {
 
     /// A line's transaction; `nil` for a blank or comment line.
     public static func decode(_ line: String) throws(EventError) -> ReconciliationLine? {
-        let text = line.trimmingCharacters(in: .whitespaces)
+        let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.isEmpty || text.hasPrefix("#") { return nil }
         let parts = text.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 6 || (parts.count >= 9 && parts.count <= 11) else {

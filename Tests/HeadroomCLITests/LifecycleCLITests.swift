@@ -76,6 +76,11 @@ import Testing
         let refused = malformed?["refused"] as? [[String: Any]]
         #expect(refused?.map { $0["line"] as? Int } == [1, 2] && refused?.first?["field"] as? String == "amount")
         #expect(refused?.last?["id"] is NSNull)
+        // A file with CRLF line ends (as exported on Windows) reads the same, line numbers too.
+        let crlf = "# comment\r\nB202611250018|N202611250001|2026-11-25T09:15:02+08:00|Z2007933000010|1234.56|00\r\n\r\nbad\r\n"
+        let windows = json(try CLI.run(["reconcile", "-", "--store", store, "--format", "json"], input: crlf, as: "ops"))
+        #expect(windows?["lines"] as? Int == 2 && (windows?["corrections"] as? [String: [String: Any]])?["unchanged"]?["count"] as? Int == 1)
+        #expect((windows?["refused"] as? [[String: Any]])?.map { $0["line"] as? Int } == [4])
     }
 
     /// `expire` gives back what is due by the wall clock (the example day is long past).
