@@ -147,7 +147,8 @@ struct Replay: OperatorCommand {
         }
         var number = 0
         var meter = ProgressMeter()
-        while let line = readLine(strippingNewline: true) {
+        var input = ReplayInput(clock: clock)
+        while let line = input.next() {
             number += 1
             meter.tick("headroom: \(number) lines replayed")
             inFlight.lock()
@@ -187,7 +188,8 @@ struct Replay: OperatorCommand {
         var number = 0
         var meter = ProgressMeter()
         do {
-            while let line = readLine(strippingNewline: true) {
+            var input = ReplayInput(clock: clock)
+            while let line = input.next() {
                 number += 1
                 meter.tick("headroom: \(number) lines read")
                 try replay.submit(line, number: number)
@@ -230,5 +232,35 @@ struct Replay: OperatorCommand {
             + (s.cardLimitChanges > 0 ? "\(s.cardLimitChanges) card-limit changes, " : "")
             + (s.reconciled > 0 ? "\(s.reconciled) reconciled, " : "")
             + "\(s.errors) errors; \(s.replayed) retries answered again"
+    }
+}
+
+/// Standard input's lines, with the replay's clock set before the first is answered: when the
+/// input starts with lines that state no time (a confirm, a card-limit change), it reads ahead
+/// to the first that does (at most 10,000 lines), so that those lines are judged at that time,
+/// not at the wall clock (which would expire every reservation of a day long past).
+struct ReplayInput {
+    let clock: ReplayClock
+    private var ahead: [String] = []
+    private var primed = false
+
+    init(clock: ReplayClock) {
+        self.clock = clock
+    }
+
+    mutating func next() -> String? {
+        if !primed {
+            primed = true
+            while ahead.count < 10_000, let line = readLine(strippingNewline: true) {
+                ahead.append(line)
+                if let decoded = try? OperationDecoder.decodeLine(line), let time = decoded.time {
+                    clock.advance(to: time)
+                    break
+                }
+            }
+            ahead.reverse()
+        }
+        if let line = ahead.popLast() { return line }
+        return readLine(strippingNewline: true)
     }
 }
