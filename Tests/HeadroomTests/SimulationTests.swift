@@ -368,7 +368,8 @@ struct Simulator {
         let known = pick(issued)
         switch roll {
         case 50..<55:
-            if let r = model.payments[known] { return .authorize(known, r.original) }  // a retry
+            // A retry (not of a record reconciliation made without the payment: there is none to send).
+            if let r = model.payments[known], !r.original.pan.isEmpty { return .authorize(known, r.original) }
             return .confirm(known)
         case 55..<57:
             var p = newPayment()
