@@ -28,7 +28,8 @@ extension Engine {
                 throw HeadroomError(.corrupted, "the expiry index names \(id) due at \(time), and its record does not hold a reservation then")
             }
             for update in record.counters {
-                try giveBack(txn, update.key, amountFen: record.amountFen, count: 1, purgedBefore: purgedBefore)
+                let held = record.held(on: update)
+                try adjust(txn, update.key, amountFen: -held.amountFen, count: -held.count, purgedBefore: purgedBefore)
             }
             record.state = .expired
             record.heldUntil = 0

@@ -20,7 +20,8 @@ extension Engine {
         try requireHeld(record.heldUntil, id)
         let purgedBefore = try purgeHorizon(txn)
         for update in record.counters {
-            try giveBack(txn, update.key, amountFen: record.amountFen, count: 1, purgedBefore: purgedBefore)
+            let held = record.held(on: update)
+            try adjust(txn, update.key, amountFen: -held.amountFen, count: -held.count, purgedBefore: purgedBefore)
         }
         if record.heldUntil != 0 { try store.deleteExpiry(txn, due: record.heldUntil, id: id.text) }
         record.state = .released
@@ -41,7 +42,7 @@ extension Engine {
         let fullyRefunded = total == original.amountFen
         let purgedBefore = try purgeHorizon(txn)
         for update in original.counters where update.refundRestores {
-            try giveBack(txn, update.key, amountFen: request.amount.fen, count: fullyRefunded ? 1 : 0, purgedBefore: purgedBefore)
+            try adjust(txn, update.key, amountFen: -request.amount.fen, count: fullyRefunded ? -1 : 0, purgedBefore: purgedBefore)
         }
         original.refundedFen = total
         original.events.append(.init(kind: .refunded, time: now, amountFen: request.amount.fen))
@@ -122,10 +123,12 @@ extension Engine {
         return original
     }
 
-    /// Gives back to a cell; a cell whose window was purged is over and gets nothing back.
-    func giveBack(_ txn: borrowing StoreTransaction, _ key: CounterKey, amountFen: Int64, count: Int64, purgedBefore: Int32) throws(HeadroomError) {
-        if key.deadFromDay <= purgedBefore { return }
-        try store.add(txn, key, amountFen: -amountFen, count: -count)
+    /// Adds to a cell (negative figures give back): the one way a payment's life after its
+    /// authorization changes counters. A cell whose window was purged is over and is left as it
+    /// is; a change of nothing writes nothing.
+    func adjust(_ txn: borrowing StoreTransaction, _ key: CounterKey, amountFen: Int64, count: Int64, purgedBefore: Int32) throws(HeadroomError) {
+        if key.deadFromDay <= purgedBefore || (amountFen == 0 && count == 0) { return }
+        try store.add(txn, key, amountFen: amountFen, count: count)
     }
 
     func purgeHorizon(_ txn: borrowing StoreTransaction) throws(HeadroomError) -> Int32 {

@@ -68,11 +68,9 @@ extension Engine {
             }
             guard record.holdsLimit else { return }
             report.liveReservations += 1
-            let fully = record.refundedFen == record.amountFen
             for update in record.counters where update.key.deadFromDay > purgedBefore {
-                let amount = record.amountFen - (update.refundRestores ? record.refundedFen : 0)
-                let count: Int64 = update.refundRestores && fully ? 0 : 1
-                let sum = (expected[update.key] ?? .zero).adding(amountFen: amount, count: count)
+                let held = record.held(on: update)
+                let sum = (expected[update.key] ?? .zero).adding(amountFen: held.amountFen, count: held.count)
                 guard let sum else { throw HeadroomError(.counterOverflow, "expected counter overflows") }
                 expected[update.key] = sum
             }

@@ -32,12 +32,12 @@ extension Engine {
                     guard line.amount.fen >= record.refundedFen else {
                         throw HeadroomError(.reconcileConflict, "\(line.id): NetsUnion's amount \(line.amount.grouped) is below what was refunded of it, \(Amount.grouped(record.refundedFen)): not applied")
                     }
-                    // A cell that refunds restore held the amount less the refunds, and no count
-                    // once fully refunded: the new amount may change that too.
-                    let fullBefore = record.refundedFen == bankAmount, fullAfter = record.refundedFen == line.amount.fen
+                    // Each cell goes from what the payment held at the bank's amount to what it
+                    // holds at NetsUnion's (a fully refunded one may hold a count again).
                     for update in record.counters {
-                        let count: Int64 = update.refundRestores ? (fullBefore ? 1 : 0) - (fullAfter ? 1 : 0) : 0
-                        try addBack(txn, update.key, amountFen: line.amount.fen - bankAmount, count: count, purgedBefore: purgedBefore)
+                        let before = record.held(on: update), after = record.held(on: update, amountFen: line.amount.fen)
+                        try adjust(txn, update.key, amountFen: after.amountFen - before.amountFen, count: after.count - before.count,
+                                   purgedBefore: purgedBefore)
                     }
                 }
                 correction = record.state == .authorized ? .confirmed : .unchanged
@@ -52,11 +52,9 @@ extension Engine {
         } else {
             switch record.state {
             case .authorized, .confirmed:
-                let fully = record.refundedFen == record.amountFen
                 for update in record.counters {
-                    let refunded = update.refundRestores ? record.refundedFen : 0
-                    let count: Int64 = update.refundRestores && fully ? 0 : 1
-                    try addBack(txn, update.key, amountFen: -(record.amountFen - refunded), count: -count, purgedBefore: purgedBefore)
+                    let held = record.held(on: update)
+                    try adjust(txn, update.key, amountFen: -held.amountFen, count: -held.count, purgedBefore: purgedBefore)
                 }
                 record.state = .reversed
                 correction = .givenBack
@@ -129,7 +127,7 @@ extension Engine {
             overLimit = decide(amountFen: amountFen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion).failed
         }
         for update in record.counters {
-            try addBack(txn, update.key, amountFen: amountFen, count: 1, purgedBefore: purgedBefore)
+            try adjust(txn, update.key, amountFen: amountFen, count: 1, purgedBefore: purgedBefore)
         }
         return (record.counters, overLimit)
     }
@@ -140,15 +138,9 @@ extension Engine {
         let (plan, usage) = try evaluate(txn, payment)
         let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
         for update in plan.updates {
-            try addBack(txn, update.key, amountFen: payment.amount.fen, count: 1, purgedBefore: purgedBefore)
+            try adjust(txn, update.key, amountFen: payment.amount.fen, count: 1, purgedBefore: purgedBefore)
         }
         return (plan.updates, decision.failed)
-    }
-
-    /// Adds to a cell (or takes from it); a cell whose window was purged is over and is left.
-    private func addBack(_ txn: borrowing StoreTransaction, _ key: CounterKey, amountFen: Int64, count: Int64, purgedBefore: Int32) throws(HeadroomError) {
-        if key.deadFromDay <= purgedBefore || (amountFen == 0 && count == 0) { return }
-        try store.add(txn, key, amountFen: amountFen, count: count)
     }
 
     static func statusCode(_ raw: UInt8) -> String { ReconciliationStatus(rawValue: raw)?.code ?? "0\(raw)" }

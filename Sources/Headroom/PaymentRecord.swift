@@ -218,6 +218,15 @@ struct PaymentRecord: Equatable {
     /// Payments stay live (holding limit) while authorized or confirmed.
     var holdsLimit: Bool { kind == .payment && (state == .authorized || state == .confirmed) }
 
+    /// What a live payment of `amountFen` (its own amount by default) holds on a cell it
+    /// reserved on: the amount less its refunds where the cell's limit gives refunds back, and
+    /// a count of one, none once such a cell has it refunded in full.
+    func held(on update: CounterUpdate, amountFen: Int64? = nil) -> CounterValue {
+        let amount = amountFen ?? self.amountFen
+        guard update.refundRestores else { return CounterValue(amountFen: amount, count: 1) }
+        return CounterValue(amountFen: amount - refundedFen, count: refundedFen == amount ? 0 : 1)
+    }
+
     /// The last day any of its cells matters; a record may be purged after it.
     var deadFromDay: Int32 {
         counters.map(\.key.deadFromDay).max() ?? (time.chinaDay + 1)
