@@ -93,11 +93,11 @@ extension Engine {
         // The expiry index holds exactly the held payments, each under its own hold time.
         try forEach(txn, .expiry) { (key, _) throws(HeadroomError) in
             if held.remove(Array(key)) == nil {
-                report.problems.append("the expiry index names \(String(decoding: key.dropFirst(8), as: UTF8.self)), which holds no reservation until then")
+                report.problems.append("the expiry index names \(Store.expiryID(key)), which holds no reservation until then")
             }
         }
         for key in held.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            report.problems.append("\(String(decoding: key.dropFirst(8), as: UTF8.self)) holds a reservation the expiry index lacks: it would never expire")
+            report.problems.append("\(key.withUnsafeBytes(Store.expiryID)) holds a reservation the expiry index lacks: it would never expire")
         }
         return report
     }

@@ -131,9 +131,7 @@ struct Reconcile: OperatorCommand {
         let callers = 16
         var byCaller = [[(number: Int, line: ReconciliationLine)]](repeating: [], count: callers)
         for entry in lines {
-            var h = FNV1a()
-            h.add(entry.line.id.text)
-            byCaller[Int(h.value % UInt64(callers))].append(entry)
+            byCaller[ConcurrentReplay.caller(of: entry.line.id.text, callers: callers)].append(entry)
         }
         let state = Mutex(Applied())
         let done = DispatchGroup()
@@ -309,10 +307,10 @@ struct Report: OperatorCommand {
     func validate() throws { _ = try chinaDay() }
 
     func chinaDay() throws -> Int32 {
-        guard let t = try? Timestamp(iso8601: day + "T12:00:00+08:00"), ChinaTime.dateString(day: t.chinaDay) == day else {
+        guard let number = ChinaTime.day(date: day) else {
             throw ValidationError("--day: \"\(day)\" is not a date like 2026-11-25")
         }
-        return t.chinaDay
+        return number
     }
 
     func execute() throws {

@@ -115,11 +115,10 @@ struct StoreCommand: ParsableCommand {
 
         func day() throws -> Int32? {
             guard let today else { return nil }
-            do {
-                return try Timestamp(iso8601: today + "T12:00:00+08:00").chinaDay
-            } catch {
+            guard let day = ChinaTime.day(date: today) else {
                 throw ValidationError("--today: \"\(today)\" is not a date like 2026-11-25")
             }
+            return day
         }
 
         func execute() throws {

@@ -59,6 +59,14 @@ public enum ChinaTime {
         (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
     }
 
+    /// The day number of a natural day written `2026-11-25`; `nil` for anything else (a day
+    /// that does not exist, another layout).
+    public static func day(date text: String) -> Int32? {
+        guard let time = try? Timestamp(iso8601: text + "T12:00:00+08:00") else { return nil }
+        let day = time.chinaDay
+        return dateString(day: day) == text ? day : nil
+    }
+
     /// `2026-11-25`: the natural day of a day number.
     public static func dateString(day: Int32) -> String {
         let c = civil(day: day)

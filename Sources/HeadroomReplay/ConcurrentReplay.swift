@@ -78,12 +78,18 @@ public final class ConcurrentReplay: @unchecked Sendable {
     /// The caller of a line: by the payment it concerns (a refund by its original), so that a
     /// payment's events keep their order; a line that does not decode, by its number.
     static func caller(of decoded: Result<EngineOperation, EventError>, number: Int, callers: Int) -> Int {
-        var h = FNV1a()
         switch decoded {
-        case .success(.refund(let r)): h.add(r.original.text)
-        case .success(let operation): h.add(operation.id?.text ?? "")
-        case .failure: h.add("\(number)")
+        case .success(.refund(let r)): caller(of: r.original.text, callers: callers)
+        case .success(let operation): caller(of: operation.id?.text ?? "", callers: callers)
+        case .failure: caller(of: "\(number)", callers: callers)
         }
+    }
+
+    /// Which of `callers` takes what concerns `key` (a payment id): always the same one, so
+    /// that one payment's operations keep their order (`headroom reconcile` shares it out alike).
+    public static func caller(of key: String, callers: Int) -> Int {
+        var h = FNV1a()
+        h.add(key)
         return Int(h.value % UInt64(callers))
     }
 

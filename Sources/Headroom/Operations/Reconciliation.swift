@@ -15,8 +15,7 @@ public struct ReconciliationBatch: Hashable, Sendable, CustomStringConvertible {
             throw ParseError(description: "\"\(text)\" is not a batch id: B, the day as yyyyMMdd and 4 digits (B202611250013)")
         }
         let day = String(decoding: bytes[1...8], as: UTF8.self)
-        let iso = "\(day.prefix(4))-\(day.dropFirst(4).prefix(2))-\(day.suffix(2))T00:00:00+08:00"
-        guard let parsed = try? Timestamp(iso8601: iso), ChinaTime.dateString(day: parsed.chinaDay) == String(iso.prefix(10)) else {
+        guard ChinaTime.day(date: "\(day.prefix(4))-\(day.dropFirst(4).prefix(2))-\(day.suffix(2))") != nil else {
             throw ParseError(description: "\"\(text)\" names no real day (\(day))")
         }
         self.text = text

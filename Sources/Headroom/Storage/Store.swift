@@ -167,6 +167,16 @@ struct Store {
         }
     }
 
+    /// An expiry key's due time; `nil` when it is not an expiry key (too short).
+    static func expiryDue(_ key: UnsafeRawBufferPointer) -> Int64? {
+        key.count > 8 ? Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))) : nil
+    }
+
+    /// An expiry key's payment id (read only when needed: it is a new string).
+    static func expiryID(_ key: UnsafeRawBufferPointer) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: key[min(8, key.count)...]), as: UTF8.self)
+    }
+
     /// Indexes `id` as due to expire at `due`.
     func putExpiry(_ txn: borrowing StoreTransaction, due: Int64, id: String) throws(HeadroomError) {
         try Store.withExpiryKey(due, id) { (k) throws(HeadroomError) in
@@ -183,10 +193,9 @@ struct Store {
     func dueExpiries(_ txn: borrowing StoreTransaction, now: Int64, limit: Int) throws(HeadroomError) -> [(due: Int64, id: String)] {
         var due: [(due: Int64, id: String)] = []
         try txn.scan(.expiry) { (key, _) throws(HeadroomError) in
-            guard key.count > 8 else { throw HeadroomError(.corrupted, "an expiry index key of \(key.count) bytes") }
-            let time = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)))
+            guard let time = Store.expiryDue(key) else { throw HeadroomError(.corrupted, "an expiry index key of \(key.count) bytes") }
             guard time <= now, due.count < limit else { return false }
-            due.append((time, String(decoding: UnsafeRawBufferPointer(rebasing: key[8...]), as: UTF8.self)))
+            due.append((time, Store.expiryID(key)))
             return true
         }
         return due
@@ -196,7 +205,7 @@ struct Store {
     func expiryFacts(_ txn: borrowing StoreTransaction) throws(HeadroomError) -> (count: Int, earliest: Int64?) {
         var earliest: Int64?
         try txn.scan(.expiry) { (key, _) throws(HeadroomError) in
-            if key.count > 8 { earliest = Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))) }
+            earliest = Store.expiryDue(key)
             return false
         }
         return (try txn.count(.expiry), earliest)
