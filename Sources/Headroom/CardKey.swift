@@ -19,6 +19,7 @@ public struct CardKey: @unchecked Sendable {
         return "\(home)/.config/headroom/card.key"
     }
 
+    /// A key of exactly 32 bytes; throws `cardKeyUnavailable` for another length.
     public init(bytes: [UInt8]) throws(HeadroomError) {
         guard bytes.count == 32 else {
             throw HeadroomError(.cardKeyUnavailable, "a card key is 32 bytes (64 hex digits), not \(bytes.count) bytes")
@@ -27,6 +28,7 @@ public struct CardKey: @unchecked Sendable {
         self.keyed = HMAC<SHA256>(key: key)
     }
 
+    /// A key written as 64 hex digits (what `HEADROOM_CARD_KEY` holds).
     public init(hex: String) throws(HeadroomError) {
         let text = hex.trimmingCharacters(in: .whitespacesAndNewlines)
         var bytes: [UInt8] = []
@@ -73,8 +75,11 @@ public struct CardKey: @unchecked Sendable {
 extension CardKey {
     /// Where a key came from, for the operator.
     public enum Origin: Sendable, Equatable {
+        /// From the environment variable ``environmentVariable``.
         case environment
+        /// From the key file at this path.
         case file(String)
+        /// Created now, in a new key file at this path (mode 0600).
         case created(String)
     }
 

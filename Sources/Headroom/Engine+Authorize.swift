@@ -110,12 +110,16 @@ extension Engine {
 
 /// Every limit that applied to a payment, with its window's use and the decision.
 public struct Explanation: Sendable {
+    /// One limit that applied, and what its window held.
     public struct Line: Sendable, Equatable {
+        /// The limit, its caps and the cell it read.
         public let check: Check
         /// What the window held before the payment (zero for a single-payment cap).
         public let used: CounterValue
     }
 
+    /// The decision the payment would get now.
     public let decision: Decision
+    /// Every limit that applied, in evaluation order.
     public let lines: [Line]
 }

@@ -3,6 +3,7 @@ import HeadroomCore
 /// One payment (or refund) as the store holds it: what `headroom payment` shows. No card
 /// number: the card is named by the start of its keyed hash.
 public struct PaymentView: Sendable {
+    /// One event of the payment's history.
     public struct Event: Sendable {
         /// `authorized`, `declined`, `confirmed`, `released`, `expired`, `refunded`, `reconciled`.
         public let name: String
@@ -18,10 +19,15 @@ public struct PaymentView: Sendable {
     public let id: PaymentID
     /// `payment` or `refund`.
     public let kind: String
+    /// Where it stands now.
     public let state: PaymentState
+    /// The payment's own time.
     public let time: Timestamp
+    /// Its amount, in fen (NetsUnion's, once reconciled).
     public let amountFen: Int64
+    /// Refunded of it so far, in fen.
     public let refundedFen: Int64
+    /// The version of the rule set that decided it.
     public let ruleSetVersion: UInt32
     /// The first answer (for a payment the bank never saw, recorded by reconciliation: an approval).
     public let decision: Decision
@@ -29,13 +35,17 @@ public struct PaymentView: Sendable {
     public let heldUntil: Int64?
     /// The first 8 hex digits of the card's keyed hash; `nil` when the record does not keep it.
     public let cardHashPrefix: String?
+    /// The institution that sent it, when the record keeps it.
     public let institution: Institution?
+    /// Its business type, when the record keeps it.
     public let business: Business?
+    /// Its account class, when the record keeps it.
     public let accountClass: AccountClass?
     /// The windows it counts in (or counted in), as `bank.card-daily + card tier daily: 2026-11-25`.
     public let windows: [String]
     /// A refund's original payment.
     public let original: String?
+    /// Its history, oldest first.
     public let events: [Event]
 }
 
@@ -92,18 +102,24 @@ extension Engine {
 
 /// A natural day's payments (by their own time, UTC+8): what `headroom report` shows.
 public struct DayReport: Sendable {
+    /// A count of payments and their amount.
     public struct Tally: Sendable, Equatable {
+        /// Payments counted.
         public var count = 0
+        /// Their amount, in fen.
         public var amountFen: Int64 = 0
 
+        /// Nothing counted.
         public init() {}
 
+        /// Counts one payment of `fen` fen.
         public mutating func add(_ fen: Int64) {
             count += 1
             amountFen += fen
         }
     }
 
+    /// The day reported, as a day number (UTC+8).
     public let day: Int32
     /// Authorizations by first answer: `approve`, `decline`, `challenge`.
     public var byOutcome: [String: Tally] = [:]
@@ -111,6 +127,7 @@ public struct DayReport: Sendable {
     public var byReason: [String: Tally] = [:]
     /// Authorizations by institution and by business type.
     public var byInstitution: [String: Tally] = [:]
+    /// Authorizations by business type.
     public var byBusiness: [String: Tally] = [:]
     /// Approved payments whose hold ran out unconfirmed.
     public var expired = Tally()

@@ -3,10 +3,13 @@ import HeadroomCore
 import HeadroomRules
 import LMDBKit
 
-/// What ``Engine/check()`` found.
+/// What ``Engine/check(progress:)`` found.
 public struct CheckReport: Sendable {
+    /// Payment and refund records read.
     public var records = 0
+    /// Authorized payments still holding their reservation.
     public var liveReservations = 0
+    /// Counter cells read.
     public var counterCells = 0
     /// Each mismatch between the counters and the payments on record; empty when sound.
     public var problems: [String] = []
@@ -14,19 +17,31 @@ public struct CheckReport: Sendable {
 
 /// Facts about a store.
 public struct StoreFacts: Sendable {
+    /// The store's directory.
     public let path: String
+    /// The memory map's size now, in bytes (it doubles when full).
     public let mapSizeBytes: Int
+    /// The bytes the store's pages use.
     public let usedBytes: Int
+    /// LMDB's page size.
     public let pageSizeBytes: Int
+    /// Reader slots in use, by every process that has the store open.
     public let readersUsed: Int
+    /// Payment and refund records.
     public let records: Int
+    /// Counter cells.
     public let counterCells: Int
+    /// Customers' card limits set.
     public let cardLimits: Int
     /// Authorized payments waiting for their hold to end (the expiry index), and the first end.
     public let heldReservations: Int
+    /// When the first held reservation's hold ends (unix seconds); `nil` when none is held.
     public let nextHoldEnd: Int64?
+    /// The rule set in force.
     public let ruleSetVersion: UInt32
+    /// The day before which a purge removed everything, if one ran.
     public let purgedBeforeDay: Int32?
+    /// The store's schema version.
     public let schemaVersion: UInt32
 }
 
@@ -34,7 +49,9 @@ public struct StoreFacts: Sendable {
 public struct PurgeReport: Sendable {
     /// Cells and records that closed before this natural day are gone.
     public let horizonDay: Int32
+    /// Counter cells removed (or that would be).
     public let counterCellsRemoved: Int
+    /// Records removed (or that would be).
     public let recordsRemoved: Int
     /// Reservations authorized before the horizon and never confirmed or released: they still
     /// hold limit, so they stay (release them, or let reconciliation settle them).
@@ -112,8 +129,12 @@ extension Engine {
     /// span in which NetsUnion retries an id or reconciles a batch: a retry must find its first
     /// answer). `today` may not be after the engine's clock: a cut-off from a day that has not
     /// come would remove live counters, and payments replayed afterwards would count again.
-    /// - Parameter dryRun: count what would go, in a read transaction; change nothing, record
-    ///   nothing in the audit log.
+    /// - Parameters:
+    ///   - today: the day (a day number, UTC+8) the retention counts back from; not after the
+    ///     clock's day.
+    ///   - name: the operator, for the audit log.
+    ///   - dryRun: count what would go, in a read transaction; change nothing, record nothing
+    ///     in the audit log.
     /// - Throws: `invalidInput` for a `today` after the clock's day; `operatorRequired`.
     public func purge(today: Int32, by name: String, dryRun: Bool = false) throws(HeadroomError) -> PurgeReport {
         try ruleBook.requireName(name)
@@ -201,7 +222,7 @@ extension Engine {
         try txn.commit()
     }
 
-    /// The sum of every cell of each counter definition (by ``CounterDefinition/id``): what a
+    /// The sum of every cell of each counter definition (by `CounterDefinition.id`): what a
     /// benchmark or an auditor compares with the payments it knows were approved.
     public func counterTotals() throws(HeadroomError) -> [UInt64: CounterValue] {
         var totals: [UInt64: CounterValue] = [:]

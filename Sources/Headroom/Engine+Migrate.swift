@@ -3,7 +3,9 @@ import LMDBKit
 
 /// What ``Engine/migrate(path:by:clock:)`` did.
 public struct MigrationReport: Sendable, Equatable {
+    /// The schema the store had.
     public let fromSchema: Int
+    /// The schema it has now.
     public let toSchema: Int
     /// Payment and refund records rewritten in the new layout.
     public let recordsRewritten: Int

@@ -2,9 +2,13 @@ import HeadroomCore
 
 /// Where a payment (or a refund) stands. The numbers are stored: never renumbered.
 public enum PaymentState: UInt8, Sendable, NamedCase {
+    /// Declined: nothing was counted.
     case declined = 1
+    /// Approved, its reservation held until a confirm, a release or its hold's end.
     case authorized = 2
+    /// Approved and the core debit done: counted for good (refunds may give some back).
     case confirmed = 3
+    /// Approved, then released: its reservation was given back.
     case released = 4
     /// A refund's record.
     case refunded = 5
@@ -13,6 +17,7 @@ public enum PaymentState: UInt8, Sendable, NamedCase {
     /// NetsUnion's reconciliation said it failed: whatever it held was given back.
     case reversed = 7
 
+    /// The name answers and `headroom payment` write.
     public var name: String {
         switch self {
         case .declined: "declined"

@@ -6,34 +6,56 @@ import Logging
 
 /// A version of the rules, as kept in the store, with who proposed, approved and activated it.
 public struct RuleSetVersion: Codable, Sendable, Equatable {
+    /// The version's number, from 1.
     public let version: UInt32
     /// FNV-1a of the files' names and texts, 16 hex digits.
     public let digest: String
+    /// The rule files' names.
     public let files: [String]
+    /// The account that proposed it.
     public let proposedBy: String
     /// Unix seconds.
     public let proposedAt: Int64
+    /// The account that approved it (never the proposer).
     public var approvedBy: String?
+    /// When it was approved (unix seconds).
     public var approvedAt: Int64?
+    /// The account that put it in force (or scheduled it).
     public var activatedBy: String?
+    /// When it was put in force (unix seconds).
     public var activatedAt: Int64?
     /// Withdrawn by its proposer or rejected by a checker: it can no longer be approved or put
     /// in force.
     public var rejectedBy: String?
+    /// When it was withdrawn or rejected (unix seconds).
     public var rejectedAt: Int64?
+    /// Why, in the rejecting operator's words.
     public var rejectionReason: String?
 }
 
 /// Where a version stands.
 public enum RuleSetStatus: String, Codable, Sendable {
-    case proposed, approved, scheduled, active, retired, rejected
+    /// Proposed by one operator, waiting for another's approval.
+    case proposed
+    /// Approved by a second operator, not yet in force.
+    case approved
+    /// Approved, and to be put in force at a set time.
+    case scheduled
+    /// In force.
+    case active
+    /// Was in force; another version replaced it.
+    case retired
+    /// Withdrawn by its proposer or rejected by a checker.
+    case rejected
 }
 
 /// An activation waiting for its time.
 public struct RuleSetSchedule: Codable, Sendable, Equatable {
+    /// The version to put in force.
     public let version: UInt32
     /// Unix seconds.
     public let at: Int64
+    /// The account that scheduled it.
     public let scheduledBy: String
 }
 

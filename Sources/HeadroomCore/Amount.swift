@@ -1,11 +1,13 @@
 /// An amount of CNY in integer fen (1 CNY = 100 fen). Never a floating-point number.
 public struct Amount: Hashable, Comparable, Sendable {
+    /// The amount in fen (1 yuan = 100 fen).
     public let fen: Int64
 
     /// The largest single amount Headroom accepts: 100,000,000,000.00 CNY. Far above any
     /// payment, and small enough that millions of them still sum inside `Int64`.
     public static let fenMax: Int64 = 10_000_000_000_000
 
+    /// An amount of `fen` fen, taken as it is (``init(yuan:)`` parses and checks text).
     public init(fen: Int64) {
         self.fen = fen
     }
@@ -14,10 +16,15 @@ public struct Amount: Hashable, Comparable, Sendable {
 
     /// Why a decimal string is not an amount.
     public enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        /// No text at all.
         case empty
+        /// Not a decimal number of yuan (the text given).
         case notDecimal(String)
+        /// More than two decimals: amounts are exact to the fen.
         case tooManyDecimals(String)
+        /// Zero or below, where an amount must be above zero.
         case notPositive(String)
+        /// Above ``fenMax``.
         case tooLarge(String)
         /// `"0001.00"`: a leading zero before other digits is refused, not read past: a field
         /// padded by another system is a format to agree on, not to guess.
@@ -89,6 +96,7 @@ public struct Amount: Hashable, Comparable, Sendable {
     /// `1,234.56`: grouped decimal yuan, for people.
     public var grouped: String { Amount.grouped(fen) }
 
+    /// `fen` as yuan with two decimals and no grouping: `"1234.56"` (what answers and files write).
     public static func plain(_ fen: Int64) -> String {
         let sign = fen < 0 ? "-" : ""
         let magnitude = fen.magnitude
@@ -96,6 +104,7 @@ public struct Amount: Hashable, Comparable, Sendable {
         return "\(sign)\(magnitude / 100).\(cents < 10 ? "0" : "")\(cents)"
     }
 
+    /// `fen` as yuan with two decimals and thousands grouped: `"1,234.56"` (what operators read).
     public static func grouped(_ fen: Int64) -> String {
         let sign = fen < 0 ? "-" : ""
         let magnitude = fen.magnitude

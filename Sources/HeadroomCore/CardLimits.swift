@@ -1,11 +1,16 @@
 /// A customer's own limits for their card (银行卡级), for all institutions or for one. Each
 /// may only lower what the bank and the institution allow.
 public struct CardLimits: Hashable, Sendable {
+    /// The most one payment may take, in fen; `nil`: no limit of the customer's.
     public var singleAmountFenMax: Int64?
+    /// The most a natural day's payments may take, in fen.
     public var dailyAmountFenMax: Int64?
+    /// The most a natural month's payments may take, in fen.
     public var monthlyAmountFenMax: Int64?
+    /// The most payments in a natural day.
     public var dailyCountMax: Int64?
 
+    /// Limits with the caps given; the others unset.
     public init(
         singleAmountFenMax: Int64? = nil, dailyAmountFenMax: Int64? = nil,
         monthlyAmountFenMax: Int64? = nil, dailyCountMax: Int64? = nil
@@ -16,6 +21,7 @@ public struct CardLimits: Hashable, Sendable {
         self.dailyCountMax = dailyCountMax
     }
 
+    /// No cap is set.
     public var isEmpty: Bool {
         singleAmountFenMax == nil && dailyAmountFenMax == nil && monthlyAmountFenMax == nil && dailyCountMax == nil
     }
@@ -49,6 +55,7 @@ public struct CardLimits: Hashable, Sendable {
         return bytes
     }
 
+    /// Decodes the 32 bytes that ``encoded`` wrote; `nil` for any other length.
     public init?(encoded bytes: UnsafeRawBufferPointer) {
         guard bytes.count == 32 else { return nil }
         func field(_ i: Int) -> Int64? {
@@ -62,9 +69,12 @@ public struct CardLimits: Hashable, Sendable {
 
 /// What the card tier counts: which payments a customer's own limits apply to.
 public struct CardTierPolicy: Hashable, Sendable {
+    /// Which payments customers' card limits count.
     public let filter: Filter
+    /// Whether a refund gives back what it refunds on the card tier's counters.
     public let refundRestores: Bool
 
+    /// The card tier's policy, as the rule files' `card_tier` section says it.
     public init(filter: Filter, refundRestores: Bool) {
         self.filter = filter
         self.refundRestores = refundRestores

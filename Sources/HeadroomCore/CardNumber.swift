@@ -8,8 +8,11 @@ public struct CardNumber: Sendable, CustomStringConvertible, CustomDebugStringCo
 
     /// Why a string is not a card number. Never carries the number itself.
     public enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        /// A character other than a digit.
         case notDigits
+        /// Fewer than 16 or more than 19 digits (the count found).
         case wrongLength(Int)
+        /// The last digit is not the Luhn check digit of the others.
         case failsLuhnCheck
 
         public var description: String {
@@ -21,6 +24,7 @@ public struct CardNumber: Sendable, CustomStringConvertible, CustomDebugStringCo
         }
     }
 
+    /// Parses a card number: 16 to 19 digits passing the Luhn check. The error never repeats the number.
     public init(_ text: String) throws(ParseError) {
         var digits: [UInt8] = []
         digits.reserveCapacity(19)
@@ -73,9 +77,12 @@ public struct CardNumber: Sendable, CustomStringConvertible, CustomDebugStringCo
 /// The keyed hash of a card number, truncated to 128 bits: what the store keeps instead of
 /// the number.
 public struct CardHash: Hashable, Sendable, CustomStringConvertible {
+    /// The hash's first 8 bytes, big-endian.
     public let high: UInt64
+    /// The hash's next 8 bytes, big-endian.
     public let low: UInt64
 
+    /// A hash from its two halves (as stored in a counter key or a record).
     public init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low

@@ -7,6 +7,7 @@ public enum ChinaTime {
 
     /// The earliest and latest years a payment time may carry.
     public static let yearMin = 2000
+    /// The last year a date may name (the day numbers' range).
     public static let yearMax = 2199
 
     /// The natural day (days since 1970-01-01 in UTC+8) holding the instant `unixSeconds`.
@@ -47,6 +48,7 @@ public enum ChinaTime {
         return Int32(era * 146_097 + dayOfEra - 719_468)
     }
 
+    /// The days in `month` (1 to 12) of `year`, leap years counted.
     public static func daysInMonth(year: Int, month: Int) -> Int {
         switch month {
         case 2: return isLeap(year) ? 29 : 28
@@ -55,6 +57,7 @@ public enum ChinaTime {
         }
     }
 
+    /// Whether `year` is a leap year of the Gregorian calendar.
     public static func isLeap(_ year: Int) -> Bool {
         (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
     }

@@ -8,22 +8,35 @@
 /// one or two pages instead of one per counter (decision 0011). Bytes that a counter's grouping
 /// does not use are zero (aggregates, with no card, sort first).
 public struct CounterKey: Hashable, Sendable {
+    /// What kind of window the cell counts.
     public enum Kind: UInt8, Sendable {
+        /// A natural day (UTC+8); `window` is the day number.
         case day = 1
+        /// A natural month; `window` is the month number.
         case month = 2
+        /// A natural year; `window` is the year.
         case year = 3
+        /// A minute of a rolling window of minutes; `window` is the minute number.
         case minuteBucket = 4
+        /// An hour of a rolling window of hours; `window` is the hour number.
         case hourBucket = 5
     }
 
+    /// The key's length in bytes.
     public static let byteCount = 45
 
+    /// The kind of window.
     public var kind: Kind
+    /// The counter's definition: a hash of what it counts (grouping, window, filter), shared by the limits that count alike.
     public var definition: UInt64
+    /// The card counted, or ``CardHash/ungrouped`` for a counter not grouped by card.
     public var card: CardHash
+    /// The institution counted, or ``Institution/ungrouped`` for a counter not grouped by institution.
     public var institution: Institution
+    /// The window's number (a day, a month, a year, a minute or an hour).
     public var window: UInt32
 
+    /// A key from its fields.
     public init(kind: Kind, definition: UInt64, card: CardHash, institution: Institution, window: UInt32) {
         self.kind = kind
         self.definition = definition
@@ -112,23 +125,30 @@ extension CounterKey.Kind {
 /// What one counter cell holds: the amount and number of payments reserved or confirmed in it.
 /// Stored as 16 bytes in host order (a store is never moved across architectures).
 public struct CounterValue: Equatable, Sendable {
+    /// The amount counted, in fen.
     public var amountFen: Int64
+    /// The payments counted.
     public var count: Int64
 
+    /// Nothing counted.
     public static let zero = CounterValue(amountFen: 0, count: 0)
+    /// The value's length in bytes, as stored.
     public static let byteCount = 16
 
+    /// A value from its two figures.
     public init(amountFen: Int64, count: Int64) {
         self.amountFen = amountFen
         self.count = count
     }
 
+    /// Decodes a stored value; `nil` for bytes of another length.
     public init?(bytes: UnsafeRawBufferPointer) {
         guard bytes.count == CounterValue.byteCount else { return nil }
         self.amountFen = bytes.loadUnaligned(fromByteOffset: 0, as: Int64.self)
         self.count = bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self)
     }
 
+    /// Calls `body` with the value as stored (16 bytes).
     @inlinable
     public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         let result: Result<R, E> = withUnsafeTemporaryAllocation(byteCount: CounterValue.byteCount, alignment: 8) { buffer in
@@ -146,5 +166,6 @@ public struct CounterValue: Equatable, Sendable {
         return ao || co ? nil : CounterValue(amountFen: a, count: c)
     }
 
+    /// Nothing is counted.
     public var isZero: Bool { amountFen == 0 && count == 0 }
 }

@@ -33,6 +33,7 @@ public struct ReasonCode: Hashable, Sendable, CustomStringConvertible {
 
     private static let names: [UInt16: String] = Dictionary(uniqueKeysWithValues: table.map { ($0.number, $0.name) })
 
+    /// The code of an approval.
     public static let approved = ReasonCode(rawValue: 0)!
 
     /// The code of a cap on a counter that declined a payment.
@@ -50,9 +51,12 @@ public struct ReasonCode: Hashable, Sendable, CustomStringConvertible {
 /// tightest limits still allow, for a next payment like this one. `nil` where no limit of the
 /// tier caps that measure.
 public struct TierHeadroom: Hashable, Sendable {
+    /// The amount left, in fen; `nil` when no limit of the tier counts amounts.
     public var amountFen: Int64?
+    /// The payments left; `nil` when no limit of the tier counts payments.
     public var count: Int64?
 
+    /// A headroom of the amount and count given.
     public init(amountFen: Int64? = nil, count: Int64? = nil) {
         self.amountFen = amountFen
         self.count = count
@@ -68,17 +72,23 @@ public struct TierHeadroom: Hashable, Sendable {
 /// nothing (a dictionary of four tiers cost one allocation per payment). Reads like a
 /// dictionary: `headroom[.bank]` is `nil` where no limit of that tier applied.
 public struct TierHeadrooms: Hashable, Sendable, ExpressibleByDictionaryLiteral {
+    /// The regulatory tier's headroom; `nil` when no limit of it applied.
     public var regulatory: TierHeadroom?
+    /// The bank tier's headroom; `nil` when no limit of it applied.
     public var bank: TierHeadroom?
+    /// The institution tier's headroom; `nil` when no limit of it applied.
     public var institution: TierHeadroom?
+    /// The card tier's headroom; `nil` when no limit of it applied.
     public var card: TierHeadroom?
 
+    /// No tier's headroom.
     public init() {}
 
     public init(dictionaryLiteral elements: (Tier, TierHeadroom)...) {
         for (tier, headroom) in elements { self[tier] = headroom }
     }
 
+    /// The headroom of `tier`.
     public subscript(tier: Tier) -> TierHeadroom? {
         get {
             switch tier {
@@ -104,15 +114,20 @@ public struct TierHeadrooms: Hashable, Sendable, ExpressibleByDictionaryLiteral 
 
 /// The limit that declined a payment, with the figures that decided it.
 public struct FailedLimit: Hashable, Sendable {
+    /// The id of the limit that failed.
     public let limitID: String
+    /// Its tier.
     public let tier: Tier
+    /// Its window.
     public let window: Window
+    /// What it caps that the payment would pass: the amount or the count.
     public let measure: Measure
     /// The cap (fen for amount, payments for count).
     public let max: Int64
     /// What the window held before this payment (0 for a single-payment cap).
     public let used: Int64
 
+    /// A failed limit from its fields.
     public init(limitID: String, tier: Tier, window: Window, measure: Measure, max: Int64, used: Int64) {
         self.limitID = limitID
         self.tier = tier
@@ -150,12 +165,15 @@ public enum Finding: Hashable, Sendable {
 public struct Decision: Hashable, Sendable {
     /// The numbers are stored: never renumbered.
     public enum Outcome: UInt8, Sendable, NamedCase {
+        /// Approved: the amount is reserved on every counter.
         case approve = 1
+        /// Declined: nothing is counted.
         case decline = 2
         /// Step-up: the front processor asks the customer for a stronger verification. No
         /// check answers it yet (the risk rules will); a decline always wins over it.
         case challenge = 3
 
+        /// The name answers write: `approve`, `decline`, `challenge`.
         public var name: String {
             switch self {
             case .approve: "approve"
@@ -165,7 +183,9 @@ public struct Decision: Hashable, Sendable {
         }
     }
 
+    /// Approve, decline or challenge.
     public var outcome: Outcome
+    /// Why: ``ReasonCode/approved``, or the code of the limit that decided.
     public var code: ReasonCode
     /// What decided the payment; `nil` on approval.
     public var decidedBy: Finding?
@@ -174,6 +194,7 @@ public struct Decision: Hashable, Sendable {
     /// The version of the rule set that made the decision.
     public var ruleSetVersion: UInt32
 
+    /// A decision from its fields.
     public init(outcome: Outcome, code: ReasonCode, decidedBy: Finding?, headroom: TierHeadrooms, ruleSetVersion: UInt32) {
         self.outcome = outcome
         self.code = code
@@ -182,6 +203,7 @@ public struct Decision: Hashable, Sendable {
         self.ruleSetVersion = ruleSetVersion
     }
 
+    /// The payment was approved.
     public var isApproved: Bool { outcome == .approve }
 
     /// The cap that declined the payment, when a cap decided it.

@@ -10,8 +10,10 @@ public struct HoldTimes: Sendable, Equatable, CustomStringConvertible {
 
     /// The shortest and longest holds a rule file may set.
     public static let secondsMin: Int64 = 60
+    /// The longest hold time: 366 days.
     public static let secondsMax: Int64 = 366 * 86_400
 
+    /// No hold times: reservations are kept until settled.
     public init() {
         seconds = Array(repeating: nil, count: Business.allCases.count * 2)
     }
@@ -25,6 +27,7 @@ public struct HoldTimes: Sendable, Equatable, CustomStringConvertible {
         seconds[Self.index(business, accountType)]
     }
 
+    /// Sets the hold time of `business` for `accountType` to `value` seconds.
     public mutating func set(_ business: Business, _ accountType: AccountType, seconds value: Int64) {
         seconds[Self.index(business, accountType)] = value
     }

@@ -1,9 +1,12 @@
 /// A payment institution's code (支付机构编码), e.g. `Z2007933000010`: 1 to 16 ASCII
 /// letters and digits, packed into 16 bytes for fixed-width keys.
 public struct Institution: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The code's first 8 bytes (ASCII, zero-padded), big-endian.
     public let high: UInt64
+    /// The code's next 8 bytes.
     public let low: UInt64
 
+    /// The longest code, in characters.
     public static let lengthMax = 16
 
     /// The zero bytes in the keys of counters not grouped by institution, and of card limits
@@ -17,9 +20,13 @@ public struct Institution: Hashable, Comparable, Sendable, CustomStringConvertib
         self.low = low
     }
 
+    /// Why a text is not an institution code.
     public enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        /// No text at all.
         case empty
+        /// Longer than ``lengthMax`` (the text given).
         case tooLong(String)
+        /// A character other than A-Z, a-z, 0-9 (the text given).
         case badCharacter(String)
 
         public var description: String {
@@ -31,6 +38,7 @@ public struct Institution: Hashable, Comparable, Sendable, CustomStringConvertib
         }
     }
 
+    /// Parses an institution code: 1 to ``lengthMax`` characters of A-Z, a-z, 0-9.
     public init(_ code: String) throws(ParseError) {
         let bytes = Array(code.utf8)
         if bytes.isEmpty { throw .empty }
@@ -48,6 +56,7 @@ public struct Institution: Hashable, Comparable, Sendable, CustomStringConvertib
         self.init(high: high, low: low)
     }
 
+    /// The code as text.
     public var code: String {
         var bytes: [UInt8] = []
         for i in 0..<16 {

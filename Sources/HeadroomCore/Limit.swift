@@ -9,6 +9,7 @@ public enum Grouping: UInt8, Sendable, NamedCase {
     /// One card through one institution.
     case cardInstitution = 3
 
+    /// The name rule files write: `bank`, `institution`, `card`, `card+institution`.
     public var name: String {
         switch self {
         case .bank: "bank"
@@ -18,7 +19,9 @@ public enum Grouping: UInt8, Sendable, NamedCase {
         }
     }
 
+    /// Counters grouped so are kept per card.
     public var usesCard: Bool { self == .card || self == .cardInstitution }
+    /// Counters grouped so are kept per institution.
     public var usesInstitution: Bool { self == .institution || self == .cardInstitution }
 }
 
@@ -26,12 +29,18 @@ public enum Grouping: UInt8, Sendable, NamedCase {
 /// a `nil` set means every value. A payment that does not say its channel or account type
 /// does not match a filter that names some.
 public struct Filter: Hashable, Sendable {
+    /// The business types counted (at least one).
     public var businesses: Set<Business>
+    /// The account classes counted; `nil`: all.
     public var accountClasses: Set<AccountClass>?
+    /// The channels counted; `nil`: all (a payment without a channel is counted only then).
     public var channels: Set<Channel>?
+    /// The account types counted; `nil`: all.
     public var accountTypes: Set<AccountType>?
+    /// The institutions counted; `nil`: all.
     public var institutions: Set<Institution>?
 
+    /// A filter of the payments given; `nil` for every value of an attribute.
     public init(
         businesses: Set<Business>, accountClasses: Set<AccountClass>? = nil, channels: Set<Channel>? = nil,
         accountTypes: Set<AccountType>? = nil, institutions: Set<Institution>? = nil
@@ -43,6 +52,7 @@ public struct Filter: Hashable, Sendable {
         self.institutions = institutions
     }
 
+    /// Whether the filter counts `p`.
     public func matches(_ p: Payment) -> Bool {
         guard businesses.contains(p.business) else { return false }
         if let accountClasses, !accountClasses.contains(p.accountClass) { return false }
@@ -109,9 +119,12 @@ public struct CompiledFilter: Sendable {
 
 /// The caps of a limit: an amount, a number of payments, or both.
 public struct Caps: Hashable, Sendable {
+    /// The most amount, in fen; `nil`: no amount cap.
     public var amountFenMax: Int64?
+    /// The most payments; `nil`: no count cap.
     public var countMax: Int64?
 
+    /// Caps of the figures given.
     public init(amountFenMax: Int64? = nil, countMax: Int64? = nil) {
         self.amountFenMax = amountFenMax
         self.countMax = countMax
@@ -123,14 +136,18 @@ public struct Caps: Hashable, Sendable {
         return Caps(amountFenMax: override.amountFenMax ?? amountFenMax, countMax: override.countMax ?? countMax)
     }
 
+    /// Neither figure is capped.
     public var isEmpty: Bool { amountFenMax == nil && countMax == nil }
 }
 
 /// What a counter counts. Two limits with equal definitions share one counter, across rule-set
 /// versions too: the identity is a hash of the definition, not of the limit.
 public struct CounterDefinition: Hashable, Sendable {
+    /// How the counter groups payments.
     public let grouping: Grouping
+    /// The counter's window.
     public let window: Window
+    /// Which payments it counts.
     public let filter: Filter
     /// Whether refunds give back what they refund (a limit policy, part of what is counted).
     public let refundRestores: Bool
@@ -138,6 +155,7 @@ public struct CounterDefinition: Hashable, Sendable {
     /// text, computed once here (the hot path reads it for every counter of every payment).
     public let id: UInt64
 
+    /// A counter of the payments `filter` takes, grouped by `grouping` over `window`.
     public init(grouping: Grouping, window: Window, filter: Filter, refundRestores: Bool) {
         precondition(window != .single, "a single-payment cap has no counter")
         self.grouping = grouping
@@ -157,9 +175,12 @@ public struct CounterDefinition: Hashable, Sendable {
 
 /// Where a rule came from, for messages: file and line.
 public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
+    /// The rule file's name.
     public let file: String
+    /// The line, from 1.
     public let line: Int
 
+    /// A place in a rule file.
     public init(file: String, line: Int) {
         self.file = file
         self.line = line
@@ -171,17 +192,24 @@ public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
 /// One limit of a rule set: caps on a counter (or on the payment alone), in a tier.
 public struct Limit: Hashable, Sendable {
     public let id: String
+    /// The tier it belongs to.
     public let tier: Tier
+    /// The window it caps.
     public let window: Window
+    /// How its counter groups payments.
     public let grouping: Grouping
+    /// Which payments it applies to.
     public let filter: Filter
+    /// Whether a refund gives back what it refunds on this limit's counter.
     public let refundRestores: Bool
     /// The caps for every institution not listed in `institutionCaps`.
     public let caps: Caps
     /// Institution tier only: caps for listed institutions, field by field over `caps`.
     public let institutionCaps: [Institution: Caps]
+    /// Where the limit is written, for messages (`nil` for one made in code).
     public let source: SourceLocation?
 
+    /// A limit from its fields (rule files make them through `RuleLoader`).
     public init(
         id: String, tier: Tier, window: Window, grouping: Grouping, filter: Filter, refundRestores: Bool,
         caps: Caps, institutionCaps: [Institution: Caps] = [:], source: SourceLocation? = nil

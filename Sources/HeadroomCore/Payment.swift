@@ -1,12 +1,18 @@
 /// A NetsUnion transaction id (the idempotency key): 1 to 64 printable ASCII characters.
 public struct PaymentID: Hashable, Sendable, CustomStringConvertible {
+    /// The id as NetsUnion gave it.
     public let text: String
 
+    /// The longest id, in characters.
     public static let lengthMax = 64
 
+    /// Why a text is not a payment id.
     public enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        /// No text at all.
         case empty
+        /// Longer than ``lengthMax`` (the length found).
         case tooLong(Int)
+        /// A character outside printable ASCII (a space, a control character, non-ASCII).
         case badCharacter
 
         public var description: String {
@@ -18,6 +24,7 @@ public struct PaymentID: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Parses an id: 1 to ``lengthMax`` printable ASCII characters, no space.
     public init(_ text: String) throws(ParseError) {
         let count = text.utf8.count
         if count == 0 { throw .empty }
@@ -35,17 +42,28 @@ public struct PaymentID: Hashable, Sendable, CustomStringConvertible {
 /// the domain). One shape for both, so the two cannot drift apart.
 public struct PaymentOf<Card: Sendable>: Sendable {
     public var id: PaymentID
+    /// When the payment was made: its windows (day, month, rolling buckets) are taken from it.
     public var time: Timestamp
+    /// The card: its number in a request, its keyed hash once hashed.
     public var card: Card
+    /// The payment institution (支付机构) that sent it.
     public var institution: Institution
+    /// The business type.
     public var business: Business
+    /// The amount.
     public var amount: Amount
+    /// The account class (I, II, III), which the regulatory caps depend on.
     public var accountClass: AccountClass
+    /// The channel, when NetsUnion gives it.
     public var channel: Channel?
+    /// Personal or corporate, when given; a payment without one is held as a personal one.
     public var accountType: AccountType?
+    /// The agreement (协议) it was made under, when given.
     public var agreementID: String?
+    /// The merchant, when given.
     public var merchantID: String?
 
+    /// A payment from its fields.
     public init(
         id: PaymentID, time: Timestamp, card: Card, institution: Institution,
         business: Business, amount: Amount, accountClass: AccountClass,
@@ -108,19 +126,24 @@ extension PaymentOf where Card == CardHash {
 /// FNV-1a, 64 bits: stable across processes and releases (unlike `Hasher`), for ids that are
 /// stored. Not a cryptographic hash.
 public struct FNV1a: Sendable {
+    /// The hash so far.
     public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
+    /// The hash of nothing (FNV-1a's offset basis).
     public init() {}
 
+    /// Adds one byte.
     public mutating func add(byte: UInt8) {
         value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
     }
 
+    /// Adds a text's UTF-8 bytes and a separator no UTF-8 text contains (0xff).
     public mutating func add(_ text: String) {
         for b in text.utf8 { add(byte: b) }
         add(byte: 0xff)  // a separator no UTF-8 text contains
     }
 
+    /// Adds a word's 8 bytes, big-endian.
     public mutating func add(_ word: UInt64) {
         for shift in stride(from: 56, through: 0, by: -8) { add(byte: UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
     }

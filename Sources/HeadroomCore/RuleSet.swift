@@ -28,6 +28,7 @@ public struct RuleSet: Sendable, Equatable {
     private let checksMax: Int
     private let updatesMax: Int
 
+    /// A rule set of `limits`, the card tier's policy and the hold times (`nil`: reservations kept until settled).
     public init(limits: [Limit], cardTier: CardTierPolicy, holds: HoldTimes? = nil) {
         // A stable sort: within a tier, the rule files' order stays.
         let limits = limits.enumerated()
@@ -58,6 +59,7 @@ public struct RuleSet: Sendable, Equatable {
         a.limits == b.limits && a.cardTier == b.cardTier && a.holds == b.holds
     }
 
+    /// The limit with id `id`, if any.
     public func limit(id: String) -> Limit? { limits.first { $0.id == id } }
 
     /// The counter definition that a card-tier limit of `window` reads.
@@ -101,14 +103,19 @@ struct CompiledCounter: Sendable {
 
 /// One limit applied to one payment: the caps that bind it and the counter cell they read.
 public struct Check: Sendable, Equatable {
+    /// The limit's id.
     public let limitID: String
+    /// The limit's tier.
     public let tier: Tier
+    /// The limit's window.
     public let window: Window
+    /// The caps that bind the payment (an institution's own caps where it has them).
     public let caps: Caps
     /// The cell of the payment's window (for a rolling window, its newest bucket); `nil` for a
     /// single-payment cap.
     public let counter: CounterKey?
 
+    /// A check from its fields.
     public init(limitID: String, tier: Tier, window: Window, caps: Caps, counter: CounterKey?) {
         self.limitID = limitID
         self.tier = tier
@@ -120,9 +127,12 @@ public struct Check: Sendable, Equatable {
 
 /// A counter cell that an approved payment adds to, and whether a refund gives back to it.
 public struct CounterUpdate: Hashable, Sendable {
+    /// The cell.
     public let key: CounterKey
+    /// Whether a refund gives back to it.
     public let refundRestores: Bool
 
+    /// An update from its fields.
     public init(key: CounterKey, refundRestores: Bool) {
         self.key = key
         self.refundRestores = refundRestores
@@ -208,6 +218,7 @@ public enum CardTierChecks {
         return out
     }
 
+    /// The word a card limit's id ends with for `window`: `single`, `daily`, `monthly`.
     public static func suffix(_ window: Window) -> String {
         switch window {
         case .single: "single"

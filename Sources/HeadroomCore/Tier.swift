@@ -10,6 +10,7 @@ public enum Tier: UInt8, Sendable, Comparable, NamedCase {
     /// 银行卡级: the customer's own limits for their card.
     case card = 4
 
+    /// The name rule files and answers write.
     public var name: String {
         switch self {
         case .regulatory: "regulatory"
@@ -33,7 +34,9 @@ public enum Tier: UInt8, Sendable, Comparable, NamedCase {
 
 /// What a limit caps: the amount or the number of payments.
 public enum Measure: UInt8, Sendable, CustomStringConvertible {
+    /// The amount, in fen.
     case amount = 1
+    /// The number of payments.
     case count = 2
 
     public var description: String { self == .amount ? "amount" : "count" }

@@ -1,7 +1,9 @@
 /// An instant, as Unix seconds, parsed from an ISO 8601 time that carries its UTC offset.
 public struct Timestamp: Hashable, Comparable, Sendable {
+    /// Seconds since 1970-01-01T00:00:00Z.
     public let unixSeconds: Int64
 
+    /// The instant `unixSeconds` seconds after the epoch.
     public init(unixSeconds: Int64) {
         self.unixSeconds = unixSeconds
     }
@@ -13,7 +15,9 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     /// Why a string is not a time.
     public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        /// The text that was not a time.
         public let text: String
+        /// What is wrong with it.
         public let reason: String
         public var description: String {
             "\"\(text)\" is not a time like \"2026-11-25T10:00:00+08:00\": \(reason)"

@@ -16,6 +16,7 @@ public enum Window: Hashable, Sendable, CustomStringConvertible {
 
     /// The longest rolling windows: a day of minutes, 31 days of hours.
     public static let rollingMinutesMax = 1440
+    /// The longest rolling window of hours: 31 days.
     public static let rollingHoursMax = 744
 
     /// The stable number used in reason codes: 1 single, 2 rolling, 3 day, 4 month, 5 year.

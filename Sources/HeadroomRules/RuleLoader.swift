@@ -1,7 +1,7 @@
 import HeadroomCore
 import Yams
 
-/// Turns rule files into a validated, immutable ``RuleSet``. Every problem in every file is
+/// Turns rule files into a validated, immutable `RuleSet`. Every problem in every file is
 /// reported at once, each with file, line and field; nothing is defaulted silently (the only
 /// defaults are documented in docs/rules.md: `refund_restores: false`, and every value for an
 /// `applies_to` key that is left out, except `business`, which is required).

@@ -1,12 +1,15 @@
 /// One thing wrong in a rule file: where, which field, and what.
 public struct RuleProblem: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The rule file's name.
     public let file: String
     /// 1-based; 0 when the problem is about the files as a whole.
     public let line: Int
     /// The field's path, e.g. `limits[2].amount_max`; empty for the file itself.
     public let field: String
+    /// What is wrong.
     public let message: String
 
+    /// A problem at `file`, `line` and `field`.
     public init(file: String, line: Int, field: String, message: String) {
         self.file = file
         self.line = line
@@ -23,8 +26,10 @@ public struct RuleProblem: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// Every problem found in a set of rule files; a rule set with any problem is not loaded.
 public struct RuleErrors: Error, Sendable, CustomStringConvertible {
+    /// Every problem found, all at once.
     public let problems: [RuleProblem]
 
+    /// The problems given.
     public init(_ problems: [RuleProblem]) {
         self.problems = problems
     }

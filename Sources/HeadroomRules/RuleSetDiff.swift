@@ -5,12 +5,15 @@ import HeadroomCore
 public struct RuleChange: Hashable, Sendable, CustomStringConvertible {
     /// The limit's id, or `card_tier`.
     public let subject: String
+    /// The change in words.
     public let text: String
 
     public var description: String { text }
 }
 
+/// The differences between two rule sets, for `rules diff` and the audit log.
 public enum RuleSetDiff {
+    /// What changes from `old` to `new`, limit by limit, then the card tier and the hold times.
     public static func changes(from old: RuleSet, to new: RuleSet) -> [RuleChange] {
         var out: [RuleChange] = []
         let oldByID = Dictionary(old.limits.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

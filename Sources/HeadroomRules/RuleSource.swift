@@ -5,8 +5,10 @@ import HeadroomCore
 public struct RuleSource: Hashable, Sendable {
     /// The name shown in messages, e.g. `Rules/bank.yaml`.
     public let name: String
+    /// The file's text.
     public let text: String
 
+    /// A rule file named `name` holding `text` (rule files read from elsewhere than a directory).
     public init(name: String, text: String) {
         self.name = name
         self.text = text

@@ -3,12 +3,15 @@ import LMDBKit
 
 /// One change on record: who did what, when. Never holds a card number in clear.
 public struct AuditEntry: Codable, Sendable, Equatable {
+    /// The entry's place in the log, from 1.
     public let sequence: Int64
     /// Unix seconds.
     public let time: Int64
+    /// The account that made the change (under sudo, the account behind it).
     public let operatorName: String
     /// e.g. `rules.propose`, `rules.approve`, `rules.activate`, `card-limit.set`, `store.purge`.
     public let action: String
+    /// What changed, in words (a card only masked).
     public let detail: String
 
     enum CodingKeys: String, CodingKey {

@@ -8,7 +8,7 @@ import LMDBKit
 /// Running engines pick up a new version between two payments, never in the middle of one.
 ///
 /// Needs no card key. Obtain one from an open engine (``Engine/ruleBook``) or open the store
-/// with ``init(path:clock:)`` (not while an `Engine` of the same process has it open).
+/// with `init(path:clock:)` (not while an `Engine` of the same process has it open).
 public final class RuleBook {
     let store: Store
     let clock: @Sendable () -> Int64
@@ -78,7 +78,9 @@ public final class RuleBook {
 
     /// What ``activate(_:at:by:)`` did.
     public enum Activation: Sendable, Equatable {
+        /// Put in force at once.
         case now
+        /// To be put in force at this time (unix seconds).
         case scheduled(at: Int64)
     }
 

@@ -3,12 +3,15 @@ import HeadroomCore
 /// A NetsUnion reconciliation batch (对账批次): `B`, the natural day `yyyyMMdd` (UTC+8) and a
 /// 4-digit sequence, 13 characters; one batch an hour.
 public struct ReconciliationBatch: Hashable, Sendable, CustomStringConvertible {
+    /// The batch id, e.g. `B202611250013`.
     public let text: String
 
+    /// A text that is not a batch id, with why.
     public struct ParseError: Error, Sendable, CustomStringConvertible {
         public let description: String
     }
 
+    /// Parses a batch id: `B`, the day as `yyyyMMdd` and 4 digits.
     public init(_ text: String) throws(ParseError) {
         let bytes = Array(text.utf8)
         guard bytes.count == 13, bytes[0] == UInt8(ascii: "B"), bytes.dropFirst().allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
@@ -50,6 +53,7 @@ public enum ReconciliationStatus: UInt8, Sendable, CaseIterable, CustomStringCon
     /// `00`, `01`, `03`, `04`.
     public var code: String { "0\(rawValue)" }
 
+    /// The status of a NetsUnion code (`00`, `01`, `03`, `04`); `nil` for another.
     public init?(code: String) {
         guard let found = Self.allCases.first(where: { $0.code == code }) else { return nil }
         self = found
@@ -63,12 +67,18 @@ public struct ReconciliationLine: Sendable {
     /// What counting a payment the bank never saw takes, when the line carries it: the payer's
     /// card (hashed, never kept) and what the limits filter on.
     public struct Unseen: Sendable {
+        /// The card; hashed, never kept.
         public var card: CardNumber
+        /// The business type.
         public var business: Business
+        /// The account class.
         public var accountClass: AccountClass
+        /// The channel, when given.
         public var channel: Channel?
+        /// The account type, when given.
         public var accountType: AccountType?
 
+        /// What counting a payment the bank never saw takes.
         public init(card: CardNumber, business: Business, accountClass: AccountClass, channel: Channel? = nil, accountType: AccountType? = nil) {
             self.card = card
             self.business = business
@@ -79,15 +89,21 @@ public struct ReconciliationLine: Sendable {
     }
 
     public var id: PaymentID
+    /// The batch the line came in.
     public var batch: ReconciliationBatch
+    /// NetsUnion's final status.
     public var status: ReconciliationStatus
+    /// NetsUnion's amount, which wins over the bank's.
     public var amount: Amount
     /// The transaction's time, as NetsUnion recorded it (the windows of a payment counted for
     /// the first time).
     public var time: Timestamp
+    /// The institution that sent the payment.
     public var institution: Institution
+    /// For a payment the bank has no record of: what counting it takes.
     public var unseen: Unseen?
 
+    /// A line from its fields.
     public init(id: PaymentID, batch: ReconciliationBatch, status: ReconciliationStatus, amount: Amount, time: Timestamp,
                 institution: Institution, unseen: Unseen? = nil) {
         self.id = id
@@ -102,6 +118,7 @@ public struct ReconciliationLine: Sendable {
 
 /// What reconciling one line did.
 public struct ReconcileResult: Sendable, Equatable {
+    /// What reconciliation changed on the bank's side.
     public enum Correction: String, Sendable, CaseIterable {
         /// A held reservation NetsUnion says succeeded: confirmed.
         case confirmed
@@ -119,6 +136,7 @@ public struct ReconcileResult: Sendable, Equatable {
     }
 
     public let id: PaymentID
+    /// What was changed.
     public let correction: Correction
     /// The payment's state after it.
     public let state: PaymentState

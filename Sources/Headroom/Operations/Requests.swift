@@ -3,10 +3,14 @@ import HeadroomCore
 /// A refund of (part of) a confirmed payment. It has its own id, which is its idempotency key.
 public struct RefundRequest: Sendable {
     public var id: PaymentID
+    /// The confirmed payment refunded.
     public var original: PaymentID
+    /// The amount refunded, at most what remains of the original.
     public var amount: Amount
+    /// When the refund was made.
     public var time: Timestamp
 
+    /// A refund from its fields.
     public init(id: PaymentID, original: PaymentID, amount: Amount, time: Timestamp) {
         self.id = id
         self.original = original
@@ -27,6 +31,7 @@ public struct RefundRequest: Sendable {
 
 /// The answer to an authorization.
 public struct AuthorizeResult: Sendable, Equatable {
+    /// The decision: the first one, for a retried id.
     public let decision: Decision
     /// `true` when the id was seen before: this is the first answer again, and nothing counted.
     public let replayed: Bool
@@ -35,11 +40,14 @@ public struct AuthorizeResult: Sendable, Equatable {
 /// The answer to a refund.
 public struct RefundResult: Sendable, Equatable {
     public let id: PaymentID
+    /// The original payment.
     public let original: PaymentID
+    /// This refund's amount.
     public let amount: Amount
     /// Everything refunded of the original so far, this refund included.
     public let refundedTotalFen: Int64
     /// What may still be refunded.
     public let remainingFen: Int64
+    /// True when the refund id was applied before: this is its first answer again.
     public let replayed: Bool
 }
