@@ -11,6 +11,9 @@ let package = Package(
         // The JSON Lines codec of operations and answers (docs/replay.md), and replay drivers.
         .library(name: "HeadroomReplay", targets: ["HeadroomReplay"]),
         .executable(name: "headroom", targets: ["HeadroomCLI"]),
+        // The engine's figures in Prometheus' text format: the factory and textfile writer that
+        // the C ABI and `headroom replay --metrics-file` use, for Swift hosts too.
+        .library(name: "HeadroomMetrics", targets: ["HeadroomMetrics"]),
         // Seeded randomness and made-up card numbers, shared by the tests and the benchmarks.
         .library(name: "HeadroomTesting", targets: ["HeadroomTesting"]),
     ],
@@ -18,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -40,8 +45,11 @@ let package = Package(
                 "HeadroomCore", "HeadroomRules", "LMDBKit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        // The engine's figures in Prometheus' text format (the C ABI's and replay's).
+        .target(name: "HeadroomMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")]),
         // Operations as JSON Lines, in and out: used by the CLI, the tests and the benchmarks.
         .target(name: "HeadroomReplay", dependencies: ["Headroom"]),
         .executableTarget(
@@ -50,13 +58,19 @@ let package = Package(
                 "Headroom", "HeadroomReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                "HeadroomMetrics",
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(name: "HeadroomTesting", dependencies: ["HeadroomCore"]),
         .testTarget(name: "LMDBKitTests", dependencies: ["LMDBKit"]),
         .testTarget(name: "HeadroomCoreTests", dependencies: ["HeadroomCore", "HeadroomTesting"]),
         .testTarget(name: "HeadroomRulesTests", dependencies: ["HeadroomRules", "HeadroomCore"]),
-        .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "HeadroomReplay", "LMDBKit", "HeadroomTesting"]),
+        .testTarget(name: "HeadroomTests", dependencies: [
+            "Headroom", "HeadroomReplay", "LMDBKit", "HeadroomTesting",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The README's examples: this target sees the Headroom library alone.
         .testTarget(name: "LibraryTests", dependencies: ["Headroom"]),
         .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI", "Headroom", "HeadroomReplay", "HeadroomTesting"]),

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import HeadroomCore
 import HeadroomRules
@@ -31,6 +32,7 @@ public final class Engine {
         case operatingSystemDecides
     }
 
+    /// How an engine opens its store and what it risks; read when it opens.
     public struct Options: Sendable {
         /// The size the store's memory map starts at; it doubles when full, up to
         /// `mapSizeBytesMax`.
@@ -67,11 +69,18 @@ public final class Engine {
         /// then creates nothing, writes nothing and waits for no writer): what the operators'
         /// read commands use. Every write is refused with `readOnlyStore`.
         public var readOnly: Bool
+        /// Where the engine's figures go (authorizations by outcome, reason code and tier;
+        /// latencies; batch sizes; syncs and checkpoints: docs/integration.md): `nil` for the
+        /// process's `MetricsSystem` (nothing is recorded until the host bootstraps one). Its
+        /// handles are made once, when the engine opens.
+        public var metrics: (any MetricsFactory)?
 
+        /// Options with the values given; the defaults are a live store's.
         public init(mapSizeBytes: Int = 1 << 30, mapSizeBytesMax: Int = 1 << 40, readersMax: UInt32 = 126,
                     durability: Durability = .syncEachCommit, recordRetentionDays: Int = 400,
                     clock: @escaping @Sendable () -> Int64 = Engine.systemClock, adoptRulesWithoutApproval: Bool = false,
-                    readOnly: Bool = false, expiriesPerTransaction: Int = 256, expiresOnOpening: Bool = true) {
+                    readOnly: Bool = false, expiriesPerTransaction: Int = 256, expiresOnOpening: Bool = true,
+                    metrics: (any MetricsFactory)? = nil) {
             self.mapSizeBytes = mapSizeBytes
             self.mapSizeBytesMax = mapSizeBytesMax
             self.readersMax = readersMax
@@ -82,6 +91,7 @@ public final class Engine {
             self.readOnly = readOnly
             self.expiriesPerTransaction = expiriesPerTransaction
             self.expiresOnOpening = expiresOnOpening
+            self.metrics = metrics
         }
 
         /// How LMDB is opened: everything it is told comes from these options, here.
@@ -93,14 +103,19 @@ public final class Engine {
     /// The system's clock, in unix seconds.
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
+    /// The store's directory.
     public let path: String
+    /// The options it was opened with.
     public let options: Options
     /// The rule set in force, and its version in this store.
     public private(set) var ruleSet: RuleSet
+    /// The version of the rule set in force, which decided the last payment.
     public private(set) var ruleSetVersion: UInt32
     let store: Store
     let cardKey: CardKey
     let logger: Logger
+    /// The figures and log events the engine reports.
+    let telemetry: Telemetry
     /// Rule sets by version, for reads from any thread (``explain(_:)``).
     let ruleSetCache = Mutex<[UInt32: RuleSet]>([:])
     /// The background flush of ``Durability/syncEvery(milliseconds:)``.
@@ -122,11 +137,14 @@ public final class Engine {
     /// Opens (creating when missing) the store in the directory `path`.
     ///
     /// - Parameters:
+    ///   - path: the store's directory.
     ///   - cardKey: the operator's key for hashing card numbers; a store remembers the key it
     ///     was created with and refuses any other.
     ///   - rules: for a new store, the rule files to put in force (recorded as version 1, by
     ///     `bootstrap`). For an existing store they must be its rule set in force (changes go
     ///     through ``RuleBook``); `nil` uses the store's rule set.
+    ///   - options: how to open it and what it risks (``Options``).
+    ///   - logger: where the engine's notices, warnings and errors go (never a card number).
     /// - Throws: ``HeadroomError`` with `noRuleSet` for a new store without rules,
     ///   `rulesNotInForce`, `invalidRules`, `cardKeyMismatch`, `storage`.
     public init(path: String, cardKey: CardKey, rules: [RuleSource]?, options: Options = .init(),
@@ -137,6 +155,7 @@ public final class Engine {
         self.options = options
         self.cardKey = cardKey
         self.logger = logger
+        telemetry = Telemetry(factory: options.metrics, logger: logger)
         if options.readOnly {
             try Engine.requireStore(path)
         } else {
@@ -163,7 +182,9 @@ public final class Engine {
         _ = try store.checkSchema(try store.beginRead())
         store.follower.journal = journal
         store.follower.logger = logger
-        (self.ruleSet, self.ruleSetVersion) = try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
+        (self.ruleSet, self.ruleSetVersion) = try Engine.sayingDamage(logger, path) { () throws(HeadroomError) in
+            try Engine.prepare(store, cardKey: cardKey, rules: rules, options: options, logger: logger)
+        }
         if case .syncEvery(let milliseconds) = options.durability {
             flusher = Flusher(environment: store.environment, milliseconds: milliseconds, logger: logger)
         } else {
@@ -172,10 +193,23 @@ public final class Engine {
         // No journal runs: bring the store up to date with what a stopped one left, and tidy it.
         if journal.tryExclusive() {
             defer { journal.unlock() }
-            try recoverJournal(journal, forgetting: true)
+            try Engine.sayingDamage(logger, path) { () throws(HeadroomError) in _ = try recoverJournal(journal, forgetting: true) }
         }
         // Reservations whose hold ran out while no process wrote are given back now.
         if options.expiresOnOpening { try expireAllDue() }
+    }
+
+    /// Runs `body`; a store refused for its journal's sake (`journalDamaged`) is also said in
+    /// the log, as an error, for the bank's monitoring.
+    static func sayingDamage<T>(_ logger: Logger, _ path: String, _ body: () throws(HeadroomError) -> T) throws(HeadroomError) -> T {
+        do {
+            return try body()
+        } catch {
+            if error.code == .journalDamaged {
+                logger.error("the store is refused: its journal is damaged", metadata: ["store": "\(path)", "reason": "\(error.message)"])
+            }
+            throw error
+        }
     }
 
     /// Checks the schema version and the card key the store recorded, where it has; answers
@@ -186,7 +220,7 @@ public final class Engine {
         if let check, check != Int64(bitPattern: cardKey.checkValue) {
             throw HeadroomError(.cardKeyMismatch, "this store was created with another card key: its card counters would not match")
         }
-        return (schema != nil, check != nil)
+        return (schema, check != nil)
     }
 
     deinit {

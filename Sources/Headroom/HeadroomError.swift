@@ -3,10 +3,10 @@ import HeadroomRules
 import LMDBKit
 
 /// Why the engine could not do what was asked. A decline is never an error: it is a
-/// ``Decision``. Messages name the payment and the field, never a card number.
+/// `Decision`. Messages name the payment and the field, never a card number.
 public struct HeadroomError: Error, Sendable, CustomStringConvertible {
     /// Stable codes; the JSON `code` of an `error` line.
-    public enum Code: String, Sendable {
+    public enum Code: String, Sendable, CaseIterable {
         /// A field of the request is missing or malformed.
         case invalidInput
         /// The id was seen before with other content.
@@ -15,7 +15,9 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case unknownPayment
         /// The payment was declined: there is nothing to confirm, release or refund.
         case notApproved
+        /// A confirmed payment was confirmed or released again.
         case alreadyConfirmed
+        /// A released payment was confirmed or released again.
         case alreadyReleased
         /// A refund names a payment whose debit was never confirmed.
         case notConfirmed
@@ -37,9 +39,11 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case cardLimitAboveBank
         /// The store was created with another card key.
         case cardKeyMismatch
+        /// No card key was given, or it is not 32 bytes.
         case cardKeyUnavailable
         /// The store has no rule set and none was given.
         case noRuleSet
+        /// The rule files are invalid (every problem is in the message).
         case invalidRules
         /// Rule files given to an existing store differ from its rule set in force: changes go
         /// through propose, approve and activate.
@@ -48,12 +52,14 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case unknownRuleSet
         /// A rule set must be approved before it is put in force.
         case ruleSetNotApproved
+        /// The rule set version was approved already.
         case ruleSetAlreadyApproved
         /// The version was withdrawn or rejected: propose it again to go on.
         case ruleSetRejected
         /// An activation was asked for a time already past, or a withdrawal of a version already
         /// in force, or a cancellation of a schedule that does not exist.
         case ruleSetNotChangeable
+        /// The rule set version is already in force.
         case ruleSetAlreadyActive
         /// The operator who proposed a change may not approve it (dual control).
         case sameOperator
@@ -84,11 +90,14 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case corrupted
     }
 
+    /// What kind of failure: stable, for programs.
     public let code: Code
+    /// What was wrong and where, for people.
     public let message: String
     /// For `storage`: the store's return code (LMDB's), kept inside the engine.
     let storageCode: Int32?
 
+    /// An error of `code`, said by `message`.
     public init(_ code: Code, _ message: String) {
         self.init(code, message, storageCode: nil)
     }
@@ -114,4 +123,4 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
 }
 
 /// This Headroom's version, as `headroom --version` says it.
-public let version = "0.11.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"
+public let version = "0.12.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"

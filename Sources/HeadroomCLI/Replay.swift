@@ -48,6 +48,8 @@ struct Replay: OperatorCommand {
           headroom replay --store /var/lib/headroom --dry-run --rules proposed \\
             < yesterday.jsonl
           headroom replay --store /var/lib/headroom --callers 16 < peak-hour.jsonl
+          headroom replay --store /var/lib/headroom --callers 16 \\
+            --metrics-file /var/lib/node_exporter/headroom.prom < peak-hour.jsonl
         """
     )
 
@@ -58,6 +60,9 @@ struct Replay: OperatorCommand {
 
     @Flag(help: "With --callers: group commit in journal mode (each batch made durable by one journal append and sync).")
     var journal = false
+
+    @Option(name: .long, help: ArgumentHelp("Write the engine's figures to this file in Prometheus' text format (node_exporter's textfile collector), rewritten atomically every second and at the end.", valueName: "path"))
+    var metricsFile: String?
 
     func validate() throws {
         guard (1...1024).contains(callers) else { throw ValidationError("--callers must be from 1 to 1024, not \(callers)") }
@@ -104,13 +109,26 @@ struct Replay: OperatorCommand {
     func execute() throws {
         let stop = Interruption()
         defer { stop.cancel() }
+        // The figures go out last, also when interrupted: after the summary and the close.
+        let metrics = try metricsFile.map { (path) throws -> MetricsFile in
+            do {
+                return try MetricsFile(path: path)
+            } catch {
+                throw ValidationError("--metrics-file \(path): cannot write it: \(error)")
+            }
+        }
+        if let metrics {
+            stop.onStop { metrics.stop() }
+            metrics.start()
+        }
+        defer { metrics?.stop() }
         var scratch: String?
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         var options = storeOptions
         // The engine's "now" is the latest event time read: a replayed day takes and expires
         // reservations as it did live, and the same input gives the same answers.
         let clock = ReplayClock()
-        var engineOptions = Engine.Options(clock: { clock.now }, expiresOnOpening: false)
+        var engineOptions = Engine.Options(clock: { clock.now }, expiresOnOpening: false, metrics: metrics?.factory)
         var ruleFiles = rules
         if dryRun {
             let copy = try makeScratchCopy()

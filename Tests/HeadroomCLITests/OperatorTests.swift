@@ -279,7 +279,7 @@ import Testing
             }
         }
         let version = try CLI.run(["--version"])
-        #expect(version.status == 0 && version.stdout.hasPrefix("0.11.0 (store schema 4, journal format 2)"))
+        #expect(version.status == 0 && version.stdout.hasPrefix("0.12.0 (store schema 4, journal format 2)"))
         for shell in ["bash", "zsh", "fish"] {
             let script = try CLI.run(["--generate-completion-script", shell])
             #expect(script.status == 0 && script.stdout.contains("card-limit"), "\(shell)")

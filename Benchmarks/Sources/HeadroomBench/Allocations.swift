@@ -1,18 +1,23 @@
 import ArgumentParser
 import Foundation
 import Headroom
+import HeadroomMetrics
+import Prometheus
 
 /// Allocations per authorization in steady state: this program again, in a child process with
 /// malloc_count.so preloaded, authorizes a warm-up half of a workload, then counts the
 /// allocations made inside each authorization of the second half: in all, those made inside
 /// liblmdb (attributed by call stack), and those of hashing the card number (swift-crypto's
-/// HMAC, counted by hashing the same cards again alone). What is left is Headroom's own.
+/// HMAC, counted by hashing the same cards again alone). What is left is Headroom's own. With
+/// `--prometheus` (what the standard suite runs), the engine records its metrics into a
+/// Prometheus registry meanwhile, as a monitored front processor's does.
 struct Allocations: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Count allocations per authorization (run with malloc_count.so preloaded).")
 
     @Option var cards = 100_000
     @Option var payments = 4_000
     @Option var scratch = NSTemporaryDirectory() + "headroom-bench-allocations"
+    @Flag(help: "Record the engine's metrics into a Prometheus registry.") var prometheus = false
 
     func run() throws {
         typealias Counter = @convention(c) () -> UInt
@@ -32,7 +37,8 @@ struct Allocations: ParsableCommand {
         var spec = WorkloadSpec()
         spec.cards = cards
         spec.payments = payments
-        let harness = try EngineHarness(workload: Workload.generate(spec), store: scratch, durable: false)
+        let metrics = prometheus ? PrometheusMetricsFactory.headroom(PrometheusCollectorRegistry()) : nil
+        let harness = try EngineHarness(workload: Workload.generate(spec), store: scratch, durable: false, metrics: metrics)
         let ops = harness.workload.ops
         var all: UInt = 0, inLMDB: UInt = 0
         var measured: [Int] = []
@@ -77,7 +83,7 @@ struct Allocations: ParsableCommand {
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        p.arguments = ["allocations", "--cards", "\(min(cards, 100_000))"]
+        p.arguments = ["allocations", "--prometheus", "--cards", "\(min(cards, 100_000))"]
         var env = ProcessInfo.processInfo.environment
         env["LD_PRELOAD"] = shim
         p.environment = env

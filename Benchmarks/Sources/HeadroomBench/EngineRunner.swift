@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Headroom
 import HeadroomCore
@@ -48,13 +49,14 @@ final class EngineHarness: @unchecked Sendable {
             .deletingLastPathComponent().appendingPathComponent("Rules").path
     }()
 
-    init(workload: Workload, store: String, durable: Bool, mapSizeBytes: Int = 8 << 30) throws {
+    init(workload: Workload, store: String, durable: Bool, mapSizeBytes: Int = 8 << 30, metrics: (any MetricsFactory)? = nil) throws {
         self.workload = workload
         let key = try CardKey(hex: Self.cardKeyHex)
         let rules = try RuleSource.read(directory: Self.rulesDirectory)
         var logger = Logger(label: "headroom-bench")
         logger.logLevel = .warning  // the engine's notices (a rule set put in force) are noise here
-        options = Engine.Options(mapSizeBytes: mapSizeBytes, durability: durable ? .syncEachCommit : .operatingSystemDecides)
+        options = Engine.Options(mapSizeBytes: mapSizeBytes, durability: durable ? .syncEachCommit : .operatingSystemDecides,
+                                 metrics: metrics)
         engine = try Engine(path: store, cardKey: key, rules: rules, options: options, logger: logger)
         self.store = store
         self.key = key

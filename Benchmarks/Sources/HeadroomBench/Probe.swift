@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Headroom
+import HeadroomMetrics
+import Prometheus
 
 /// One configuration of the engine, measured alone: for tuning (group commit's batch and wait)
 /// and for profiling, without running the whole suite.
@@ -25,6 +27,7 @@ struct Probe: ParsableCommand {
     var rate: Double?
     @Option(help: "Open loop: seconds offered.") var seconds = 1.0
     @Option(help: "Runs of the same configuration, each on a new store.") var repeats = 1
+    @Flag(help: "The engine records its metrics into a Prometheus registry (what a monitored host pays).") var prometheus = false
     @Option(help: "A scratch directory for stores.") var scratch = NSTemporaryDirectory() + "headroom-bench-probe"
 
     func run() throws {
@@ -36,7 +39,8 @@ struct Probe: ParsableCommand {
             try? FileManager.default.removeItem(atPath: scratch)
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let harness = try EngineHarness(workload: workload, store: scratch, durable: !noSync)
+            let harness = try EngineHarness(workload: workload, store: scratch, durable: !noSync,
+                                            metrics: prometheus ? PrometheusMetricsFactory.headroom(PrometheusCollectorRegistry()) : nil)
             let committer = groupCommit || journal
                 ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init(checkpointMilliseconds: checkpointMs, preallocatedBytes: preallocateMib << 20) : nil) : nil
             if let rate {

@@ -14,22 +14,31 @@ final class Ticket: @unchecked Sendable {
     var refusal: HeadroomError?
     private let semaphore: DispatchSemaphore?
     private let continuation: CheckedContinuation<Result<Answer, HeadroomError>, Never>?
+    /// Where the answer is counted, and when the caller asked (``Telemetry/now()``).
+    private let telemetry: Telemetry?
+    private let started: UInt64
 
-    init(_ operation: EngineOperation, card: CardHash?, semaphore: DispatchSemaphore) {
+    init(_ operation: EngineOperation, card: CardHash?, semaphore: DispatchSemaphore, telemetry: Telemetry? = nil) {
         self.operation = operation
         self.card = card
         self.semaphore = semaphore
         self.continuation = nil
+        self.telemetry = telemetry
+        started = Telemetry.now()
     }
 
-    init(_ operation: EngineOperation, card: CardHash?, continuation: CheckedContinuation<Result<Answer, HeadroomError>, Never>) {
+    init(_ operation: EngineOperation, card: CardHash?, continuation: CheckedContinuation<Result<Answer, HeadroomError>, Never>,
+         telemetry: Telemetry? = nil) {
         self.operation = operation
         self.card = card
         self.semaphore = nil
         self.continuation = continuation
+        self.telemetry = telemetry
+        started = Telemetry.now()
     }
 
     func deliver(_ result: Result<Answer, HeadroomError>) {
+        telemetry?.answered(operation, result, started: started)
         answer = result
         semaphore?.signal()
         continuation?.resume(returning: result)
@@ -48,8 +57,11 @@ final class BatchQueue: @unchecked Sendable {
     let queueMax: Int
     let gatherNanoseconds: UInt64
     let clock: any CommitClock
+    /// Where batch sizes and the queue's depth are reported.
+    let telemetry: Telemetry?
 
-    init(batchMax: Int, queueMax: Int, gatherMicroseconds: Int, clock: any CommitClock) {
+    init(batchMax: Int, queueMax: Int, gatherMicroseconds: Int, clock: any CommitClock, telemetry: Telemetry? = nil) {
+        self.telemetry = telemetry
         self.batchMax = batchMax
         self.queueMax = queueMax
         self.gatherNanoseconds = UInt64(gatherMicroseconds) * 1_000
@@ -110,6 +122,8 @@ final class BatchQueue: @unchecked Sendable {
         }
         let batch = Array(tickets.prefix(batchMax))
         tickets.removeFirst(batch.count)
+        telemetry?.batchOperations.record(batch.count)
+        telemetry?.queueDepth.record(tickets.count)
         return batch
     }
 

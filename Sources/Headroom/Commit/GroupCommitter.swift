@@ -23,6 +23,7 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
     // @unchecked: the queue guards itself; the engine is touched only by the writer thread
     // (and by `init` and `close` before and after it), and by snapshot reads.
 
+    /// How a committer gathers its batches, and whether it journals.
     public struct Options: Sendable {
         /// The most operations in one transaction.
         public var batchMax: Int
@@ -35,6 +36,7 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
         /// Journal mode (decision 0009), or `nil` for one LMDB commit and sync per batch.
         public var journal: JournalOptions?
 
+        /// Options with the values given; the defaults suit a front processor's peak.
         public init(batchMax: Int = 512, queueMax: Int = 65_536, gatherMicroseconds: Int = 0, journal: JournalOptions? = nil) {
             precondition(batchMax >= 1 && queueMax >= batchMax && gatherMicroseconds >= 0)
             self.batchMax = batchMax
@@ -51,17 +53,21 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
     /// One committer per store journals at a time. Engines in other processes still read (the
     /// last checkpoint) and write: their write transactions wait for the checkpoint (LMDB's
     /// write lock is the journal's for a whole interval), and each first applies what a
-    /// journaling process that crashed had answered (``Store/beginWrite(applyingJournal:)``).
+    /// journaling process that crashed had answered (`Store.beginWrite(applyingJournal:)`).
     ///
     /// The journal file is filled with zeros to `preallocatedBytes` when the committer starts,
     /// and then overwritten in place (a sync then writes only the data); it grows past that
     /// only if one checkpoint interval writes more. The default holds a full interval of
     /// 100,000 operations (about 40 MiB of effects at the benchmark's mix).
     public struct JournalOptions: Sendable, Equatable {
+        /// Operations after which a checkpoint interval ends (default 100,000).
         public var checkpointOperations: Int
+        /// Milliseconds after which a checkpoint interval ends (default 1,000): the longest another process waits to write.
         public var checkpointMilliseconds: Int
+        /// Bytes of journal file filled with zeros beforehand, so that appends do not grow the file (default 64 MiB; 0: appended).
         public var preallocatedBytes: Int
 
+        /// Journal options with the values given.
         public init(checkpointOperations: Int = 100_000, checkpointMilliseconds: Int = 1_000, preallocatedBytes: Int = 64 << 20) {
             precondition(checkpointOperations >= 1 && checkpointMilliseconds >= 1 && preallocatedBytes >= 0)
             self.checkpointOperations = checkpointOperations
@@ -70,6 +76,7 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
         }
     }
 
+    /// The options it was opened with.
     public let options: Options
     let engine: Engine
     private let queue: BatchQueue
@@ -97,7 +104,8 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
         self.engine = engine
         self.options = options
         queue = BatchQueue(batchMax: options.batchMax, queueMax: options.queueMax,
-                           gatherMicroseconds: options.gatherMicroseconds, clock: clock)
+                           gatherMicroseconds: options.gatherMicroseconds, clock: clock,
+                           telemetry: engine.telemetry)
         writer = try options.journal.map { (journal) throws(HeadroomError) in try JournalBatchWriter(engine, journal) }
             ?? DirectBatchWriter(engine)
         guard startWriter else {
@@ -122,11 +130,14 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
     /// How many batches were committed (journal mode: journaled), and how many operations they
     /// held.
     public var batches: Int { tally.batches }
+    /// How many operations the ``batches`` held.
     public var operationsCommitted: Int { tally.operations }
     /// Journal mode: how many checkpoints were committed, and how long they took in all and at
     /// most (the writer decides nothing while one commits and syncs).
     public var checkpoints: Int { tally.checkpoints }
+    /// Journal mode: the checkpoints' time in all, in microseconds.
     public var checkpointMicrosecondsTotal: Int { tally.checkpointMicrosecondsTotal }
+    /// Journal mode: the longest checkpoint, in microseconds (the writer decides nothing meanwhile).
     public var checkpointMicrosecondsMax: Int { tally.checkpointMicrosecondsMax }
 
     // MARK: Stopping
@@ -174,7 +185,8 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
     /// Performs `operation` in the next batch; answers once that batch is durable.
     public func perform(_ operation: EngineOperation) throws(HeadroomError) -> Answer {
         let semaphore = DispatchSemaphore(value: 0)
-        let ticket = Ticket(operation, card: operation.card.map(engine.cardKey.hash), semaphore: semaphore)
+        let ticket = Ticket(operation, card: operation.card.map(engine.cardKey.hash), semaphore: semaphore,
+                            telemetry: engine.telemetry)
         if let refused = queue.enqueue(ticket) { throw refused }
         semaphore.wait()
         return try ticket.answer!.get()
@@ -184,21 +196,25 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
     public func perform(_ operation: EngineOperation) async throws(HeadroomError) -> Answer {
         let card = operation.card.map(engine.cardKey.hash)
         let result: Result<Answer, HeadroomError> = await withCheckedContinuation { continuation in
-            let ticket = Ticket(operation, card: card, continuation: continuation)
+            let ticket = Ticket(operation, card: card, continuation: continuation, telemetry: engine.telemetry)
             if let refused = queue.enqueue(ticket) { ticket.deliver(.failure(refused)) }
         }
         return try result.get()
     }
 
+    /// Authorizes `request` in the next batch; returns once that batch is durable.
     public func authorize(_ request: PaymentRequest) async throws(HeadroomError) -> AuthorizeResult {
         guard case .authorized(let result) = try await perform(.authorize(request)) else { preconditionFailure("wrong answer") }
         return result
     }
 
+    /// Confirms a payment in the next batch; returns once durable.
     public func confirm(_ id: PaymentID) async throws(HeadroomError) { _ = try await perform(.confirm(id)) }
 
+    /// Releases a payment in the next batch; returns once durable.
     public func release(_ id: PaymentID) async throws(HeadroomError) { _ = try await perform(.release(id)) }
 
+    /// Refunds part or all of a confirmed payment in the next batch; returns once durable.
     public func refund(_ request: RefundRequest) async throws(HeadroomError) -> RefundResult {
         guard case .refunded(let result) = try await perform(.refund(request)) else { preconditionFailure("wrong answer") }
         return result

@@ -20,7 +20,7 @@ final class JournalBatchWriter: BatchWriter, @unchecked Sendable {
         self.engine = engine
         self.options = options
         self.journal = file
-        self.syncer = JournalSyncer(file)
+        self.syncer = JournalSyncer(file, telemetry: engine.telemetry)
     }
 
     func run(_ queue: BatchQueue, _ tally: CommitTally) {
@@ -108,6 +108,7 @@ final class JournalBatchWriter: BatchWriter, @unchecked Sendable {
             let began = queue.clock.nanoseconds()
             try engine.checkpoint(txn, lsn: lsn)
             let took = Int((queue.clock.nanoseconds() - began) / 1000)
+            engine.telemetry.checkpointDuration.recordMicroseconds(took)
             tally.checkpoints += 1
             tally.checkpointMicrosecondsTotal += took
             tally.checkpointMicrosecondsMax = max(tally.checkpointMicrosecondsMax, took)

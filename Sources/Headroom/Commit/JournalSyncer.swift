@@ -30,8 +30,12 @@ final class JournalSyncer: @unchecked Sendable {
     private var failed: HeadroomError?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(_ file: JournalFile) {
+    /// Where each append-and-sync's duration is reported.
+    private let telemetry: Telemetry?
+
+    init(_ file: JournalFile, telemetry: Telemetry? = nil) {
         self.file = file
+        self.telemetry = telemetry
         startNamedThread("headroom-syncer") { [unowned self] in self.run() }
     }
 
@@ -114,7 +118,9 @@ final class JournalSyncer: @unchecked Sendable {
                 i += 1
             }
             if failure == nil {
+                let began = Telemetry.now()
                 do throws(HeadroomError) { try file.appendAndSync(bytes) } catch { failure = error; fail(error) }
+                telemetry?.journalSyncDuration.recordNanoseconds(Int64(Telemetry.now() &- began))
             }
             for (entry, tickets) in answered {
                 if let failure {

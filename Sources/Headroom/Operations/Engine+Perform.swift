@@ -3,8 +3,15 @@ import HeadroomCore
 extension Engine: PaymentLifecycle {
     /// Performs one operation in one write transaction, and answers once it is committed
     /// (durable as ``Options/durability`` says). A refused operation changes nothing of its own
-    /// (the reservations due to expire are given back all the same, ``begin(_:)``).
+    /// (the reservations due to expire are given back all the same).
     public func perform(_ operation: EngineOperation) throws(HeadroomError) -> Answer {
+        let started = Telemetry.now()
+        let result = Result { () throws(HeadroomError) in try performAlone(operation) }
+        telemetry.answered(operation, result, started: started)
+        return try result.get()
+    }
+
+    private func performAlone(_ operation: EngineOperation) throws(HeadroomError) -> Answer {
         let card = operation.card.map(cardKey.hash)
         var expired = 0
         do {

@@ -5,7 +5,7 @@ import HeadroomCore
 /// batches, what a journal's entry was made from, and what a replay line decodes to.
 ///
 /// Adding an operation is one case here (and in ``Answer`` when it answers something new),
-/// its handler in ``Engine/perform(_:card:in:)``, and its codec entry in HeadroomReplay
+/// its handler in `Engine.perform(_:card:in:)`, and its codec entry in HeadroomReplay
 /// (decision 0014). Convenience methods (``PaymentLifecycle/authorize(_:)``) are optional.
 public enum EngineOperation: Sendable {
     /// Check every limit and, when all hold, reserve the amount (``Engine`` authorize).
@@ -24,15 +24,21 @@ public enum EngineOperation: Sendable {
     case reconcile(ReconciliationLine)
 
     /// The operation's name, as replay lines and answers write it.
-    public var name: String {
+    public var name: String { Self.kinds[kind] }
+
+    /// Every operation's name, in the order of ``kind``.
+    static let kinds = ["authorize", "confirm", "release", "refund", "set-card-limits", "clear-card-limits", "reconcile"]
+
+    /// The operation's place in ``kinds``: an index, for handles made once per kind.
+    var kind: Int {
         switch self {
-        case .authorize: "authorize"
-        case .confirm: "confirm"
-        case .release: "release"
-        case .refund: "refund"
-        case .setCardLimits: "set-card-limits"
-        case .clearCardLimits: "clear-card-limits"
-        case .reconcile: "reconcile"
+        case .authorize: 0
+        case .confirm: 1
+        case .release: 2
+        case .refund: 3
+        case .setCardLimits: 4
+        case .clearCardLimits: 5
+        case .reconcile: 6
         }
     }
 
@@ -62,13 +68,16 @@ public enum EngineOperation: Sendable {
 
 /// A change to a card's own limits: the fields given replace those set before, the others stay.
 public struct CardLimitChange: Sendable {
+    /// The card whose limits change; hashed, never kept.
     public var card: CardNumber
     /// `nil` for all institutions.
     public var institution: Institution?
+    /// The limits set; those not given keep their value.
     public var limits: CardLimits
     /// The operator making the change, for the audit log.
     public var by: String
 
+    /// A change from its fields.
     public init(card: CardNumber, institution: Institution?, limits: CardLimits, by: String) {
         self.card = card
         self.institution = institution
@@ -79,20 +88,26 @@ public struct CardLimitChange: Sendable {
 
 /// What an ``EngineOperation`` answers.
 public enum Answer: Sendable, Equatable {
+    /// An authorization's decision.
     case authorized(AuthorizeResult)
+    /// The payment is confirmed.
     case confirmed
+    /// The reservation was given back.
     case released
+    /// A refund's result.
     case refunded(RefundResult)
     /// The card's limits after the change.
     case cardLimitsSet(CardLimits)
     /// Whether there were limits to remove.
     case cardLimitsCleared(removed: Bool)
+    /// What reconciling one line did.
     case reconciled(ReconcileResult)
 }
 
 /// What performs operations: an ``Engine`` (one transaction each) or a ``GroupCommitter``
 /// (batched). Code that drives either takes this.
 public protocol PaymentLifecycle {
+    /// Performs `operation` and answers once it is durable.
     func perform(_ operation: EngineOperation) throws(HeadroomError) -> Answer
 }
 
