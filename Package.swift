@@ -14,6 +14,10 @@ let package = Package(
         // The engine's figures in Prometheus' text format: the factory and textfile writer that
         // the C ABI and `headroom replay --metrics-file` use, for Swift hosts too.
         .library(name: "HeadroomMetrics", targets: ["HeadroomMetrics"]),
+        // The C ABI, for front processors in C or Java: include/headroom.h, docs/integration.md.
+        // SwiftPM names it libHeadroomC.so (the product `headroom` is the command); its soname is
+        // libheadroom.so, and scripts/libheadroom puts it under that name.
+        .library(name: "HeadroomC", type: .dynamic, targets: ["HeadroomC"]),
         // Seeded randomness and made-up card numbers, shared by the tests and the benchmarks.
         .library(name: "HeadroomTesting", targets: ["HeadroomTesting"]),
     ],
@@ -48,8 +52,21 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        // include/headroom.h as a Clang module: the C ABI's structs and constants, shared by the
+        // header's C users and its Swift side below.
+        .systemLibrary(name: "CHeadroom", path: "include"),
         // The engine's figures in Prometheus' text format (the C ABI's and replay's).
         .target(name: "HeadroomMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")]),
+        // The C ABI (libheadroom.so): include/headroom.h's functions, over a GroupCommitter.
+        .target(
+            name: "HeadroomC",
+            dependencies: [
+                "Headroom", "CHeadroom", "HeadroomMetrics",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libheadroom.so"])]
+        ),
         // Operations as JSON Lines, in and out: used by the CLI, the tests and the benchmarks.
         .target(name: "HeadroomReplay", dependencies: ["Headroom"]),
         .executableTarget(

@@ -1,0 +1,168 @@
+/* Many threads authorizing through one engine by the C interface: never over-approved.
+ *
+ * 16 threads send 400 payments each, on 24 cards, against Tests/C/rules (a card may take
+ * 1,000.00 and 7 payments a day; the bank 20,000.00): the approved payments are then summed
+ * per card and in all and checked against the caps, every answer's headroom checked to be
+ * consistent, and the engine's own figure (an explain of each card after the run) checked to
+ * equal the sums. Then: a malformed payment, a NULL argument, a small metrics buffer.
+ *
+ *   cc -std=c99 -Wall -Iinclude Tests/C/threads.c -L.build/debug -lheadroom \
+ *      -Wl,-rpath,$PWD/.build/debug -lpthread -o /tmp/threads && /tmp/threads /tmp/store Tests/C/rules
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <headroom.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define THREADS 16
+#define PER_THREAD 400
+#define CARDS 24
+#define CARD_AMOUNT_MAX 100000 /* fen */
+#define CARD_COUNT_MAX 7
+#define BANK_AMOUNT_MAX 2000000
+#define DAY 1795536000         /* 2026-11-25T00:00:00+08:00 */
+
+static headroom_engine *engine;
+static char cards[CARDS][20];
+static int64_t approved_fen[THREADS][CARDS];
+static int64_t approved_count[THREADS][CARDS];
+static int failures;
+
+static void fail(const char *what) {
+    fprintf(stderr, "threads: FAIL: %s\n", what);
+    __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A Luhn-valid 16-digit card number. */
+static void card_number(int n, char out[20]) {
+    snprintf(out, 20, "622202%09d", 100000 + n * 7919);
+    int sum = 0;
+    for (int i = 14, double_it = 1; i >= 0; i--, double_it = !double_it) {
+        int d = out[i] - '0';
+        if (double_it) { d *= 2; if (d > 9) d -= 9; }
+        sum += d;
+    }
+    out[15] = (char)('0' + (10 - sum % 10) % 10);
+    out[16] = 0;
+}
+
+static uint64_t next(uint64_t *state) { /* splitmix64 */
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void *run(void *arg) {
+    int t = (int)(intptr_t)arg;
+    uint64_t seed = 42 + (uint64_t)t;
+    for (int i = 0; i < PER_THREAD; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "T%02dP%05d", t, i);
+        int card = (int)(next(&seed) % CARDS);
+        headroom_payment payment = {
+            .id = id, .time = DAY + 3600 + i, .card = cards[card], .institution = "Z2007933000010",
+            .business = HEADROOM_AGREEMENT, .amount_fen = 1000 + (int64_t)(next(&seed) % 30000),
+            .account_class = HEADROOM_CLASS_I, .channel = HEADROOM_NOT_GIVEN, .account_type = HEADROOM_NOT_GIVEN,
+        };
+        headroom_decision decision;
+        headroom_error error;
+        int status = headroom_authorize(engine, &payment, &decision, &error);
+        if (status != HEADROOM_OK) { fprintf(stderr, "threads: %s: %s\n", id, error.message); fail("authorize"); continue; }
+        if (decision.outcome == HEADROOM_APPROVE) {
+            if (decision.reason != 0 || decision.rule[0] != 0 || decision.tier != HEADROOM_TIER_NONE) fail("an approval names a rule");
+            approved_fen[t][card] += payment.amount_fen;
+            approved_count[t][card] += 1;
+            if (headroom_confirm(engine, id, &error) != HEADROOM_OK) { fprintf(stderr, "%s\n", error.message); fail("confirm"); }
+        } else if (decision.outcome == HEADROOM_DECLINE) {
+            if (decision.tier != HEADROOM_TIER_BANK) fail("a decline not by the bank tier");
+            if (strcmp(decision.rule, "bank.card-daily") != 0 && strcmp(decision.rule, "bank.total-daily") != 0) fail("a decline by no rule");
+            if (strcmp(headroom_reason_name(decision.reason), "unknown") == 0) fail("a reason without a name");
+        } else {
+            fail("an outcome neither approve nor decline");
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) { fprintf(stderr, "usage: %s NEW_STORE RULES\n", argv[0]); return 64; }
+    uint8_t key[32];
+    memset(key, 0x3c, sizeof key);
+    for (int c = 0; c < CARDS; c++) card_number(c, cards[c]);
+
+    headroom_options options;
+    headroom_options_init(&options);
+    options.card_key = key;
+    options.rules_directory = argv[2];
+    options.log_level = HEADROOM_LOG_WARNING;
+    headroom_error error;
+    if (headroom_open(argv[1], &options, &engine, &error) != HEADROOM_OK) {
+        fprintf(stderr, "threads: open: %s\n", error.message);
+        return 1;
+    }
+
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) pthread_create(&threads[t], NULL, run, (void *)(intptr_t)t);
+    for (int t = 0; t < THREADS; t++) pthread_join(threads[t], NULL);
+
+    int64_t total = 0, count = 0;
+    for (int c = 0; c < CARDS; c++) {
+        int64_t fen = 0, n = 0;
+        for (int t = 0; t < THREADS; t++) { fen += approved_fen[t][c]; n += approved_count[t][c]; }
+        if (fen > CARD_AMOUNT_MAX || n > CARD_COUNT_MAX) { fprintf(stderr, "card %d: %lld fen in %lld\n", c, (long long)fen, (long long)n); fail("a card over its cap"); }
+        /* The engine's own view: a 0.01 payment explained now leaves what the card has left. */
+        headroom_payment probe = {
+            .id = "PROBE", .time = DAY + 7200, .card = cards[c], .institution = "Z2007933000010",
+            .business = HEADROOM_AGREEMENT, .amount_fen = 1, .account_class = HEADROOM_CLASS_I,
+            .channel = HEADROOM_NOT_GIVEN, .account_type = HEADROOM_NOT_GIVEN,
+        };
+        headroom_decision decision;
+        if (headroom_explain(engine, &probe, &decision, &error) != HEADROOM_OK) { fprintf(stderr, "%s\n", error.message); fail("explain"); continue; }
+        const headroom_tier *bank = &decision.headroom[HEADROOM_TIER_BANK - 1];
+        total += fen;
+        count += n;
+        if (decision.outcome == HEADROOM_APPROVE && bank->count_limited && bank->count != CARD_COUNT_MAX - n - 1) {
+            fprintf(stderr, "card %d: explain leaves %lld payments, the sums %lld\n", c, (long long)bank->count, (long long)(CARD_COUNT_MAX - n - 1));
+            fail("explain disagrees with the approvals");
+        }
+    }
+    if (total > BANK_AMOUNT_MAX) fail("the bank over its cap");
+    if (count == 0 || count == THREADS * PER_THREAD) fail("no race: every payment got the same answer");
+
+    /* Bad input is answered, never a crash. */
+    headroom_payment bad = { .id = "BAD1", .time = DAY, .card = "6222020200112233447", .institution = "Z2007933000010",
+                             .business = HEADROOM_AGREEMENT, .amount_fen = 100, .account_class = HEADROOM_CLASS_I,
+                             .channel = HEADROOM_NOT_GIVEN, .account_type = HEADROOM_NOT_GIVEN };
+    headroom_decision decision;
+    if (headroom_authorize(engine, &bad, &decision, &error) != HEADROOM_EINVALID_INPUT || strstr(error.message, "payment.card") == NULL)
+        fail("a card failing the Luhn check was not refused by field");
+    else if (strstr(error.message, "6222020200112233447") != NULL)
+        fail("the refusal shows the card number in clear");
+    bad.card = "6222020200112233446";
+    bad.business = 42;
+    if (headroom_authorize(engine, &bad, &decision, &error) != HEADROOM_EINVALID_INPUT || strstr(error.message, "payment.business") == NULL)
+        fail("a business out of range was not refused by field");
+    if (headroom_authorize(engine, NULL, &decision, &error) != HEADROOM_EARGUMENT) fail("a NULL payment was not refused");
+    if (headroom_confirm(engine, "NEVER-SEEN", &error) != HEADROOM_EUNKNOWN_PAYMENT) fail("an unknown id was confirmed");
+
+    /* Metrics: a small buffer is refused with the size needed; the text counts the decisions. */
+    char small[8];
+    size_t needed = 0;
+    if (headroom_metrics_text(small, sizeof small, &needed) != HEADROOM_EBUFFER || needed <= sizeof small) fail("a small metrics buffer");
+    char *text = malloc(needed);
+    size_t length = 0;
+    if (headroom_metrics_text(text, needed, &length) != HEADROOM_OK || length + 1 != needed) fail("metrics text");
+    char line[160];
+    snprintf(line, sizeof line, "headroom_authorizations_total{outcome=\"approve\",code=\"approved\",tier=\"none\"} %lld", (long long)count);
+    if (strstr(text, line) == NULL) { fprintf(stderr, "no line: %s\n", line); fail("the metrics do not count the approvals"); }
+    free(text);
+
+    if (headroom_close(engine, &error) != HEADROOM_OK) { fprintf(stderr, "%s\n", error.message); fail("close"); }
+    if (failures) return 1;
+    printf("threads: %d threads, %d payments: %lld approved (%lld.%02lld yuan), no cap exceeded\n", THREADS, THREADS * PER_THREAD,
+           (long long)count, (long long)(total / 100), (long long)(total % 100));
+    return 0;
+}
