@@ -216,6 +216,55 @@ typedef struct headroom_refund_result {
     int32_t replayed;           /**< Non-zero when the refund id was applied before. */
 } headroom_refund_result;
 
+/** @defgroup state Where a payment stands (headroom_reconcile_result.state)
+ *  @{ */
+#define HEADROOM_STATE_DECLINED 1   /**< Declined: nothing counted. */
+#define HEADROOM_STATE_AUTHORIZED 2 /**< Approved, its reservation held. */
+#define HEADROOM_STATE_CONFIRMED 3  /**< Approved and debited: counted for good. */
+#define HEADROOM_STATE_RELEASED 4   /**< Approved, then released: given back. */
+#define HEADROOM_STATE_REFUNDED 5   /**< A refund's own record. */
+#define HEADROOM_STATE_EXPIRED 6    /**< Its hold ran out unsettled: given back. */
+#define HEADROOM_STATE_REVERSED 7   /**< Reconciliation said it failed: given back. */
+/** @} */
+
+/** @defgroup correction What reconciling a line changed (headroom_reconcile_result.correction)
+ *  @{ */
+#define HEADROOM_CORRECTION_CONFIRMED 1         /**< A held reservation NetsUnion says succeeded: confirmed. */
+#define HEADROOM_CORRECTION_RECOUNTED 2         /**< Released, expired or declined, but it succeeded: counted again (even above a cap). */
+#define HEADROOM_CORRECTION_GIVEN_BACK 3        /**< NetsUnion says it failed: what it held was given back. */
+#define HEADROOM_CORRECTION_UNKNOWN_TO_BANK 4   /**< No record of it: recorded (and counted when it succeeded). */
+#define HEADROOM_CORRECTION_UNCHANGED 5         /**< The bank's record already agreed. */
+#define HEADROOM_CORRECTION_ALREADY_RECONCILED 6 /**< The same line was applied before: nothing changed. */
+/** @} */
+
+/** One transaction's line of a NetsUnion reconciliation file (对账), docs/reconciliation.md. */
+typedef struct headroom_reconcile_line {
+    const char *id;            /**< The transaction id. */
+    const char *batch;         /**< The batch, "B" + yyyyMMdd + 4 digits ("B202611250013"). */
+    const char *status;        /**< NetsUnion's final status: "00", "01", "03" or "04". */
+    int64_t amount_fen;        /**< NetsUnion's amount, which wins over the bank's. */
+    int64_t time;              /**< The transaction's time, unix seconds. */
+    const char *institution;   /**< The institution that sent it. */
+    /** For a payment the bank has no record of, what counting it takes: its card (NULL when the
+     *  line does not carry it; then the fields below are ignored), business type, account
+     *  class, channel and account type (HEADROOM_NOT_GIVEN where not given). */
+    const char *card;
+    int32_t business;
+    int32_t account_class;
+    int32_t channel;
+    int32_t account_type;
+} headroom_reconcile_line;
+
+/** What reconciling one line did. */
+typedef struct headroom_reconcile_result {
+    int32_t correction;             /**< HEADROOM_CORRECTION_... */
+    int32_t state;                  /**< The payment's state after it (HEADROOM_STATE_...). */
+    int64_t amount_fen;             /**< NetsUnion's amount, which the record now holds. */
+    int32_t amount_corrected;       /**< Non-zero when the bank's amount differed ... */
+    int64_t amount_corrected_from_fen; /**< ... and was this (the counters followed NetsUnion's). */
+    char over_limit[128];           /**< The limit that counting it went past, NUL-terminated; "" when none. */
+} headroom_reconcile_result;
+
 /** Fills `options` with the defaults (no card key, no rules directory). */
 void headroom_options_init(headroom_options *options);
 
@@ -250,6 +299,11 @@ int32_t headroom_release(headroom_engine *engine, const char *id, headroom_error
 
 /** Refunds part or all of a confirmed payment (restoring the counters the rules say). */
 int32_t headroom_refund(headroom_engine *engine, const headroom_refund_request *refund, headroom_refund_result *result, headroom_error *error);
+
+/** Applies NetsUnion's final word on one transaction, exactly once: the same line again answers
+ *  HEADROOM_CORRECTION_ALREADY_RECONCILED; another status or amount for a line applied before,
+ *  HEADROOM_ERECONCILE_CONFLICT (nothing applied). */
+int32_t headroom_reconcile(headroom_engine *engine, const headroom_reconcile_line *line, headroom_reconcile_result *result, headroom_error *error);
 
 /** The decision `payment` would get now, changing nothing: a snapshot read on the caller's
  *  thread that waits for no writer. */

@@ -17,7 +17,7 @@ import Synchronization
 /// - `headroom_answer_duration{op}` (a timer): from the call to its durable answer;
 /// - `headroom_batch_operations`: operations per group-commit batch;
 /// - `headroom_queue_depth`: operations waiting when the writer took its last batch;
-/// - `headroom_commit_duration`: a batch's LMDB commit and sync (direct mode);
+/// - `headroom_commit_duration`: a batch's LMDB commit and sync (group commit, not journal mode);
 /// - `headroom_journal_sync_duration`: one journal append and sync (journal mode);
 /// - `headroom_checkpoint_duration`: one checkpoint of the store (journal mode).
 final class Telemetry: Sendable {

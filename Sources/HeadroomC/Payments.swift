@@ -66,33 +66,34 @@ public func headroomRefund(_ engine: OpaquePointer?, _ refund: UnsafePointer<hea
 
 // MARK: From C to the engine's types, field by field
 
-func paymentRequest(_ p: headroom_payment) throws(HeadroomError) -> PaymentRequest {
-    let id = try paymentID(p.id, field: "payment.id")
-    guard let cardText = p.card else { throw HeadroomError(.invalidInput, "\(id): payment.card: NULL") }
+/// A payment from C, each field checked; `prefix` names the struct in messages (`payment.card: ...`).
+func paymentRequest(_ p: headroom_payment, prefix: String = "payment") throws(HeadroomError) -> PaymentRequest {
+    let id = try paymentID(p.id, field: "\(prefix).id")
+    guard let cardText = p.card else { throw HeadroomError(.invalidInput, "\(id): \(prefix).card: NULL") }
     let card: CardNumber
     do {
         card = try CardNumber(String(cString: cardText))
     } catch {
-        throw HeadroomError(.invalidInput, "\(id): payment.card: \(error)")
+        throw HeadroomError(.invalidInput, "\(id): \(prefix).card: \(error)")
     }
-    guard let institutionText = p.institution else { throw HeadroomError(.invalidInput, "\(id): payment.institution: NULL") }
+    guard let institutionText = p.institution else { throw HeadroomError(.invalidInput, "\(id): \(prefix).institution: NULL") }
     let institution: Institution
     do {
         institution = try Institution(String(cString: institutionText))
     } catch {
-        throw HeadroomError(.invalidInput, "\(id): payment.institution: \(error)")
+        throw HeadroomError(.invalidInput, "\(id): \(prefix).institution: \(error)")
     }
     guard let business = UInt8(exactly: p.business).flatMap(Business.init(rawValue:)) else {
-        throw HeadroomError(.invalidInput, "\(id): payment.business: \(p.business) is not a HEADROOM_ business type")
+        throw HeadroomError(.invalidInput, "\(id): \(prefix).business: \(p.business) is not a HEADROOM_ business type")
     }
     guard let accountClass = UInt8(exactly: p.account_class).flatMap(AccountClass.init(rawValue:)) else {
-        throw HeadroomError(.invalidInput, "\(id): payment.account_class: \(p.account_class) is not HEADROOM_CLASS_I, _II or _III")
+        throw HeadroomError(.invalidInput, "\(id): \(prefix).account_class: \(p.account_class) is not HEADROOM_CLASS_I, _II or _III")
     }
-    let channel = try optional(p.channel, Channel.init(rawValue:), "\(id): payment.channel", "HEADROOM_CHANNEL_APP, _PC, _H5")
-    let accountType = try optional(p.account_type, AccountType.init(rawValue:), "\(id): payment.account_type",
+    let channel = try optional(p.channel, Channel.init(rawValue:), "\(id): \(prefix).channel", "HEADROOM_CHANNEL_APP, _PC, _H5")
+    let accountType = try optional(p.account_type, AccountType.init(rawValue:), "\(id): \(prefix).account_type",
                                    "HEADROOM_PERSONAL, HEADROOM_CORPORATE")
     return PaymentRequest(id: id, time: Timestamp(unixSeconds: p.time), card: card, institution: institution,
-                          business: business, amount: try amount(p.amount_fen, field: "\(id): payment.amount_fen"),
+                          business: business, amount: try amount(p.amount_fen, field: "\(id): \(prefix).amount_fen"),
                           accountClass: accountClass, channel: channel, accountType: accountType)
 }
 
@@ -140,4 +141,68 @@ func cDecision(_ d: Decision, replayed: Bool) -> headroom_decision {
         }
     }
     return c
+}
+
+@c(headroom_reconcile)
+public func headroomReconcile(_ engine: OpaquePointer?, _ line: UnsafePointer<headroom_reconcile_line>?,
+                              _ result: UnsafeMutablePointer<headroom_reconcile_result>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
+    guard let open = OpenEngine.from(engine) else { return fail(HEADROOM_EARGUMENT, "engine: NULL", error) }
+    guard let line else { return fail(HEADROOM_EARGUMENT, "line: NULL", error) }
+    guard let result else { return fail(HEADROOM_EARGUMENT, "result: NULL: give a headroom_reconcile_result to write the answer into", error) }
+    return answering(error) { () throws(HeadroomError) in
+        guard case .reconciled(let done) = try open.committer.perform(.reconcile(try reconciliationLine(line.pointee))) else {
+            preconditionFailure("a reconciliation answered otherwise")
+        }
+        var c = headroom_reconcile_result()
+        c.correction = correctionNumber(done.correction)
+        c.state = Int32(done.state.rawValue)
+        c.amount_fen = done.amountFen
+        c.amount_corrected = done.amountCorrectedFromFen == nil ? 0 : 1
+        c.amount_corrected_from_fen = done.amountCorrectedFromFen ?? 0
+        withUnsafeMutableBytes(of: &c.over_limit) { copyCString(done.overLimit?.limitID ?? "", into: $0) }
+        result.pointee = c
+    }
+}
+
+/// The stable number of each correction (include/headroom.h); a new one must be given one.
+func correctionNumber(_ correction: ReconcileResult.Correction) -> Int32 {
+    switch correction {
+    case .confirmed: HEADROOM_CORRECTION_CONFIRMED
+    case .recounted: HEADROOM_CORRECTION_RECOUNTED
+    case .givenBack: HEADROOM_CORRECTION_GIVEN_BACK
+    case .unknownToBank: HEADROOM_CORRECTION_UNKNOWN_TO_BANK
+    case .unchanged: HEADROOM_CORRECTION_UNCHANGED
+    case .alreadyReconciled: HEADROOM_CORRECTION_ALREADY_RECONCILED
+    }
+}
+
+func reconciliationLine(_ l: headroom_reconcile_line) throws(HeadroomError) -> ReconciliationLine {
+    let id = try paymentID(l.id, field: "line.id")
+    guard let batchText = l.batch else { throw HeadroomError(.invalidInput, "\(id): line.batch: NULL") }
+    let batch: ReconciliationBatch
+    do {
+        batch = try ReconciliationBatch(String(cString: batchText))
+    } catch {
+        throw HeadroomError(.invalidInput, "\(id): line.batch: \(error)")
+    }
+    guard let statusText = l.status, let status = ReconciliationStatus(code: String(cString: statusText)) else {
+        throw HeadroomError(.invalidInput, "\(id): line.status: \(l.status.map { "\"\(String(cString: $0))\"" } ?? "NULL") is not 00, 01, 03 or 04")
+    }
+    guard let institutionText = l.institution else { throw HeadroomError(.invalidInput, "\(id): line.institution: NULL") }
+    let institution: Institution
+    do {
+        institution = try Institution(String(cString: institutionText))
+    } catch {
+        throw HeadroomError(.invalidInput, "\(id): line.institution: \(error)")
+    }
+    var unseen: ReconciliationLine.Unseen?
+    if let cardText = l.card {
+        // The payment's fields, checked as an authorization's are.
+        let p = try paymentRequest(headroom_payment(id: l.id, time: l.time, card: cardText, institution: l.institution,
+                                                    business: l.business, amount_fen: l.amount_fen, account_class: l.account_class,
+                                                    channel: l.channel, account_type: l.account_type), prefix: "line")
+        unseen = .init(card: p.card, business: p.business, accountClass: p.accountClass, channel: p.channel, accountType: p.accountType)
+    }
+    return ReconciliationLine(id: id, batch: batch, status: status, amount: try amount(l.amount_fen, field: "\(id): line.amount_fen"),
+                              time: Timestamp(unixSeconds: l.time), institution: institution, unseen: unseen)
 }

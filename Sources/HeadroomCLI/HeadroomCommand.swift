@@ -1,5 +1,6 @@
 import ArgumentParser
 import Headroom
+import Logging
 
 @main
 struct HeadroomCommand: ParsableCommand {
@@ -31,4 +32,11 @@ struct HeadroomCommand: ParsableCommand {
         subcommands: [Replay.self, RulesCommand.self, CardLimit.self, Usage.self, Explain.self, PaymentCommand.self, Report.self,
                       Reconcile.self, Expire.self, StoreCommand.self, Audit.self]
     )
+
+    /// The executable sets up logging once (the library only takes a `Logger`): the engine's
+    /// warnings and errors go to standard error, one line each, with their metadata.
+    static func main() {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        main(nil)
+    }
 }

@@ -4,7 +4,9 @@
  * 1,000.00 and 7 payments a day; the bank 20,000.00): the approved payments are then summed
  * per card and in all and checked against the caps, every answer's headroom checked to be
  * consistent, and the engine's own figure (an explain of each card after the run) checked to
- * equal the sums. Then: a malformed payment, a NULL argument, a small metrics buffer.
+ * equal the sums. Then: a reconciliation (a payment NetsUnion says failed, given back exactly
+ * once; a contradiction refused; a payment the bank never saw), a malformed payment, a NULL
+ * argument, a small metrics buffer.
  *
  *   cc -std=c99 -Wall -Iinclude Tests/C/threads.c -L.build/debug -lheadroom \
  *      -Wl,-rpath,$PWD/.build/debug -lpthread -o /tmp/threads && /tmp/threads /tmp/store Tests/C/rules
@@ -29,6 +31,8 @@ static char cards[CARDS][20];
 static int64_t approved_fen[THREADS][CARDS];
 static int64_t approved_count[THREADS][CARDS];
 static int failures;
+static char first_id[32]; /* thread 0's first approval, for the reconciliation checks */
+static int64_t first_fen;
 
 static void fail(const char *what) {
     fprintf(stderr, "threads: FAIL: %s\n", what);
@@ -73,6 +77,7 @@ static void *run(void *arg) {
         if (status != HEADROOM_OK) { fprintf(stderr, "threads: %s: %s\n", id, error.message); fail("authorize"); continue; }
         if (decision.outcome == HEADROOM_APPROVE) {
             if (decision.reason != 0 || decision.rule[0] != 0 || decision.tier != HEADROOM_TIER_NONE) fail("an approval names a rule");
+            if (t == 0 && first_fen == 0) { strcpy(first_id, id); first_fen = payment.amount_fen; }
             approved_fen[t][card] += payment.amount_fen;
             approved_count[t][card] += 1;
             if (headroom_confirm(engine, id, &error) != HEADROOM_OK) { fprintf(stderr, "%s\n", error.message); fail("confirm"); }
@@ -147,6 +152,30 @@ int main(int argc, char **argv) {
         fail("a business out of range was not refused by field");
     if (headroom_authorize(engine, NULL, &decision, &error) != HEADROOM_EARGUMENT) fail("a NULL payment was not refused");
     if (headroom_confirm(engine, "NEVER-SEEN", &error) != HEADROOM_EUNKNOWN_PAYMENT) fail("an unknown id was confirmed");
+
+    /* Reconciliation: NetsUnion says an approved payment failed; exactly once; a contradiction
+     * refused; a payment the bank never saw recorded; a malformed status refused by field. */
+    headroom_reconcile_line failed = { .id = first_id, .batch = "B202611250013", .status = "01", .amount_fen = first_fen,
+                                     .time = DAY + 3600, .institution = "Z2007933000010", .card = NULL };
+    headroom_reconcile_result reconciled;
+    if (first_fen == 0) fail("thread 0 approved nothing");
+    else if (headroom_reconcile(engine, &failed, &reconciled, &error) != HEADROOM_OK) { fprintf(stderr, "%s\n", error.message); fail("reconcile"); }
+    else if (reconciled.correction != HEADROOM_CORRECTION_GIVEN_BACK || reconciled.state != HEADROOM_STATE_REVERSED || reconciled.amount_fen != first_fen)
+        fail("a failed payment was not given back");
+    if (headroom_reconcile(engine, &failed, &reconciled, &error) != HEADROOM_OK || reconciled.correction != HEADROOM_CORRECTION_ALREADY_RECONCILED)
+        fail("the same line again was not answered as applied before");
+    failed.status = "00";
+    if (headroom_reconcile(engine, &failed, &reconciled, &error) != HEADROOM_ERECONCILE_CONFLICT) fail("a contradicting line was not refused");
+    failed.status = "02";
+    if (headroom_reconcile(engine, &failed, &reconciled, &error) != HEADROOM_EINVALID_INPUT || strstr(error.message, "line.status") == NULL)
+        fail("a malformed status was not refused by field");
+    headroom_reconcile_line unseen = { .id = "UNSEEN0001", .batch = "B202611250013", .status = "00", .amount_fen = 5000,
+                                       .time = DAY + 3600, .institution = "Z2007933000010", .card = cards[0],
+                                       .business = HEADROOM_AGREEMENT, .account_class = HEADROOM_CLASS_I,
+                                       .channel = HEADROOM_NOT_GIVEN, .account_type = HEADROOM_NOT_GIVEN };
+    if (headroom_reconcile(engine, &unseen, &reconciled, &error) != HEADROOM_OK) { fprintf(stderr, "%s\n", error.message); fail("reconcile unseen"); }
+    else if (reconciled.correction != HEADROOM_CORRECTION_UNKNOWN_TO_BANK || reconciled.state != HEADROOM_STATE_CONFIRMED)
+        fail("a payment the bank never saw was not recorded");
 
     /* Metrics: a small buffer is refused with the size needed; the text counts the decisions. */
     char small[8];

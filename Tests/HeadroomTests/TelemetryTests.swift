@@ -112,6 +112,34 @@ import Testing
         }
     }
 
+    /// A caller refused at the queue (overloaded) is counted and timed like any answer, from
+    /// the blocking and the async API alike, and said as a warning at most once a second.
+    @Test func overloadIsCountedAndWarnedOnce() async throws {
+        let dir = try F.directory("telemetry-overload")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let metrics = TestMetrics()
+        let events = Events()
+        let logger = Logger(label: "test") { _ in Capture(events: events) }
+        let engine = try Engine(path: dir, cardKey: F.cardKey, rules: Self.rules, options: .init(mapSizeBytes: 64 << 20, metrics: metrics),
+                                logger: logger)
+        // No writer: the queue is closed, and every caller is refused at once with `overloaded`.
+        let committer = try GroupCommitter(engine: engine, options: .init(), startWriter: false)
+        for i in 0..<3 {
+            expectError(.overloaded) { _ = try committer.perform(.confirm(try PaymentID("O\(i)"))) }
+        }
+        let id = try PaymentID("A1")
+        do {
+            _ = try await committer.perform(.confirm(id))
+            Issue.record("an async caller was not refused")
+        } catch {
+            #expect(error.code == .overloaded)
+        }
+        #expect(metrics.counterTotal(label: "headroom_refusals_total", dimensions: [("code", "overloaded")]) == 4)
+        #expect(try metrics.expectTimer("headroom_answer_duration", [("op", "confirm")]).values.count == 4)
+        let warnings = events.all.withLock { $0 }.filter { $0.0 == .warning && $0.1.contains("overloaded") }
+        #expect(warnings.count == 1, "\(warnings)")
+    }
+
     /// Per-payment refusals are trace events; nothing is logged above trace for a day of
     /// payments; no event carries a card number.
     @Test func nothingPerPaymentAboveTraceAndNoCardNumber() throws {

@@ -195,7 +195,8 @@ extension Report {
 
     static func allocations(_ r: Results) -> String {
         guard let all = r.allocationsPerAuthorization else { return "Not measured in this run (peers/malloc_count.so was not built).\n" }
-        var text = "Allocations per authorization in steady state, one caller, each authorization its own transaction "
+        var text = "Allocations per authorization in steady state, one caller, each authorization its own transaction, "
+        text += "the engine recording its metrics into a Prometheus registry as a monitored host's does "
         text += "(malloc, calloc, realloc and posix_memalign counted by `peers/malloc_count.c`, preloaded): **\(String(format: "%.1f", all))**.\n"
         if let lmdb = r.allocationsInLMDB, let hashing = r.allocationsHashingCard, let own = ownAllocations(r) {
             text += "\n| where | per authorization |\n| --- | ---: |\n"

@@ -157,13 +157,14 @@ final class DirectBatchWriter: BatchWriter, @unchecked Sendable {
     /// committed, and no operation pays for a nested transaction.
     private func write(_ batch: [Ticket], _ tally: CommitTally) {
         let answers: [Result<Answer, HeadroomError>]
-        let began = Telemetry.now()
         do throws(HeadroomError) {
             answers = try engine.growingMap { () throws(HeadroomError) -> [Result<Answer, HeadroomError>] in
                 while true {
                     let txn = try engine.beginBatch()
                     if let answers = try engine.runBatch(batch, in: txn) {
+                        let began = Telemetry.now()
                         try txn.commit()
+                        engine.telemetry.commitDuration.recordNanoseconds(Int64(Telemetry.now() &- began))
                         return answers
                     }
                 }
@@ -172,7 +173,6 @@ final class DirectBatchWriter: BatchWriter, @unchecked Sendable {
             for ticket in batch { ticket.deliver(.failure(error)) }
             return
         }
-        engine.telemetry.commitDuration.recordNanoseconds(Int64(Telemetry.now() &- began))
         tally.batch(batch.count)
         for (ticket, answer) in zip(batch, answers) { ticket.deliver(answer) }
     }

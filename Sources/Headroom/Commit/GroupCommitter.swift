@@ -187,7 +187,10 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
         let semaphore = DispatchSemaphore(value: 0)
         let ticket = Ticket(operation, card: operation.card.map(engine.cardKey.hash), semaphore: semaphore,
                             telemetry: engine.telemetry)
-        if let refused = queue.enqueue(ticket) { throw refused }
+        if let refused = queue.enqueue(ticket) {
+            ticket.deliver(.failure(refused))  // answered (and counted) at once
+            throw refused
+        }
         semaphore.wait()
         return try ticket.answer!.get()
     }
