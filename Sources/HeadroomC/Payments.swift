@@ -1,4 +1,4 @@
-// The C ABI's payment calls: authorize, confirm, release, refund, explain.
+// The C ABI's payment calls: authorize, explain, confirm, release, refund, reconcile.
 
 import CHeadroom
 import Headroom
@@ -6,27 +6,32 @@ import Headroom
 @c(headroom_authorize)
 public func headroomAuthorize(_ engine: OpaquePointer?, _ payment: UnsafePointer<headroom_payment>?,
                               _ decision: UnsafeMutablePointer<headroom_decision>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
-    guard let open = OpenEngine.from(engine) else { return fail(HEADROOM_EARGUMENT, "engine: NULL", error) }
-    guard let payment else { return fail(HEADROOM_EARGUMENT, "payment: NULL", error) }
-    guard let decision else { return fail(HEADROOM_EARGUMENT, "decision: NULL: give a headroom_decision to write the answer into", error) }
-    return answering(error) { () throws(HeadroomError) in
-        let request = try paymentRequest(payment.pointee)
+    deciding(engine, payment, decision, error) { (open, request) throws(HeadroomError) in
         guard case .authorized(let result) = try open.committer.perform(.authorize(request)) else {
             preconditionFailure("an authorization answered otherwise")
         }
-        decision.pointee = cDecision(result.decision, replayed: result.replayed)
+        return cDecision(result.decision, replayed: result.replayed)
     }
 }
 
 @c(headroom_explain)
 public func headroomExplain(_ engine: OpaquePointer?, _ payment: UnsafePointer<headroom_payment>?,
                             _ decision: UnsafeMutablePointer<headroom_decision>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
+    deciding(engine, payment, decision, error) { (open, request) throws(HeadroomError) in
+        cDecision(try open.committer.explain(request).decision, replayed: false)
+    }
+}
+
+/// What headroom_authorize and headroom_explain share: the arguments checked, the payment read
+/// field by field, the decision `decide` gives written into the caller's struct.
+private func deciding(_ engine: OpaquePointer?, _ payment: UnsafePointer<headroom_payment>?,
+                      _ decision: UnsafeMutablePointer<headroom_decision>?, _ error: UnsafeMutablePointer<headroom_error>?,
+                      _ decide: (OpenEngine, PaymentRequest) throws(HeadroomError) -> headroom_decision) -> Int32 {
     guard let open = OpenEngine.from(engine) else { return fail(HEADROOM_EARGUMENT, "engine: NULL", error) }
     guard let payment else { return fail(HEADROOM_EARGUMENT, "payment: NULL", error) }
     guard let decision else { return fail(HEADROOM_EARGUMENT, "decision: NULL: give a headroom_decision to write the answer into", error) }
     return answering(error) { () throws(HeadroomError) in
-        let explanation = try open.committer.explain(try paymentRequest(payment.pointee))
-        decision.pointee = cDecision(explanation.decision, replayed: false)
+        decision.pointee = try decide(open, try paymentRequest(payment.pointee))
     }
 }
 

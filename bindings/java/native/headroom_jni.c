@@ -82,10 +82,11 @@ static void put_decision(JNIEnv *env, const headroom_decision *d, jlongArray out
     (*env)->SetByteArrayRegion(env, rule, 0, (jsize)sizeof d->rule, (const jbyte *)d->rule);
 }
 
-typedef int32_t (*decide)(headroom_engine *, const headroom_payment *, headroom_decision *, headroom_error *);
-
-static void judge(JNIEnv *env, decide call, jlong handle, jstring id, jlong time, jstring card, jstring institution,
-                  jint business, jlong amount, jint account_class, jint channel, jint account_type, jlongArray out, jbyteArray rule) {
+/* headroom_authorize, or (authorize false) headroom_explain. */
+JNIEXPORT void JNICALL Java_cn_headroom_Headroom_judge0(JNIEnv *env, jclass cls, jlong handle, jboolean authorize, jstring id,
+        jlong time, jstring card, jstring institution, jint business, jlong amount, jint account_class, jint channel,
+        jint account_type, jlongArray out, jbyteArray rule) {
+    (void)cls;
     text i = hold(env, id), c = hold(env, card), inst = hold(env, institution);
     headroom_payment payment = {
         .id = i.c, .time = time, .card = c.c, .institution = inst.c, .business = business, .amount_fen = amount,
@@ -93,26 +94,14 @@ static void judge(JNIEnv *env, decide call, jlong handle, jstring id, jlong time
     };
     headroom_decision decision;
     headroom_error error;
-    int32_t status = call((headroom_engine *)(intptr_t)handle, &payment, &decision, &error);
+    headroom_engine *engine = (headroom_engine *)(intptr_t)handle;
+    int32_t status = authorize ? headroom_authorize(engine, &payment, &decision, &error)
+                               : headroom_explain(engine, &payment, &decision, &error);
     let_go(env, i);
     let_go(env, c);
     let_go(env, inst);
     if (status != HEADROOM_OK) { throw_error(env, status, &error); return; }
     put_decision(env, &decision, out, rule);
-}
-
-JNIEXPORT void JNICALL Java_cn_headroom_Headroom_authorize0(JNIEnv *env, jclass cls, jlong handle, jstring id, jlong time,
-        jstring card, jstring institution, jint business, jlong amount, jint account_class, jint channel, jint account_type,
-        jlongArray out, jbyteArray rule) {
-    (void)cls;
-    judge(env, headroom_authorize, handle, id, time, card, institution, business, amount, account_class, channel, account_type, out, rule);
-}
-
-JNIEXPORT void JNICALL Java_cn_headroom_Headroom_explain0(JNIEnv *env, jclass cls, jlong handle, jstring id, jlong time,
-        jstring card, jstring institution, jint business, jlong amount, jint account_class, jint channel, jint account_type,
-        jlongArray out, jbyteArray rule) {
-    (void)cls;
-    judge(env, headroom_explain, handle, id, time, card, institution, business, amount, account_class, channel, account_type, out, rule);
 }
 
 typedef int32_t (*settle)(headroom_engine *, const char *, headroom_error *);

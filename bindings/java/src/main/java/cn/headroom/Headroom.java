@@ -86,21 +86,20 @@ public final class Headroom implements AutoCloseable {
 
     /** Checks a payment against every limit and, approved, reserves it; durable on return. */
     public Decision authorize(Payment p) {
-        long[] out = new long[5 + 4 * 5];
-        byte[] rule = new byte[128];
-        with(h -> authorize0(h, p.id(), p.time(), p.card(), p.institution(), p.business().code, p.amountFen(),
-                   p.accountClass().ordinal(), p.channel() == null ? -1 : p.channel().ordinal(),
-                   p.accountType() == null ? -1 : p.accountType().ordinal(), out, rule));
-        return decision(out, rule);
+        return judge(true, p);
     }
 
     /** The decision {@code p} would get now, changing nothing (a snapshot read). */
     public Decision explain(Payment p) {
+        return judge(false, p);
+    }
+
+    private Decision judge(boolean authorize, Payment p) {
         long[] out = new long[5 + 4 * 5];
         byte[] rule = new byte[128];
-        with(h -> explain0(h, p.id(), p.time(), p.card(), p.institution(), p.business().code, p.amountFen(),
-                 p.accountClass().ordinal(), p.channel() == null ? -1 : p.channel().ordinal(),
-                 p.accountType() == null ? -1 : p.accountType().ordinal(), out, rule));
+        with(h -> judge0(h, authorize, p.id(), p.time(), p.card(), p.institution(), p.business().code, p.amountFen(),
+                p.accountClass().ordinal(), p.channel() == null ? -1 : p.channel().ordinal(),
+                p.accountType() == null ? -1 : p.accountType().ordinal(), out, rule));
         return decision(out, rule);
     }
 
@@ -179,10 +178,10 @@ public final class Headroom implements AutoCloseable {
 
     private static native long open0(String store, byte[] cardKey, String rulesDirectory, boolean journal);
     private static native void close0(long handle);
-    private static native void authorize0(long handle, String id, long time, String card, String institution, int business,
-                                          long amountFen, int accountClass, int channel, int accountType, long[] out, byte[] rule);
-    private static native void explain0(long handle, String id, long time, String card, String institution, int business,
-                                        long amountFen, int accountClass, int channel, int accountType, long[] out, byte[] rule);
+    /** headroom_authorize ({@code authorize}) or headroom_explain. */
+    private static native void judge0(long handle, boolean authorize, String id, long time, String card, String institution,
+                                      int business, long amountFen, int accountClass, int channel, int accountType, long[] out,
+                                      byte[] rule);
     private static native void confirm0(long handle, String id);
     private static native void release0(long handle, String id);
     private static native void refund0(long handle, String id, String original, long amountFen, long time, long[] out);

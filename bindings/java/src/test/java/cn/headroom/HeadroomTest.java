@@ -108,13 +108,12 @@ public final class HeadroomTest {
                 }
             }
             check(approved > 0 && approved < count, "part one: every payment got the same answer");
-            lifecycle(headroom, payments, decisions);
-            return approved;
+            return approved + lifecycle(headroom, payments, decisions);
         }
     }
 
-    /** The calls after an authorization, and their refusals. */
-    static void lifecycle(Headroom headroom, List<Headroom.Payment> payments, Decision[] decisions) {
+    /** The calls after an authorization, and their refusals; answers how many it approved. */
+    static int lifecycle(Headroom headroom, List<Headroom.Payment> payments, Decision[] decisions) {
         int first = -1, second = -1, declined = -1;
         for (int i = 0; i < decisions.length; i++) {
             if (decisions[i].isApproved()) {
@@ -124,6 +123,14 @@ public final class HeadroomTest {
             }
         }
         Headroom.Payment a = payments.get(first);
+        // explain changes nothing: the same payment explained twice, then authorized, gets one answer.
+        Headroom.Payment probe = new Headroom.Payment("J-PROBE", a.time(), a.card(), a.institution(), a.business(), 45000,
+                a.accountClass());
+        Decision explained = headroom.explain(probe);
+        Decision again0 = headroom.explain(probe);
+        Decision authorized = headroom.authorize(probe);
+        check(explained.outcome() == again0.outcome() && explained.outcome() == authorized.outcome()
+                && explained.reason() == authorized.reason() && !explained.replayed(), "explain: " + explained + " then " + authorized);
         headroom.confirm(a.id());
         Headroom.RefundResult refund = headroom.refund("JR" + a.id(), a.id(), 1, DAY + 20 * 3600);
         check(refund.refundedTotalFen() == 1 && refund.remainingFen() == a.amountFen() - 1 && !refund.replayed(), "refund: " + refund);
@@ -140,6 +147,7 @@ public final class HeadroomTest {
                 Headroom.Business.AGREEMENT, 100, Headroom.AccountClass.I)), "a card failing the Luhn check");
         expect(11, () -> headroom.authorize(new Headroom.Payment(a.id(), a.time(), a.card(), a.institution(), a.business(),
                 a.amountFen() + 1, a.accountClass())), "an id reused with another amount");
+        return authorized.isApproved() ? 1 : 0;
     }
 
     static void expect(int status, Runnable call, String what) {
