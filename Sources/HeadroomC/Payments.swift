@@ -6,8 +6,8 @@ import Headroom
 @c(headroom_authorize)
 public func headroomAuthorize(_ engine: OpaquePointer?, _ payment: UnsafePointer<headroom_payment>?,
                               _ decision: UnsafeMutablePointer<headroom_decision>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
-    deciding(engine, payment, decision, error) { (open, request) throws(HeadroomError) in
-        guard case .authorized(let result) = try open.committer.perform(.authorize(request)) else {
+    calling(engine, payment, "payment", decision, "decision", error) { (open, payment) throws(HeadroomError) in
+        guard case .authorized(let result) = try open.committer.perform(.authorize(try paymentRequest(payment))) else {
             preconditionFailure("an authorization answered otherwise")
         }
         return cDecision(result.decision, replayed: result.replayed)
@@ -17,55 +17,54 @@ public func headroomAuthorize(_ engine: OpaquePointer?, _ payment: UnsafePointer
 @c(headroom_explain)
 public func headroomExplain(_ engine: OpaquePointer?, _ payment: UnsafePointer<headroom_payment>?,
                             _ decision: UnsafeMutablePointer<headroom_decision>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
-    deciding(engine, payment, decision, error) { (open, request) throws(HeadroomError) in
-        cDecision(try open.committer.explain(request).decision, replayed: false)
+    calling(engine, payment, "payment", decision, "decision", error) { (open, payment) throws(HeadroomError) in
+        cDecision(try open.committer.explain(try paymentRequest(payment)).decision, replayed: false)
     }
 }
 
-/// What headroom_authorize and headroom_explain share: the arguments checked, the payment read
-/// field by field, the decision `decide` gives written into the caller's struct.
-private func deciding(_ engine: OpaquePointer?, _ payment: UnsafePointer<headroom_payment>?,
-                      _ decision: UnsafeMutablePointer<headroom_decision>?, _ error: UnsafeMutablePointer<headroom_error>?,
-                      _ decide: (OpenEngine, PaymentRequest) throws(HeadroomError) -> headroom_decision) -> Int32 {
+/// What every call with a struct in and a struct out shares: the arguments checked (a NULL
+/// named), `body`'s answer written into the caller's struct, a refusal into `error`.
+private func calling<In, Out>(_ engine: OpaquePointer?, _ input: UnsafePointer<In>?, _ inputName: String,
+                              _ output: UnsafeMutablePointer<Out>?, _ outputName: String, _ error: UnsafeMutablePointer<headroom_error>?,
+                              _ body: (OpenEngine, In) throws(HeadroomError) -> Out) -> Int32 {
     guard let open = OpenEngine.from(engine) else { return fail(HEADROOM_EARGUMENT, "engine: NULL", error) }
-    guard let payment else { return fail(HEADROOM_EARGUMENT, "payment: NULL", error) }
-    guard let decision else { return fail(HEADROOM_EARGUMENT, "decision: NULL: give a headroom_decision to write the answer into", error) }
+    guard let input else { return fail(HEADROOM_EARGUMENT, "\(inputName): NULL", error) }
+    guard let output else { return fail(HEADROOM_EARGUMENT, "\(outputName): NULL: give a \(Out.self) to write the answer into", error) }
     return answering(error) { () throws(HeadroomError) in
-        decision.pointee = try decide(open, try paymentRequest(payment.pointee))
+        output.pointee = try body(open, input.pointee)
     }
 }
 
 @c(headroom_confirm)
 public func headroomConfirm(_ engine: OpaquePointer?, _ id: UnsafePointer<CChar>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
-    guard let open = OpenEngine.from(engine) else { return fail(HEADROOM_EARGUMENT, "engine: NULL", error) }
-    return answering(error) { () throws(HeadroomError) in
-        _ = try open.committer.perform(.confirm(try paymentID(id, field: "id")))
-    }
+    settling(engine, id, error, EngineOperation.confirm)
 }
 
 @c(headroom_release)
 public func headroomRelease(_ engine: OpaquePointer?, _ id: UnsafePointer<CChar>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
+    settling(engine, id, error, EngineOperation.release)
+}
+
+/// Confirm and release: an id in, a status out.
+private func settling(_ engine: OpaquePointer?, _ id: UnsafePointer<CChar>?, _ error: UnsafeMutablePointer<headroom_error>?,
+                      _ operation: (PaymentID) -> EngineOperation) -> Int32 {
     guard let open = OpenEngine.from(engine) else { return fail(HEADROOM_EARGUMENT, "engine: NULL", error) }
     return answering(error) { () throws(HeadroomError) in
-        _ = try open.committer.perform(.release(try paymentID(id, field: "id")))
+        _ = try open.committer.perform(operation(try paymentID(id, field: "id")))
     }
 }
 
 @c(headroom_refund)
 public func headroomRefund(_ engine: OpaquePointer?, _ refund: UnsafePointer<headroom_refund_request>?,
                            _ result: UnsafeMutablePointer<headroom_refund_result>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
-    guard let open = OpenEngine.from(engine) else { return fail(HEADROOM_EARGUMENT, "engine: NULL", error) }
-    guard let refund else { return fail(HEADROOM_EARGUMENT, "refund: NULL", error) }
-    guard let result else { return fail(HEADROOM_EARGUMENT, "result: NULL: give a headroom_refund_result to write the answer into", error) }
-    return answering(error) { () throws(HeadroomError) in
-        let r = refund.pointee
+    calling(engine, refund, "refund", result, "result", error) { (open, r) throws(HeadroomError) in
         let request = RefundRequest(id: try paymentID(r.id, field: "refund.id"), original: try paymentID(r.original, field: "refund.original"),
                                     amount: try amount(r.amount_fen, field: "refund.amount_fen"), time: Timestamp(unixSeconds: r.time))
         guard case .refunded(let answer) = try open.committer.perform(.refund(request)) else {
             preconditionFailure("a refund answered otherwise")
         }
-        result.pointee = headroom_refund_result(refunded_total_fen: answer.refundedTotalFen, remaining_fen: answer.remainingFen,
-                                                replayed: answer.replayed ? 1 : 0)
+        return headroom_refund_result(refunded_total_fen: answer.refundedTotalFen, remaining_fen: answer.remainingFen,
+                                      replayed: answer.replayed ? 1 : 0)
     }
 }
 
@@ -151,11 +150,8 @@ func cDecision(_ d: Decision, replayed: Bool) -> headroom_decision {
 @c(headroom_reconcile)
 public func headroomReconcile(_ engine: OpaquePointer?, _ line: UnsafePointer<headroom_reconcile_line>?,
                               _ result: UnsafeMutablePointer<headroom_reconcile_result>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
-    guard let open = OpenEngine.from(engine) else { return fail(HEADROOM_EARGUMENT, "engine: NULL", error) }
-    guard let line else { return fail(HEADROOM_EARGUMENT, "line: NULL", error) }
-    guard let result else { return fail(HEADROOM_EARGUMENT, "result: NULL: give a headroom_reconcile_result to write the answer into", error) }
-    return answering(error) { () throws(HeadroomError) in
-        guard case .reconciled(let done) = try open.committer.perform(.reconcile(try reconciliationLine(line.pointee))) else {
+    calling(engine, line, "line", result, "result", error) { (open, line) throws(HeadroomError) in
+        guard case .reconciled(let done) = try open.committer.perform(.reconcile(try reconciliationLine(line))) else {
             preconditionFailure("a reconciliation answered otherwise")
         }
         var c = headroom_reconcile_result()
@@ -165,7 +161,7 @@ public func headroomReconcile(_ engine: OpaquePointer?, _ line: UnsafePointer<he
         c.amount_corrected = done.amountCorrectedFromFen == nil ? 0 : 1
         c.amount_corrected_from_fen = done.amountCorrectedFromFen ?? 0
         withUnsafeMutableBytes(of: &c.over_limit) { copyCString(done.overLimit?.limitID ?? "", into: $0) }
-        result.pointee = c
+        return c
     }
 }
 
