@@ -90,6 +90,9 @@ let package = Package(
         ]),
         // The README's examples: this target sees the Headroom library alone.
         .testTarget(name: "LibraryTests", dependencies: ["Headroom"]),
+        // The C ABI's statuses and names, from Swift (its calls are tested from C and Java by
+        // scripts/test-bindings).
+        .testTarget(name: "HeadroomCTests", dependencies: ["HeadroomC", "Headroom", "CHeadroom"]),
         .testTarget(name: "HeadroomCLITests", dependencies: ["HeadroomCLI", "Headroom", "HeadroomReplay", "HeadroomTesting"]),
     ],
     swiftLanguageModes: [.v6]

@@ -83,7 +83,6 @@ enum Names {
         (HEADROOM_OK, "HEADROOM_OK: done"),
         (HEADROOM_EARGUMENT, "HEADROOM_EARGUMENT: a NULL pointer or a value out of range"),
         (HEADROOM_EBUFFER, "HEADROOM_EBUFFER: the buffer is too small"),
-        (HEADROOM_ECLOSED, "HEADROOM_ECLOSED: the engine is closed"),
         (HEADROOM_EINVALID_INPUT, "HEADROOM_EINVALID_INPUT: a field is malformed"),
         (HEADROOM_EID_CONFLICT, "HEADROOM_EID_CONFLICT: the id was used for another payment"),
         (HEADROOM_EUNKNOWN_PAYMENT, "HEADROOM_EUNKNOWN_PAYMENT: no payment with that id"),
