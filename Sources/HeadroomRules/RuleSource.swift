@@ -87,7 +87,7 @@ public func fileErrorReason(_ error: Error) -> String {
     case .fileReadNoPermission, .fileWriteNoPermission: return "Permission denied"
     case .fileWriteOutOfSpace: return "no space left on device"
     case .fileWriteFileExists: return "File exists"
-    case .fileReadCorruptFile, .fileReadUnknown where ns.domain == NSCocoaErrorDomain: return "cannot be read (missing, not a directory, or not readable)"
+    case .fileReadCorruptFile where ns.domain == NSCocoaErrorDomain, .fileReadUnknown where ns.domain == NSCocoaErrorDomain: return "cannot be read (missing, not a directory, or not readable)"
     default: return ns.localizedDescription
     }
 }
