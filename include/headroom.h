@@ -52,7 +52,7 @@ extern "C" {
 #define HEADROOM_OK 0                      /**< Done. */
 #define HEADROOM_EARGUMENT 1               /**< A NULL pointer or an out-of-range value where one is required. */
 #define HEADROOM_EBUFFER 2                 /**< A caller's buffer is too small; nothing was written but the size it needs. */
-#define HEADROOM_EINVALID_INPUT 10         /**< A field of the payment is malformed (the message names it). */
+#define HEADROOM_EINVALID_INPUT 10         /**< A field of the payment, line or options is malformed (the message names it). */
 #define HEADROOM_EID_CONFLICT 11           /**< The id was used before for another payment. */
 #define HEADROOM_EUNKNOWN_PAYMENT 12       /**< No payment with that id on record. */
 #define HEADROOM_ENOT_APPROVED 13          /**< The payment was declined: nothing to confirm or release. */

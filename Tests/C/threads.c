@@ -104,6 +104,21 @@ int main(int argc, char **argv) {
     options.rules_directory = argv[2];
     options.log_level = HEADROOM_LOG_WARNING;
     headroom_error error;
+
+    /* Bad options are refused by field, and nothing is created. */
+    headroom_options bad_options = options;
+    bad_options.durability = 9;
+    if (headroom_open(argv[1], &bad_options, &engine, &error) != HEADROOM_EINVALID_INPUT || strstr(error.message, "options.durability") == NULL
+        || engine != NULL)
+        fail("a bad durability was not refused by field");
+    bad_options = options;
+    bad_options.card_key = NULL;
+    if (headroom_open(argv[1], &bad_options, &engine, &error) != HEADROOM_ECARD_KEY_UNAVAILABLE) fail("a missing card key was not refused");
+    bad_options = options;
+    bad_options.rules_directory = NULL;
+    if (headroom_open(argv[1], &bad_options, &engine, &error) != HEADROOM_ENO_STORE) fail("a path without a store opened");
+    if (headroom_open(argv[1], NULL, &engine, &error) != HEADROOM_EARGUMENT) fail("NULL options were not refused");
+
     if (headroom_open(argv[1], &options, &engine, &error) != HEADROOM_OK) {
         fprintf(stderr, "threads: open: %s\n", error.message);
         return 1;
