@@ -9,7 +9,9 @@
  * argument, a small metrics buffer.
  *
  *   cc -std=c99 -Wall -Iinclude Tests/C/threads.c -L.build/debug -lheadroom \
- *      -Wl,-rpath,$PWD/.build/debug -lpthread -o /tmp/threads && /tmp/threads /tmp/store Tests/C/rules
+ *      -Wl,-rpath,$PWD/.build/debug -lpthread -o /tmp/threads && /tmp/threads /tmp/store Tests/C/rules [journal]
+ *
+ * With `journal`, the engine runs in journal mode (each batch durable by a journal append).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <headroom.h>
@@ -93,7 +95,10 @@ static void *run(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: %s NEW_STORE RULES\n", argv[0]); return 64; }
+    if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "journal") != 0)) {
+        fprintf(stderr, "usage: %s NEW_STORE RULES [journal]\n", argv[0]);
+        return 64;
+    }
     uint8_t key[32];
     memset(key, 0x3c, sizeof key);
     for (int c = 0; c < CARDS; c++) card_number(c, cards[c]);
@@ -103,6 +108,7 @@ int main(int argc, char **argv) {
     options.card_key = key;
     options.rules_directory = argv[2];
     options.log_level = HEADROOM_LOG_WARNING;
+    options.journal = argc == 4;
     headroom_error error;
 
     /* Bad options are refused by field, and nothing is created. */
@@ -206,7 +212,7 @@ int main(int argc, char **argv) {
 
     if (headroom_close(engine, &error) != HEADROOM_OK) { fprintf(stderr, "%s\n", error.message); fail("close"); }
     if (failures) return 1;
-    printf("threads: %d threads, %d payments: %lld approved (%lld.%02lld yuan), no cap exceeded\n", THREADS, THREADS * PER_THREAD,
-           (long long)count, (long long)(total / 100), (long long)(total % 100));
+    printf("threads%s: %d threads, %d payments: %lld approved (%lld.%02lld yuan), no cap exceeded\n", options.journal ? " (journal mode)" : "",
+           THREADS, THREADS * PER_THREAD, (long long)count, (long long)(total / 100), (long long)(total % 100));
     return 0;
 }
