@@ -139,6 +139,29 @@ JNIEXPORT void JNICALL Java_cn_headroom_Headroom_refund0(JNIEnv *env, jclass cls
     (*env)->SetLongArrayRegion(env, out, 0, 3, values);
 }
 
+JNIEXPORT void JNICALL Java_cn_headroom_Headroom_reconcile0(JNIEnv *env, jclass cls, jlong handle, jstring id, jstring batch,
+        jstring status, jlong amount, jlong time, jstring institution, jstring card, jint business, jint account_class,
+        jint channel, jint account_type, jlongArray out, jbyteArray over_limit) {
+    (void)cls;
+    text i = hold(env, id), b = hold(env, batch), s = hold(env, status), inst = hold(env, institution), c = hold(env, card);
+    headroom_reconcile_line line = {
+        .id = i.c, .batch = b.c, .status = s.c, .amount_fen = amount, .time = time, .institution = inst.c,
+        .card = c.c, .business = business, .account_class = account_class, .channel = channel, .account_type = account_type,
+    };
+    headroom_reconcile_result result;
+    headroom_error error;
+    int32_t code = headroom_reconcile((headroom_engine *)(intptr_t)handle, &line, &result, &error);
+    let_go(env, i);
+    let_go(env, b);
+    let_go(env, s);
+    let_go(env, inst);
+    let_go(env, c);
+    if (code != HEADROOM_OK) { throw_error(env, code, &error); return; }
+    jlong values[5] = { result.correction, result.state, result.amount_fen, result.amount_corrected, result.amount_corrected_from_fen };
+    (*env)->SetLongArrayRegion(env, out, 0, 5, values);
+    (*env)->SetByteArrayRegion(env, over_limit, 0, (jsize)sizeof result.over_limit, (const jbyte *)result.over_limit);
+}
+
 JNIEXPORT jstring JNICALL Java_cn_headroom_Headroom_metricsText0(JNIEnv *env, jclass cls) {
     (void)cls;
     size_t size = 0;

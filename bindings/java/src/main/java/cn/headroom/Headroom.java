@@ -57,6 +57,28 @@ public final class Headroom implements AutoCloseable {
     /** A refund's answer: refunded of the original so far, what remains, whether it was a retry. */
     public record RefundResult(long refundedTotalFen, long remainingFen, boolean replayed) {}
 
+    /**
+     * One line of a NetsUnion reconciliation file (docs/reconciliation.md). {@code status} is
+     * "00", "01", "03" or "04"; {@code unseen} is {@code null} unless the line carries what
+     * counting a payment the bank never saw takes.
+     */
+    public record ReconciliationLine(String id, String batch, String status, long amountFen, long time, String institution,
+                                     Payment unseen) {}
+
+    /** What reconciling a line changed on the bank's side. */
+    public enum Correction { CONFIRMED, RECOUNTED, GIVEN_BACK, UNKNOWN_TO_BANK, UNCHANGED, ALREADY_RECONCILED }
+
+    /** Where a payment stands. */
+    public enum State { DECLINED, AUTHORIZED, CONFIRMED, RELEASED, REFUNDED, EXPIRED, REVERSED }
+
+    /**
+     * A reconciliation's answer: the correction, the payment's state after it, NetsUnion's
+     * amount, the bank's amount when it differed ({@code null} otherwise) and the limit that
+     * counting it went past ("" when none).
+     */
+    public record ReconcileResult(Correction correction, State state, long amountFen, Long amountCorrectedFromFen,
+                                  String overLimit) {}
+
     private long handle;
     /** Calls hold it shared; {@link #close()} exclusively, so the store never closes under a call. */
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -124,6 +146,20 @@ public final class Headroom implements AutoCloseable {
         return new RefundResult(out[0], out[1], out[2] != 0);
     }
 
+    /** Applies NetsUnion's final word on one transaction, exactly once. */
+    public ReconcileResult reconcile(ReconciliationLine line) {
+        Objects.requireNonNull(line, "line");
+        long[] out = new long[5];
+        byte[] overLimit = new byte[128];
+        Payment u = line.unseen();
+        with(h -> reconcile0(h, line.id(), line.batch(), line.status(), line.amountFen(), line.time(), line.institution(),
+                u == null ? null : u.card(), u == null ? 0 : u.business().code, u == null ? 0 : u.accountClass().ordinal(),
+                u == null || u.channel() == null ? -1 : u.channel().ordinal(),
+                u == null || u.accountType() == null ? -1 : u.accountType().ordinal(), out, overLimit));
+        return new ReconcileResult(Correction.values()[(int) out[0] - 1], State.values()[(int) out[1] - 1], out[2],
+                                   out[3] != 0 ? out[4] : null, text(overLimit));
+    }
+
     /** Every engine's figures in this process, in Prometheus' text format. */
     public static String metricsText() {
         return metricsText0();
@@ -161,9 +197,14 @@ public final class Headroom implements AutoCloseable {
         }
     }
 
-    private static Decision decision(long[] out, byte[] rule) {
+    /** A NUL-terminated UTF-8 text the library wrote into {@code bytes}. */
+    private static String text(byte[] bytes) {
         int length = 0;
-        while (length < rule.length && rule[length] != 0) length++;
+        while (length < bytes.length && bytes[length] != 0) length++;
+        return new String(bytes, 0, length, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static Decision decision(long[] out, byte[] rule) {
         Decision.TierHeadroom[] tiers = new Decision.TierHeadroom[4];
         for (int t = 0; t < 4; t++) {
             int at = 5 + 5 * t;
@@ -171,8 +212,7 @@ public final class Headroom implements AutoCloseable {
             tiers[t] = new Decision.TierHeadroom(out[at + 1] != 0 ? out[at + 2] : null, out[at + 3] != 0 ? out[at + 4] : null);
         }
         int reason = (int) out[1];
-        return new Decision(Decision.Outcome.values()[(int) out[0] - 1], reason, reasonName0(reason),
-                            new String(rule, 0, length, java.nio.charset.StandardCharsets.UTF_8),
+        return new Decision(Decision.Outcome.values()[(int) out[0] - 1], reason, reasonName0(reason), text(rule),
                             Decision.Tier.values()[(int) out[2]], out[3], out[4] != 0, tiers);
     }
 
@@ -185,6 +225,9 @@ public final class Headroom implements AutoCloseable {
     private static native void confirm0(long handle, String id);
     private static native void release0(long handle, String id);
     private static native void refund0(long handle, String id, String original, long amountFen, long time, long[] out);
+    private static native void reconcile0(long handle, String id, String batch, String status, long amountFen, long time,
+                                          String institution, String card, int business, int accountClass, int channel,
+                                          int accountType, long[] out, byte[] overLimit);
     private static native String metricsText0();
     private static native String reasonName0(int reason);
     private static native String version0();

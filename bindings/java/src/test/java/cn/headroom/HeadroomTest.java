@@ -135,6 +135,19 @@ public final class HeadroomTest {
         Headroom.RefundResult refund = headroom.refund("JR" + a.id(), a.id(), 1, DAY + 20 * 3600);
         check(refund.refundedTotalFen() == 1 && refund.remainingFen() == a.amountFen() - 1 && !refund.replayed(), "refund: " + refund);
         check(headroom.refund("JR" + a.id(), a.id(), 1, DAY + 20 * 3600).replayed(), "a repeated refund is not a retry");
+        // NetsUnion says the confirmed payment failed: given back, exactly once; a contradiction refused.
+        Headroom.ReconciliationLine failed = new Headroom.ReconciliationLine(a.id(), "B202611250013", "01", a.amountFen(), a.time(),
+                a.institution(), null);
+        Headroom.ReconcileResult reversed = headroom.reconcile(failed);
+        check(reversed.correction() == Headroom.Correction.GIVEN_BACK && reversed.state() == Headroom.State.REVERSED
+                && reversed.amountFen() == a.amountFen() && reversed.amountCorrectedFromFen() == null, "reconcile: " + reversed);
+        check(headroom.reconcile(failed).correction() == Headroom.Correction.ALREADY_RECONCILED, "the same line again");
+        expect(19, () -> headroom.reconcile(new Headroom.ReconciliationLine(a.id(), "B202611250013", "00", a.amountFen(), a.time(),
+                a.institution(), null)), "a contradicting line"); // HEADROOM_ERECONCILE_CONFLICT
+        Headroom.ReconcileResult unseen = headroom.reconcile(new Headroom.ReconciliationLine("J-UNSEEN", "B202611250013", "00", 100,
+                a.time(), a.institution(), new Headroom.Payment("J-UNSEEN", a.time(), card(999), a.institution(),
+                Headroom.Business.AGREEMENT, 100, Headroom.AccountClass.I)));
+        check(unseen.correction() == Headroom.Correction.UNKNOWN_TO_BANK && unseen.state() == Headroom.State.CONFIRMED, "unseen: " + unseen);
         headroom.release(payments.get(second).id());
         Decision again = headroom.authorize(payments.get(second));
         check(again.replayed() && again.isApproved(), "a retried id does not get its first answer");
