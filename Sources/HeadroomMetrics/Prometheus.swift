@@ -8,8 +8,8 @@ import Foundation
 import Prometheus
 
 extension PrometheusMetricsFactory {
-    /// A factory into `registry` with buckets that fit Headroom's figures: answers and syncs
-    /// from 50 µs to 5 s, checkpoints up to 10 s, batches of 1 to 4,096 operations.
+    /// A factory into `registry` with buckets that fit Headroom's figures: durations (answers,
+    /// commits, syncs, checkpoints) from 50 µs to 10 s, batches of 1 to 4,096 operations.
     public static func headroom(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         let micro: [Int] = [50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
