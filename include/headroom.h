@@ -30,8 +30,8 @@
  *
  * Build and link, from the repository (docs/integration.md says more):
  *
- *     swift build -c release --product headroom
- *     cc -std=c99 -Iinclude app.c -L.build/release -lheadroom -Wl,-rpath,$PWD/.build/release -o app
+ *     lib="$(scripts/libheadroom -c release)"     (builds libheadroom.so, prints its directory)
+ *     cc -std=c99 -Iinclude app.c -L"$lib" -lheadroom -Wl,-rpath,"$lib" -o app
  */
 #ifndef HEADROOM_H
 #define HEADROOM_H
