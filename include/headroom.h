@@ -305,7 +305,8 @@ int32_t headroom_refund(headroom_engine *engine, const headroom_refund_request *
 int32_t headroom_reconcile(headroom_engine *engine, const headroom_reconcile_line *line, headroom_reconcile_result *result, headroom_error *error);
 
 /** The decision `payment` would get now, changing nothing: a snapshot read on the caller's
- *  thread that waits for no writer. */
+ *  thread that waits for no writer. In journal mode the snapshot is the last checkpoint's (at
+ *  most about a second old): it can show more headroom than the payments answered since leave. */
 int32_t headroom_explain(headroom_engine *engine, const headroom_payment *payment, headroom_decision *decision, headroom_error *error);
 
 /** Writes the engine's metrics (every engine of the process) in Prometheus' text exposition
