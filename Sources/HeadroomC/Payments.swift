@@ -73,20 +73,8 @@ public func headroomRefund(_ engine: OpaquePointer?, _ refund: UnsafePointer<hea
 /// A payment from C, each field checked; `prefix` names the struct in messages (`payment.card: ...`).
 func paymentRequest(_ p: headroom_payment, prefix: String = "payment") throws(HeadroomError) -> PaymentRequest {
     let id = try paymentID(p.id, field: "\(prefix).id")
-    guard let cardText = p.card else { throw HeadroomError(.invalidInput, "\(id): \(prefix).card: NULL") }
-    let card: CardNumber
-    do {
-        card = try CardNumber(String(cString: cardText))
-    } catch {
-        throw HeadroomError(.invalidInput, "\(id): \(prefix).card: \(error)")
-    }
-    guard let institutionText = p.institution else { throw HeadroomError(.invalidInput, "\(id): \(prefix).institution: NULL") }
-    let institution: Institution
-    do {
-        institution = try Institution(String(cString: institutionText))
-    } catch {
-        throw HeadroomError(.invalidInput, "\(id): \(prefix).institution: \(error)")
-    }
+    let card = try parsed(p.card, "\(id): \(prefix).card", CardNumber.init)
+    let institution = try parsed(p.institution, "\(id): \(prefix).institution", Institution.init)
     guard let business = UInt8(exactly: p.business).flatMap(Business.init(rawValue:)) else {
         throw HeadroomError(.invalidInput, "\(id): \(prefix).business: \(p.business) is not a HEADROOM_ business type")
     }
@@ -110,9 +98,15 @@ private func optional<T>(_ value: Int32, _ make: (UInt8) -> T?, _ field: String,
 }
 
 func paymentID(_ text: UnsafePointer<CChar>?, field: String) throws(HeadroomError) -> PaymentID {
+    try parsed(text, field, PaymentID.init)
+}
+
+/// A C string field made into `T` by `make`: NULL, or what `make` throws, refused with the
+/// field named (`N1: payment.card: NULL`).
+func parsed<T>(_ text: UnsafePointer<CChar>?, _ field: String, _ make: (String) throws -> T) throws(HeadroomError) -> T {
     guard let text else { throw HeadroomError(.invalidInput, "\(field): NULL") }
     do {
-        return try PaymentID(String(cString: text))
+        return try make(String(cString: text))
     } catch {
         throw HeadroomError(.invalidInput, "\(field): \(error)")
     }
@@ -179,23 +173,11 @@ func correctionNumber(_ correction: ReconcileResult.Correction) -> Int32 {
 
 func reconciliationLine(_ l: headroom_reconcile_line) throws(HeadroomError) -> ReconciliationLine {
     let id = try paymentID(l.id, field: "line.id")
-    guard let batchText = l.batch else { throw HeadroomError(.invalidInput, "\(id): line.batch: NULL") }
-    let batch: ReconciliationBatch
-    do {
-        batch = try ReconciliationBatch(String(cString: batchText))
-    } catch {
-        throw HeadroomError(.invalidInput, "\(id): line.batch: \(error)")
-    }
+    let batch = try parsed(l.batch, "\(id): line.batch", ReconciliationBatch.init)
     guard let statusText = l.status, let status = ReconciliationStatus(code: String(cString: statusText)) else {
         throw HeadroomError(.invalidInput, "\(id): line.status: \(l.status.map { "\"\(String(cString: $0))\"" } ?? "NULL") is not 00, 01, 03 or 04")
     }
-    guard let institutionText = l.institution else { throw HeadroomError(.invalidInput, "\(id): line.institution: NULL") }
-    let institution: Institution
-    do {
-        institution = try Institution(String(cString: institutionText))
-    } catch {
-        throw HeadroomError(.invalidInput, "\(id): line.institution: \(error)")
-    }
+    let institution = try parsed(l.institution, "\(id): line.institution", Institution.init)
     var unseen: ReconciliationLine.Unseen?
     if let cardText = l.card {
         // The payment's fields, checked as an authorization's are.
