@@ -78,6 +78,9 @@ extern "C" {
 #define HEADROOM_EJOURNAL_DAMAGED 33       /**< The journal is damaged or lost answered payments: the store is refused. */
 #define HEADROOM_ESTORAGE 34               /**< LMDB or the file system failed (full disk, permissions). */
 #define HEADROOM_ECORRUPTED 35             /**< A record in the store cannot be read. */
+#define HEADROOM_ECHALLENGED 36            /**< The payment is challenged: verify (or release) it before confirming. */
+#define HEADROOM_ENOT_CHALLENGED 37        /**< A verify names a payment that was not challenged. */
+#define HEADROOM_EAGREEMENT_CONFLICT 38    /**< A signing contradicts the agreement on record. */
 #define HEADROOM_EOTHER 99                 /**< A failure with no code of its own (rule governance); see the message. */
 /** @} */
 
@@ -85,7 +88,8 @@ extern "C" {
  *  @{ */
 #define HEADROOM_APPROVE 1   /**< Approved: the amount is reserved on every counter. */
 #define HEADROOM_DECLINE 2   /**< Declined: nothing is counted. */
-#define HEADROOM_CHALLENGE 3 /**< Step-up verification (reserved for the risk rules). */
+#define HEADROOM_CHALLENGE 3 /**< Step-up verification (a risk rule): the reservation is held until
+                                   headroom_verify, headroom_release or the challenge hold's end. */
 /** @} */
 
 /** @defgroup tier Tiers, in the order they are checked
@@ -224,6 +228,7 @@ typedef struct headroom_refund_result {
 #define HEADROOM_STATE_REFUNDED 5   /**< A refund's own record. */
 #define HEADROOM_STATE_EXPIRED 6    /**< Its hold ran out unsettled: given back. */
 #define HEADROOM_STATE_REVERSED 7   /**< Reconciliation said it failed: given back. */
+#define HEADROOM_STATE_CHALLENGED 8 /**< Challenged: its reservation held while the customer verifies. */
 /** @} */
 
 /** @defgroup correction What reconciling a line changed (headroom_reconcile_result.correction)
@@ -296,6 +301,12 @@ int32_t headroom_confirm(headroom_engine *engine, const char *id, headroom_error
  *  HEADROOM_EALREADY_CONFIRMED (a confirmed payment is refunded). */
 int32_t headroom_release(headroom_engine *engine, const char *id, headroom_error *error);
 
+/** The customer passed a challenged payment's step-up: it is approved, its reservation now held
+ *  for its business's hold time (then confirm or release as usual). A second verify answers
+ *  HEADROOM_OK; a verify past the challenge hold, HEADROOM_EEXPIRED; of a payment that was not
+ *  challenged, HEADROOM_ENOT_CHALLENGED. */
+int32_t headroom_verify(headroom_engine *engine, const char *id, headroom_error *error);
+
 /** Refunds part or all of a confirmed payment (restoring the counters the rules say). */
 int32_t headroom_refund(headroom_engine *engine, const headroom_refund_request *refund, headroom_refund_result *result, headroom_error *error);
 
@@ -323,7 +334,7 @@ const char *headroom_strerror(int32_t status);
 /** The name of a reason code ("exceedsBankDailyAmount"), static; "unknown" for no such code. */
 const char *headroom_reason_name(int32_t reason);
 
-/** The library's version ("0.12.0 (store schema 4, journal format 2)"). Static. */
+/** The library's version ("0.13.0 (store schema 5, journal format 2)"). Static. */
 const char *headroom_version(void);
 
 #ifdef __cplusplus

@@ -61,6 +61,22 @@ public struct CardKey: @unchecked Sendable {
         }
     }
 
+    /// The keyed hash that stands for an agreement id, a merchant id or another identifier of
+    /// `domain` in the store (the domain is hashed first, so an agreement and a merchant with the
+    /// same text never share a hash, nor with a card).
+    public func hash(_ text: String, domain: StaticString) -> CardHash {
+        var hmac = keyed
+        domain.withUTF8Buffer { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        hmac.update(data: [0xFF])
+        var text = text
+        text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        let mac = hmac.finalize()
+        return mac.withUnsafeBytes { raw in
+            CardHash(high: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                     low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
+    }
+
     /// A value derived from the key that reveals nothing of it, stored to recognise the key.
     public var checkValue: UInt64 {
         let mac = HMAC<SHA256>.authenticationCode(for: Array("headroom.card-key.check.v1".utf8), using: key)

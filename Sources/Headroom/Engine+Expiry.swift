@@ -23,11 +23,11 @@ extension Engine {
         let purgedBefore = try purgeHorizon(txn)
         for (time, id) in due {
             try store.deleteExpiry(txn, due: time, id: id)
-            guard var record = try store.record(txn, id: id), record.kind == .payment, record.state == .authorized,
+            guard var record = try store.record(txn, id: id), record.kind == .payment, record.state == .authorized || record.state == .challenged,
                   record.heldUntil == time else {
                 throw HeadroomError(.corrupted, "the expiry index names \(id) due at \(time), and its record does not hold a reservation then")
             }
-            for update in record.counters {
+            for update in record.counters where !update.countsAttempts {
                 let held = record.held(on: update)
                 try adjust(txn, update.key, amountFen: -held.amountFen, count: -held.count, purgedBefore: purgedBefore)
             }

@@ -16,10 +16,10 @@ extension Engine {
 
     func release(_ id: PaymentID, in txn: borrowing StoreTransaction) throws(HeadroomError) {
         var record = try approvedPayment(txn, id)
-        try requireAuthorized(record.state, id)
+        if record.state != .challenged { try requireAuthorized(record.state, id) }
         try requireHeld(record.heldUntil, id)
         let purgedBefore = try purgeHorizon(txn)
-        for update in record.counters {
+        for update in record.counters where !update.countsAttempts {
             let held = record.held(on: update)
             try adjust(txn, update.key, amountFen: -held.amountFen, count: -held.count, purgedBefore: purgedBefore)
         }
@@ -102,6 +102,7 @@ extension Engine {
         case .released: throw HeadroomError(.alreadyReleased, "\(id) was already released")
         case .expired: throw HeadroomError(.expired, "\(id) expired: its hold time ran out and its reservation was given back; reconciliation settles it")
         case .reversed: throw HeadroomError(.reversed, "\(id) was reversed by reconciliation (NetsUnion says it failed)")
+        case .challenged: throw HeadroomError(.challenged, "\(id) is challenged: verify it first (the customer's step-up), or release it")
         default: throw HeadroomError(.corrupted, "\(id) is in state \(state.name)")
         }
     }

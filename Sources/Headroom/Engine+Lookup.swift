@@ -91,8 +91,10 @@ extension Engine {
         case .month: period = "\(key.window / 12)-\(key.window % 12 + 1 < 10 ? "0" : "")\(key.window % 12 + 1)"
         case .year: period = "\(key.window)"
         case .minuteBucket, .hourBucket: return nil
+        case .sinceSigning: period = "agreement signed \(Timestamp(unixSeconds: Int64(key.window) * 60 - 8 * 3600).chinaISO8601)"
         }
         var names = ruleSet.limits.filter { $0.counter?.id == key.definition }.map(\.id)
+            + ruleSet.risk.filter { $0.counter?.id == key.definition }.map(\.id)
         if let card = ruleSet.cardTierCounters.firstIndex(where: { $0.id == key.definition }) {
             names.append(["card tier daily", "card tier monthly", "card tier at the institution daily", "card tier at the institution monthly"][card])
         }

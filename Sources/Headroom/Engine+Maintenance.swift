@@ -77,15 +77,15 @@ extension Engine {
             guard let record = PaymentRecord(bytes: value) else { throw HeadroomError(.corrupted, "a payment record does not decode") }
             let id = String(decoding: key, as: UTF8.self)
             if record.heldUntil != 0 {
-                if record.state == .authorized {
+                if record.state == .authorized || record.state == .challenged {
                     held.insert(try Store.withExpiryKey(record.heldUntil, id) { Array($0) })
                 } else {
                     report.problems.append("\(id) is \(record.state.name) and still has a hold time")
                 }
             }
-            guard record.holdsLimit else { return }
-            report.liveReservations += 1
-            for update in record.counters where update.key.deadFromDay > purgedBefore {
+            let holds = record.holdsLimit
+            if holds { report.liveReservations += 1 }
+            for update in record.counters where update.key.deadFromDay > purgedBefore && (holds || update.countsAttempts) {
                 let held = record.held(on: update)
                 let sum = (expected[update.key] ?? .zero).adding(amountFen: held.amountFen, count: held.count)
                 guard let sum else { throw HeadroomError(.counterOverflow, "expected counter overflows") }

@@ -27,22 +27,24 @@ extension Engine {
         var overLimit: FailedLimit?
         if line.status.counts {
             switch record.state {
-            case .authorized, .confirmed:
+            case .authorized, .confirmed, .challenged:
                 if line.amount.fen != bankAmount {
                     guard line.amount.fen >= record.refundedFen else {
                         throw HeadroomError(.reconcileConflict, "\(line.id): NetsUnion's amount \(line.amount.grouped) is below what was refunded of it, \(Amount.grouped(record.refundedFen)): not applied")
                     }
                     // Each cell goes from what the payment held at the bank's amount to what it
                     // holds at NetsUnion's (a fully refunded one may hold a count again).
-                    for update in record.counters {
+                    for update in record.counters where !update.countsAttempts {
                         let before = record.held(on: update), after = record.held(on: update, amountFen: line.amount.fen)
                         try adjust(txn, update.key, amountFen: after.amountFen - before.amountFen, count: after.count - before.count,
                                    purgedBefore: purgedBefore)
                     }
                 }
-                correction = record.state == .authorized ? .confirmed : .unchanged
+                correction = record.state == .confirmed ? .unchanged : .confirmed
             case .declined, .released, .expired:
+                let attempts = record.counters.filter(\.countsAttempts)
                 (record.counters, overLimit) = try recount(record, id: line.id, amountFen: line.amount.fen, purgedBefore: purgedBefore, in: txn)
+                record.counters = attempts + record.counters.filter { !$0.countsAttempts }
                 correction = .recounted
             case .reversed, .refunded:
                 throw HeadroomError(.corrupted, "\(line.id) is \(record.state.name) without a reconciliation on record")
@@ -51,8 +53,8 @@ extension Engine {
             record.amountFen = line.amount.fen
         } else {
             switch record.state {
-            case .authorized, .confirmed:
-                for update in record.counters {
+            case .authorized, .confirmed, .challenged:
+                for update in record.counters where !update.countsAttempts {
                     let held = record.held(on: update)
                     try adjust(txn, update.key, amountFen: -held.amountFen, count: -held.count, purgedBefore: purgedBefore)
                 }
@@ -115,7 +117,7 @@ extension Engine {
     private func recount(_ record: PaymentRecord, id: PaymentID, amountFen: Int64, purgedBefore: Int32,
                          in txn: borrowing StoreTransaction) throws(HeadroomError) -> ([CounterUpdate], FailedLimit?) {
         let payment = record.subject?.payment(id: id, time: record.time, amountFen: amountFen)
-        if record.counters.isEmpty {
+        if !record.counters.contains(where: { !$0.countsAttempts }) {
             guard let payment else {
                 throw HeadroomError(.reconcileConflict, "\(id) was declined before Headroom 0.11 and its record lacks what counting it needs: count it by hand (not applied)")
             }
@@ -123,10 +125,10 @@ extension Engine {
         }
         var overLimit: FailedLimit?
         if let payment {
-            let (plan, usage) = try evaluate(txn, payment)
+            let (plan, usage, _) = try evaluate(txn, payment)
             overLimit = decide(amountFen: amountFen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion).failed
         }
-        for update in record.counters {
+        for update in record.counters where !update.countsAttempts {
             try adjust(txn, update.key, amountFen: amountFen, count: 1, purgedBefore: purgedBefore)
         }
         return (record.counters, overLimit)
@@ -135,7 +137,7 @@ extension Engine {
     /// Adds `payment` to every cell the rule set in force plans for it, whatever its caps say;
     /// answers the cells and the first cap it went past.
     private func count(_ payment: Payment, purgedBefore: Int32, in txn: borrowing StoreTransaction) throws(HeadroomError) -> ([CounterUpdate], FailedLimit?) {
-        let (plan, usage) = try evaluate(txn, payment)
+        let (plan, usage, _) = try evaluate(txn, payment)
         let decision = decide(amountFen: payment.amount.fen, checks: plan.checks, usage: usage, ruleSetVersion: ruleSetVersion)
         for update in plan.updates {
             try adjust(txn, update.key, amountFen: payment.amount.fen, count: 1, purgedBefore: purgedBefore)

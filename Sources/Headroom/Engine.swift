@@ -129,6 +129,7 @@ public final class Engine {
     /// and given back with their capacity (the hot path allocates nothing for them).
     var planBuffer = Plan()
     var usageBuffer: [CounterValue] = []
+    var riskUsageBuffer: [CounterValue] = []
     var eventsBuffer: [PaymentRecord.Event] = []
     /// The engine's clock when the current write transaction began (``begin(_:)``): every
     /// operation in it takes and checks hold times by it.

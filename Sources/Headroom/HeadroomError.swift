@@ -26,6 +26,17 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
         case expired
         /// NetsUnion's reconciliation said the payment failed: it counts nothing any more.
         case reversed
+        /// The payment is challenged: it must be verified (or released) before it is confirmed.
+        case challenged
+        /// A verify names a payment that was not challenged.
+        case notChallenged
+        /// A sign-agreement contradicts the agreement on record (another card, institution,
+        /// kind or time), or names an ended agreement.
+        case agreementConflict
+        /// A list operation names a list that does not exist, or an entry not on it.
+        case unknownListEntry
+        /// A list entry of another kind than the list's (a merchant for a list of cards).
+        case listKindMismatch
         /// A reconciliation line contradicts one already applied to the same transaction (another
         /// final status or amount): refused, never applied twice.
         case reconcileConflict
@@ -123,4 +134,4 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
 }
 
 /// This Headroom's version, as `headroom --version` says it.
-public let version = "0.12.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"
+public let version = "0.13.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"

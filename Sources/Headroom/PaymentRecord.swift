@@ -16,6 +16,9 @@ public enum PaymentState: UInt8, Sendable, NamedCase {
     case expired = 6
     /// NetsUnion's reconciliation said it failed: whatever it held was given back.
     case reversed = 7
+    /// Challenged by a risk rule: holds its reservation until verified, released or its
+    /// challenge hold runs out (decision 0017).
+    case challenged = 8
 
     /// The name answers and `headroom payment` write.
     public var name: String {
@@ -27,6 +30,7 @@ public enum PaymentState: UInt8, Sendable, NamedCase {
         case .refunded: "refunded"
         case .expired: "expired"
         case .reversed: "reversed"
+        case .challenged: "challenged"
         }
     }
 }
@@ -140,6 +144,8 @@ struct PaymentRecord: Equatable {
             /// (``correctionTag(_:)``) in the high 4; `amountFen`: its amount; `extra`: the
             /// batch's 12 digits.
             case reconciled = 7
+            case challenged = 8
+            case verified = 9
 
             var name: String {
                 switch self {
@@ -150,6 +156,8 @@ struct PaymentRecord: Equatable {
                 case .expired: "expired"
                 case .refunded: "refunded"
                 case .reconciled: "reconciled"
+                case .challenged: "challenged"
+                case .verified: "verified"
                 }
             }
         }
@@ -221,12 +229,17 @@ struct PaymentRecord: Equatable {
     var events: [Event] = []
 
     /// Payments stay live (holding limit) while authorized or confirmed.
-    var holdsLimit: Bool { kind == .payment && (state == .authorized || state == .confirmed) }
+    /// When a challenged payment's hold ends; `nil` for any other state.
+    var challengeEnds: Int64? { state == .challenged && heldUntil != 0 ? heldUntil : nil }
+
+    var holdsLimit: Bool { kind == .payment && (state == .authorized || state == .confirmed || state == .challenged) }
 
     /// What a live payment of `amountFen` (its own amount by default) holds on a cell it
     /// reserved on: the amount less its refunds where the cell's limit gives refunds back, and
     /// a count of one, none once such a cell has it refunded in full.
     func held(on update: CounterUpdate, amountFen: Int64? = nil) -> CounterValue {
+        // An attempt counted the amount the payment was judged at, whatever came after.
+        if update.countsAttempts { return CounterValue(amountFen: events.first?.amountFen ?? self.amountFen, count: 1) }
         let amount = amountFen ?? self.amountFen
         guard update.refundRestores else { return CounterValue(amountFen: amount, count: 1) }
         return CounterValue(amountFen: amount - refundedFen, count: refundedFen == amount ? 0 : 1)
@@ -280,7 +293,7 @@ struct PaymentRecord: Equatable {
         w.u8(UInt8(counters.count))
         for update in counters {
             update.key.withBytes { w.raw($0) }
-            w.u8(update.refundRestores ? 1 : 0)
+            w.u8(update.countsAttempts ? 2 : update.refundRestores ? 1 : 0)
         }
         w.string(original ?? "")
         for event in events { event.encode(into: &w) }
@@ -344,7 +357,7 @@ struct PaymentRecord: Equatable {
         for _ in 0..<count {
             guard let keyBytes = r.slice(CounterKey.byteCount), let key = CounterKey(bytes: keyBytes),
                   let restores = r.u8() else { return nil }
-            counters.append(CounterUpdate(key: key, refundRestores: restores == 1))
+            counters.append(CounterUpdate(key: key, refundRestores: restores == 1, countsAttempts: restores == 2))
         }
         guard let original = r.string() else { return nil }
         var events: [Event] = []
@@ -362,6 +375,7 @@ extension PaymentRecord {
     /// The tags of the kinds of ``Finding``: stored, never renumbered.
     static let noFindingTag: UInt8 = 0
     static let capTag: UInt8 = 1
+    static let riskTag: UInt8 = 2
 
     static func encode(_ d: Decision, into w: inout ByteWriter) {
         w.u8(d.outcome.rawValue)
@@ -375,6 +389,15 @@ extension PaymentRecord {
             w.u8(f.tier.rawValue)
             encode(f.window, into: &w)
             w.u8(f.measure.rawValue)
+            w.i64(f.max)
+            w.i64(f.used)
+        case .risk(let f)?:
+            w.u8(riskTag)
+            w.string(f.ruleID)
+            w.u8(f.action.rawValue)
+            w.string(f.list ?? "")
+            if let window = f.window { encode(window, into: &w) } else { w.u8(0); w.u32(0) }
+            w.u8(f.measure?.rawValue ?? 0)
             w.i64(f.max)
             w.i64(f.used)
         }
@@ -398,6 +421,17 @@ extension PaymentRecord {
                   let measure = r.u8().flatMap(Measure.init(rawValue:)), let max = r.i64(), let used = r.i64()
             else { return nil }
             finding = .cap(FailedLimit(limitID: id, tier: tier, window: window, measure: measure, max: max, used: used))
+        case riskTag:
+            guard let id = r.string(), let action = r.u8().flatMap(RiskAction.init(rawValue:)), let list = r.string(),
+                  let windowTag = r.u8(), let n = r.u32(), let measure = r.u8(), let max = r.i64(), let used = r.i64()
+            else { return nil }
+            var window: Window?
+            if windowTag != 0 {
+                guard let w = self.window(tag: windowTag, Int(n)) else { return nil }
+                window = w
+            }
+            finding = .risk(RiskFinding(ruleID: id, action: action, list: list.isEmpty ? nil : list, window: window,
+                                        measure: Measure(rawValue: measure), max: max, used: used))
         default:
             return nil
         }
@@ -424,6 +458,10 @@ extension PaymentRecord {
 
     static func decodeWindow(_ r: inout ByteReader) -> Window? {
         guard let tag = r.u8(), let n = r.u32().map(Int.init) else { return nil }
+        return window(tag: tag, n)
+    }
+
+    static func window(tag: UInt8, _ n: Int) -> Window? {
         switch tag {
         case 1: return .single
         case 2: return .rollingMinutes(n)

@@ -24,6 +24,8 @@ final class Telemetry: Sendable {
     let logger: Logger
     /// By reason code number (0 to 452): the counter of that decision.
     private let decisions: [Counter?]
+    /// Challenges by reason code (only risk rules' codes challenge; tier `none`).
+    private let challenges: [Counter?]
     private let refusals: [HeadroomError.Code: Counter]
     /// By ``EngineOperation/kind``.
     private let answerDurations: [CoreMetrics.Timer]
@@ -39,14 +41,20 @@ final class Telemetry: Sendable {
         let factory = given ?? MetricsSystem.factory
         self.logger = logger
         var decisions = [Counter?](repeating: nil, count: Int(ReasonCode.table.map(\.number).max()!) + 1)
+        var challenges = decisions
         for (number, name) in ReasonCode.table {
             let code = ReasonCode(rawValue: number)!
-            let tier = code == .approved ? "none" : Tier(rawValue: UInt8(number / 100))!.name
+            let tier = Tier(rawValue: UInt8(number / 100))?.name ?? "none"  // risk rules' codes (5xx) have no tier
             decisions[Int(number)] = Counter(label: "headroom_authorizations_total",
                                              dimensions: [("outcome", code == .approved ? "approve" : "decline"), ("code", name), ("tier", tier)],
                                              factory: factory)
+            if number >= 500 {
+                challenges[Int(number)] = Counter(label: "headroom_authorizations_total",
+                                                  dimensions: [("outcome", "challenge"), ("code", name), ("tier", tier)], factory: factory)
+            }
         }
         self.decisions = decisions
+        self.challenges = challenges
         refusals = Dictionary(uniqueKeysWithValues: HeadroomError.Code.allCases.map {
             ($0, Counter(label: "headroom_refusals_total", dimensions: [("code", $0.rawValue)], factory: factory))
         })
@@ -71,7 +79,10 @@ final class Telemetry: Sendable {
         answerDurations[operation.kind].recordNanoseconds(Int64(finished &- started))
         switch result {
         case .success(.authorized(let authorized)):
-            if !authorized.replayed { decisions[Int(authorized.decision.code.rawValue)]?.increment() }
+            if !authorized.replayed {
+                let d = authorized.decision
+                (d.outcome == .challenge ? challenges : decisions)[Int(d.code.rawValue)]?.increment()
+            }
         case .success:
             break
         case .failure(let error):

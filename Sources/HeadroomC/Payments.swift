@@ -45,7 +45,12 @@ public func headroomRelease(_ engine: OpaquePointer?, _ id: UnsafePointer<CChar>
     settling(engine, id, error, EngineOperation.release)
 }
 
-/// Confirm and release: an id in, a status out.
+@c(headroom_verify)
+public func headroomVerify(_ engine: OpaquePointer?, _ id: UnsafePointer<CChar>?, _ error: UnsafeMutablePointer<headroom_error>?) -> Int32 {
+    settling(engine, id, error, EngineOperation.verify)
+}
+
+/// Confirm, release and verify: an id in, a status out.
 private func settling(_ engine: OpaquePointer?, _ id: UnsafePointer<CChar>?, _ error: UnsafeMutablePointer<headroom_error>?,
                       _ operation: (PaymentID) -> EngineOperation) -> Int32 {
     guard let open = OpenEngine.from(engine) else { return fail(HEADROOM_EARGUMENT, "engine: NULL", error) }

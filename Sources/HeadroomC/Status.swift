@@ -66,8 +66,11 @@ func status(of code: HeadroomError.Code) -> Int32 {
     case .journalDamaged: HEADROOM_EJOURNAL_DAMAGED
     case .storage: HEADROOM_ESTORAGE
     case .corrupted: HEADROOM_ECORRUPTED
+    case .challenged: HEADROOM_ECHALLENGED
+    case .notChallenged: HEADROOM_ENOT_CHALLENGED
+    case .agreementConflict: HEADROOM_EAGREEMENT_CONFLICT
     case .unknownRuleSet, .ruleSetNotApproved, .ruleSetAlreadyApproved, .ruleSetRejected, .ruleSetNotChangeable,
-         .ruleSetAlreadyActive, .sameOperator, .nothingToRollBack, .operatorRequired, .readOnlyStore:
+         .ruleSetAlreadyActive, .sameOperator, .nothingToRollBack, .operatorRequired, .readOnlyStore, .unknownListEntry, .listKindMismatch:
         HEADROOM_EOTHER
     }
 }
@@ -109,6 +112,9 @@ enum Names {
         (HEADROOM_EJOURNAL_DAMAGED, "HEADROOM_EJOURNAL_DAMAGED: the journal is damaged; the store is refused"),
         (HEADROOM_ESTORAGE, "HEADROOM_ESTORAGE: the storage failed"),
         (HEADROOM_ECORRUPTED, "HEADROOM_ECORRUPTED: a record cannot be read"),
+        (HEADROOM_ECHALLENGED, "HEADROOM_ECHALLENGED: the payment is challenged: verify it first"),
+        (HEADROOM_ENOT_CHALLENGED, "HEADROOM_ENOT_CHALLENGED: the payment was not challenged"),
+        (HEADROOM_EAGREEMENT_CONFLICT, "HEADROOM_EAGREEMENT_CONFLICT: contradicts the agreement on record"),
         (HEADROOM_EOTHER, "HEADROOM_EOTHER: see the message"),
     ].map { ($0.0, permanent($0.1)) })
 

@@ -59,9 +59,10 @@ struct Explain: OperatorCommand {
         switch (d.outcome, d.decidedBy) {
         case (.approve, _): verdict = "approve"
         case (let outcome, .cap(let limit)?): verdict = "\(outcome): \(d.code.name) by \(limit.limitID) (\(ResultEncoder.reason(limit)))"
+        case (let outcome, .risk(let finding)?): verdict = "\(outcome): \(d.code.name) by \(finding.ruleID) (\(ResultEncoder.reason(finding)))"
         case (let outcome, nil): verdict = "\(outcome): \(d.code.name)"
         }
         printLines(explanation.lines, header: "\(request.id) \(request.amount.grouped) by card \(request.card.masked) at \(request.institution): would \(verdict); rule set v\(d.ruleSetVersion)",
-                   format: format.format, decision: d, onRecord: state?.name)
+                   format: format.format, decision: d, onRecord: state?.name, risk: explanation.risk)
     }
 }

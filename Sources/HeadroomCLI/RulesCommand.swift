@@ -50,7 +50,7 @@ struct RulesCommand: ParsableCommand {
                                "warnings": warnings.map(RulesCommand.problemJSON)])
                 } else {
                     for warning in warnings { print("warning: \(warning)") }
-                    print("\(directory): \(rules.limits.count) limits in \(sources.count) files, no problems"
+                    print("\(directory): \(rules.limits.count) limits\(rules.risk.isEmpty ? "" : " and \(rules.risk.count) risk rules") in \(sources.count) files, no problems"
                           + (warnings.isEmpty ? "" : ", \(warnings.count) warning\(warnings.count == 1 ? "" : "s")"))
                 }
             case .failure(let errors):

@@ -72,7 +72,15 @@ extension Optional {
 
 /// Prints explanation lines: limit, tier, window, what it held, cap, what is left.
 func printLines(_ lines: [Explanation.Line], header: String, format: OutputFormat,
-                decision: Decision? = nil, onRecord: String? = nil) {
+                decision: Decision? = nil, onRecord: String? = nil, risk: [Explanation.RiskLine] = []) {
+    func riskWindow(_ rule: RiskRule) -> String {
+        switch rule.kind {
+        case .list(let name, let field): "\(field.name) on list \(name)"
+        case .endedAgreement: "agreement ended"
+        case .velocity(let counting): "\(counting.name) \(rule.window!.phrase), per \(rule.grouping!.name)"
+        case .newAgreement(let seconds): "first \(HoldTimes.text(seconds)) of an agreement"
+        }
+    }
     if format == .json {
         var o: [String: Any] = ["scope": header, "limits": lines.map { line -> [String: Any] in
             let c = line.check
@@ -86,10 +94,22 @@ func printLines(_ lines: [Explanation.Line], header: String, format: OutputForma
                 "count_left": countLeft(line).map { Int($0) } ?? NSNull(),
             ]
         }]
+        if !risk.isEmpty {
+            o["risk"] = risk.map { line -> [String: Any] in
+                [
+                    "rule": line.rule.id, "action": line.rule.action.name, "what": riskWindow(line.rule),
+                    "used_amount": line.used.map { Amount.plain($0.amountFen) as Any } ?? NSNull(),
+                    "used_count": line.used.map { Int($0.count) as Any } ?? NSNull(),
+                    "amount_max": line.rule.caps.amountFenMax.map(Amount.plain) ?? NSNull(),
+                    "count_max": line.rule.caps.countMax.map { Int($0) } ?? NSNull(),
+                ]
+            }
+        }
         if let decision {
             o["outcome"] = decision.outcome.description
             o["code"] = decision.code.name
             o["limit"] = decision.failed?.limitID ?? NSNull()
+            if case .risk(let finding)? = decision.decidedBy { o["rule"] = finding.ruleID }
             o["on_record"] = onRecord ?? NSNull()
         }
         printJSON(o)
@@ -105,6 +125,15 @@ func printLines(_ lines: [Explanation.Line], header: String, format: OutputForma
         table.add([c.tier.name, c.limitID, c.window.phrase, used, cap, left])
     }
     print(lines.isEmpty ? "no limit applies" : table.text)
+    guard !risk.isEmpty else { return }
+    var riskTable = Table(["risk rule", "action", "looks at", "used", "cap"])
+    for line in risk {
+        let used = line.used.map { "\(Amount.grouped($0.amountFen)) / \($0.count)" } ?? "matched"
+        let cap = [line.rule.caps.amountFenMax.map(Amount.grouped), line.rule.caps.countMax.map { "\($0) payments" }]
+            .compactMap { $0 }.joined(separator: ", ")
+        riskTable.add([line.rule.id, line.rule.action.name, riskWindow(line.rule), used, cap.isEmpty ? "-" : cap])
+    }
+    print(riskTable.text)
 }
 
 func amountLeft(_ line: Explanation.Line) -> Int64? {

@@ -20,6 +20,9 @@ public struct CounterKey: Hashable, Sendable {
         case minuteBucket = 4
         /// An hour of a rolling window of hours; `window` is the hour number.
         case hourBucket = 5
+        /// A new agreement's cool-off (risk rule `new-agreement`): `window` is the minute it
+        /// was signed (unix minutes); the cell lives until the longest cool-off is over.
+        case sinceSigning = 6
     }
 
     /// The key's length in bytes.
@@ -98,6 +101,8 @@ public struct CounterKey: Hashable, Sendable {
             return Int32((Int64(window) + 1) * 60 / 86_400) + 1 + Int32(Window.rollingMinutesMax / 1440)
         case .hourBucket:
             return Int32((Int64(window) + 1) * 3600 / 86_400) + 1 + Int32(Window.rollingHoursMax / 24)
+        case .sinceSigning:
+            return Int32((Int64(window) * 60 + RiskRule.coolOffSecondsMax) / 86_400) + 2
         }
     }
 }
@@ -118,6 +123,8 @@ extension CounterKey.Kind {
             return UInt32(ChinaTime.minute(time.unixSeconds))
         case .hourBucket:
             return UInt32(ChinaTime.hour(time.unixSeconds))
+        case .sinceSigning:
+            return UInt32(ChinaTime.minute(time.unixSeconds))
         }
     }
 }

@@ -29,12 +29,25 @@ public struct ReasonCode: Hashable, Sendable, CustomStringConvertible {
         (411, "exceedsCardSingleAmount"), (421, "exceedsCardRollingAmount"), (422, "exceedsCardRollingCount"),
         (431, "exceedsCardDailyAmount"), (432, "exceedsCardDailyCount"), (441, "exceedsCardMonthlyAmount"),
         (442, "exceedsCardMonthlyCount"), (451, "exceedsCardYearlyAmount"), (452, "exceedsCardYearlyCount"),
+        (501, "cardOnBlockList"), (502, "agreementOnBlockList"), (503, "merchantOnBlockList"), (504, "institutionOnBlockList"),
+        (511, "agreementEnded"), (521, "velocityAmount"), (522, "velocityCount"),
+        (531, "newAgreementAmount"), (532, "newAgreementCount"),
     ]
 
     private static let names: [UInt16: String] = Dictionary(uniqueKeysWithValues: table.map { ($0.number, $0.name) })
 
     /// The code of an approval.
     public static let approved = ReasonCode(rawValue: 0)!
+    /// An agreement or entrusted payment named an agreement on record as ended (risk rule).
+    public static let agreementEnded = ReasonCode(rawValue: 511)!
+    /// A velocity rule's amount cap.
+    public static let velocityAmount = ReasonCode(rawValue: 521)!
+    /// A velocity rule's count cap.
+    public static let velocityCount = ReasonCode(rawValue: 522)!
+    /// A new agreement's cool-off amount cap.
+    public static let newAgreementAmount = ReasonCode(rawValue: 531)!
+    /// A new agreement's cool-off count cap.
+    public static let newAgreementCount = ReasonCode(rawValue: 532)!
 
     /// The code of a cap on a counter that declined a payment.
     public static func exceeds(_ tier: Tier, _ window: Window, _ measure: Measure) -> ReasonCode {
@@ -138,25 +151,29 @@ public struct FailedLimit: Hashable, Sendable {
     }
 }
 
-/// What decided a payment that was not simply approved, one case per kind of check. Today the
-/// limits: a cap on a counter. Risk rules add kinds here (a list the card is on, the state of
-/// an agreement, a velocity rule), each with its own figures, its own reason codes and its own
-/// tag in the stored decision (decision 0014).
+/// What decided a payment that was not simply approved, one case per kind of check: a cap on a
+/// counter (the limits) or a risk rule (a list, an agreement's state, a velocity or new-agreement
+/// cap), each with its own figures, its own reason codes and its own tag in the stored decision
+/// (decision 0014).
 public enum Finding: Hashable, Sendable {
     /// A cap on a counter held no room for the payment.
     case cap(FailedLimit)
+    /// A risk rule matched (decision 0017).
+    case risk(RiskFinding)
 
-    /// The id of the rule (a limit's id) that decided.
+    /// The id of the rule (a limit's or a risk rule's) that decided.
     public var ruleID: String {
         switch self {
         case .cap(let limit): limit.limitID
+        case .risk(let finding): finding.ruleID
         }
     }
 
-    /// The tier of the rule, where it has one.
+    /// The tier of the rule, where it has one (risk rules have none).
     public var tier: Tier? {
         switch self {
         case .cap(let limit): limit.tier
+        case .risk: nil
         }
     }
 }
@@ -206,6 +223,9 @@ public struct Decision: Hashable, Sendable {
     /// The payment was approved.
     public var isApproved: Bool { outcome == .approve }
 
+    /// The payment holds a reservation: approved, or challenged (held while the customer verifies).
+    public var reserves: Bool { outcome != .decline }
+
     /// The cap that declined the payment, when a cap decided it.
     public var failed: FailedLimit? {
         guard case .cap(let limit) = decidedBy else { return nil }
@@ -214,19 +234,65 @@ public struct Decision: Hashable, Sendable {
 }
 
 /// The pure decision: no I/O, no clock. `usage[i]` is what `checks[i]`'s window held before
-/// the payment (ignored for single-payment caps).
+/// the payment (ignored for single-payment caps). Limits only: see
+/// ``decide(amountFen:plan:usage:riskUsage:rules:ruleSetVersion:)`` for a plan with risk rules.
 public func decide(amountFen: Int64, checks: [Check], usage: [CounterValue], ruleSetVersion: UInt32) -> Decision {
-    precondition(checks.count == usage.count)
-    var failed: FailedLimit?
-    for (check, used) in zip(checks, usage) {
-        failed = firstFailure(check, used: check.counter == nil ? .zero : used, amountFen: amountFen)
-        if failed != nil { break }
+    var plan = Plan()
+    plan.checks = checks
+    return decide(amountFen: amountFen, plan: plan, usage: usage, riskUsage: [], rules: nil, ruleSetVersion: ruleSetVersion)
+}
+
+/// The pure decision of a plan (docs/rules.md, "Which rule decides"): a decline always wins
+/// over a challenge. Declines are looked for in this order: risk rules that matched outright
+/// (a list, an ended agreement; files' order), then the limits' caps (tier order), then the
+/// velocity and new-agreement caps (files' order); the first found decides. Without a decline,
+/// the first challenge in the same order decides; without either, the payment is approved.
+/// A challenged payment holds its reservation, so the headroom it leaves is counted as an
+/// approval's. `usage[i]` is what `plan.checks[i]`'s window held, `riskUsage[i]` what
+/// `plan.riskChecks[i]`'s held; `rules` is the rule set that made the plan (needed only when
+/// it has risk rules).
+public func decide(amountFen: Int64, plan: Plan, usage: [CounterValue], riskUsage: [CounterValue], rules: RuleSet?,
+                   ruleSetVersion: UInt32) -> Decision {
+    precondition(plan.checks.count == usage.count && plan.riskChecks.count == riskUsage.count)
+    precondition(rules != nil || (plan.riskHits.isEmpty && plan.riskChecks.isEmpty))
+    var decline: (Finding, ReasonCode)?
+    var challenge: (Finding, ReasonCode)?
+    func found(_ rule: RiskRule, _ finding: RiskFinding) {
+        let pair = (Finding.risk(finding), rule.code(finding.measure))
+        if rule.action == .decline {
+            if decline == nil { decline = pair }
+        } else if challenge == nil {
+            challenge = pair
+        }
     }
-    let approved = failed == nil
+    for i in plan.riskHits where decline == nil {
+        let rule = rules!.risk[i]
+        var list: String?
+        if case .list(let name, _) = rule.kind { list = name }
+        found(rule, RiskFinding(ruleID: rule.id, action: rule.action, list: list))
+    }
+    if decline == nil {
+        for (check, used) in zip(plan.checks, usage) {
+            if let failed = firstFailure(check, used: check.counter == nil ? .zero : used, amountFen: amountFen) {
+                decline = (.cap(failed), .exceeds(failed.tier, failed.window, failed.measure))
+                break
+            }
+        }
+    }
+    if decline == nil {
+        for (check, used) in zip(plan.riskChecks, riskUsage) where decline == nil {
+            let rule = rules!.risk[check.rule]
+            if let (measure, max, before) = firstFailure(rule.caps, used: used, amountFen: amountFen) {
+                found(rule, RiskFinding(ruleID: rule.id, action: rule.action, window: rule.window, measure: measure,
+                                        max: max, used: before))
+            }
+        }
+    }
+    let reserves = decline == nil
     var headroom = TierHeadrooms()
-    for (check, used) in zip(checks, usage) {
+    for (check, used) in zip(plan.checks, usage) {
         let before = check.counter == nil ? CounterValue.zero : used
-        let after = approved ? (before.adding(amountFen: amountFen, count: 1) ?? before) : before
+        let after = reserves ? (before.adding(amountFen: amountFen, count: 1) ?? before) : before
         var tier = headroom[check.tier] ?? TierHeadroom()
         tier.tighten(
             amountFen: check.caps.amountFenMax.map { Swift.max(0, check.counter == nil ? $0 : $0 - after.amountFen) },
@@ -234,11 +300,23 @@ public func decide(amountFen: Int64, checks: [Check], usage: [CounterValue], rul
         )
         headroom[check.tier] = tier
     }
-    guard let failed else {
-        return Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: headroom, ruleSetVersion: ruleSetVersion)
+    if let (finding, code) = decline {
+        return Decision(outcome: .decline, code: code, decidedBy: finding, headroom: headroom, ruleSetVersion: ruleSetVersion)
     }
-    return Decision(outcome: .decline, code: .exceeds(failed.tier, failed.window, failed.measure), decidedBy: .cap(failed),
-                    headroom: headroom, ruleSetVersion: ruleSetVersion)
+    if let (finding, code) = challenge {
+        return Decision(outcome: .challenge, code: code, decidedBy: finding, headroom: headroom, ruleSetVersion: ruleSetVersion)
+    }
+    return Decision(outcome: .approve, code: .approved, decidedBy: nil, headroom: headroom, ruleSetVersion: ruleSetVersion)
+}
+
+/// The first of `caps` that `used` leaves no room under for `amountFen` more (amount first).
+private func firstFailure(_ caps: Caps, used: CounterValue, amountFen: Int64) -> (Measure, Int64, Int64)? {
+    if let max = caps.amountFenMax {
+        let (total, overflow) = used.amountFen.addingReportingOverflow(amountFen)
+        if overflow || total > max { return (.amount, max, used.amountFen) }
+    }
+    if let max = caps.countMax, used.count >= max { return (.count, max, used.count) }
+    return nil
 }
 
 private func firstFailure(_ check: Check, used: CounterValue, amountFen: Int64) -> FailedLimit? {

@@ -7,6 +7,9 @@
 public struct HoldTimes: Sendable, Equatable, CustomStringConvertible {
     /// Seconds, at `business.rawValue * 2 + (corporate ? 1 : 0)`; `nil` where none is set.
     private var seconds: [Int64?]
+    /// How long a challenged payment holds its reservation while the customer verifies
+    /// (`holds.challenge`; required when a risk rule challenges).
+    public var challengeSeconds: Int64?
 
     /// The shortest and longest holds a rule file may set.
     public static let secondsMin: Int64 = 60
@@ -63,6 +66,6 @@ public struct HoldTimes: Sendable, Equatable, CustomStringConvertible {
             let corporate = seconds(for: business, accountType: .corporate)
             let head = "\(business.name) \(personal.map(Self.text) ?? "none")"
             return corporate == personal ? head : "\(head) (corporate \(corporate.map(Self.text) ?? "none"))"
-        }.joined(separator: ", ")
+        }.joined(separator: ", ") + (challengeSeconds.map { ", challenge \(Self.text($0))" } ?? "")
     }
 }

@@ -8,6 +8,12 @@ public enum Grouping: UInt8, Sendable, NamedCase {
     case card = 2
     /// One card through one institution.
     case cardInstitution = 3
+    /// Per agreement (the payment's `agreement_id`): risk rules only.
+    case agreement = 4
+    /// Per merchant (the payment's `merchant_id`): risk rules only.
+    case merchant = 5
+    /// Per card at each merchant: risk rules only.
+    case cardMerchant = 6
 
     /// The name rule files write: `bank`, `institution`, `card`, `card+institution`.
     public var name: String {
@@ -16,11 +22,14 @@ public enum Grouping: UInt8, Sendable, NamedCase {
         case .institution: "institution"
         case .card: "card"
         case .cardInstitution: "card+institution"
+        case .agreement: "agreement"
+        case .merchant: "merchant"
+        case .cardMerchant: "card+merchant"
         }
     }
 
     /// Counters grouped so are kept per card.
-    public var usesCard: Bool { self == .card || self == .cardInstitution }
+    public var usesCard: Bool { self == .card || self == .cardInstitution || self == .cardMerchant }
     /// Counters grouped so are kept per institution.
     public var usesInstitution: Bool { self == .institution || self == .cardInstitution }
 }
@@ -154,21 +163,29 @@ public struct CounterDefinition: Hashable, Sendable {
     /// The stable 64-bit identity stored in counter keys: a hash of the definition's canonical
     /// text, computed once here (the hot path reads it for every counter of every payment).
     public let id: UInt64
+    /// What it counts: the reservations (approved and challenged payments, as every limit
+    /// counts) or every attempt (velocity rules only; never given back).
+    public let counting: Counting
 
     /// A counter of the payments `filter` takes, grouped by `grouping` over `window`.
-    public init(grouping: Grouping, window: Window, filter: Filter, refundRestores: Bool) {
+    public init(grouping: Grouping, window: Window, filter: Filter, refundRestores: Bool, counting: Counting = .approved) {
         precondition(window != .single, "a single-payment cap has no counter")
         self.grouping = grouping
         self.window = window
         self.filter = filter
         self.refundRestores = refundRestores
+        self.counting = counting
         var h = FNV1a()
-        h.add("counter.v1|group=\(grouping.name)|window=\(window)|\(filter.canonical)|refund=\(refundRestores)")
+        // The counters of approved payments keep the identity they had before velocity rules:
+        // a velocity rule and a limit that count the same share one counter.
+        h.add("counter.v1|group=\(grouping.name)|window=\(window)|\(filter.canonical)|refund=\(refundRestores)"
+              + (counting == .attempts ? "|counts=attempts" : ""))
         self.id = h.value
     }
 
-    /// The key of the bucket (or natural period) holding `payment`.
-    public func key(for payment: Payment) -> CounterKey {
+    /// The key of the bucket (or natural period) holding `payment`; `nil` when the payment
+    /// lacks the field the counter is grouped by (an agreement or merchant id).
+    public func key(for payment: Payment) -> CounterKey? {
         CompiledCounter(self).key(for: payment)
     }
 }

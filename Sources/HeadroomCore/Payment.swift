@@ -62,6 +62,11 @@ public struct PaymentOf<Card: Sendable>: Sendable {
     public var agreementID: String?
     /// The merchant, when given.
     public var merchantID: String?
+    /// The keyed hash standing for ``agreementID`` in the store (set by the engine, which
+    /// holds the key; `nil` without an agreement id).
+    public var agreementKey: CardHash?
+    /// The keyed hash standing for ``merchantID`` in the store (set by the engine).
+    public var merchantKey: CardHash?
 
     /// A payment from its fields.
     public init(
@@ -85,9 +90,12 @@ public struct PaymentOf<Card: Sendable>: Sendable {
 
     /// The same payment with its card in another form (hashed, say).
     public func withCard<Other>(_ card: Other) -> PaymentOf<Other> {
-        PaymentOf<Other>(id: id, time: time, card: card, institution: institution, business: business, amount: amount,
-                         accountClass: accountClass, channel: channel, accountType: accountType,
-                         agreementID: agreementID, merchantID: merchantID)
+        var other = PaymentOf<Other>(id: id, time: time, card: card, institution: institution, business: business, amount: amount,
+                                     accountClass: accountClass, channel: channel, accountType: accountType,
+                                     agreementID: agreementID, merchantID: merchantID)
+        other.agreementKey = agreementKey
+        other.merchantKey = merchantKey
+        return other
     }
 }
 

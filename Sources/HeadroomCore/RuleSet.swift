@@ -14,6 +14,15 @@ public struct RuleSet: Sendable, Equatable {
     /// daily and monthly. Counted for every payment the card tier applies to, so that a limit
     /// a customer sets at noon already knows the morning's payments.
     public let cardTierCounters: [CounterDefinition]
+    /// The risk rules, in the rule files' order (docs/rules.md, "Risk rules").
+    public let risk: [RiskRule]
+    /// The indices in ``risk`` of the list rules: bit `i` of ``RiskFacts/listHits`` is the
+    /// `i`-th of these.
+    public let listRules: [Int]
+    /// Whether a payment's agreement must be looked up (a rule reads agreements).
+    public let readsAgreements: Bool
+    /// At most this many list rules (one bit each in ``RiskFacts/listHits``).
+    public static let listRulesMax = 64
 
     /// For each business type (by raw value), the indices in `limits` whose filter names it.
     private let limitsByBusiness: [[Int]]
@@ -27,9 +36,14 @@ public struct RuleSet: Sendable, Equatable {
     /// The most checks and counter updates one payment can have: the plan's arrays are sized once.
     private let checksMax: Int
     private let updatesMax: Int
+    private let riskByBusiness: [[Int]]
+    private let riskFilters: [CompiledFilter]
+    private let riskCounters: [CompiledCounter?]
+    private let newAgreementIDs: [UInt64]
 
-    /// A rule set of `limits`, the card tier's policy and the hold times (`nil`: reservations kept until settled).
-    public init(limits: [Limit], cardTier: CardTierPolicy, holds: HoldTimes? = nil) {
+    /// A rule set of `limits`, the card tier's policy, the hold times (`nil`: reservations kept
+    /// until settled) and the risk rules (at most ``listRulesMax`` of them list rules).
+    public init(limits: [Limit], cardTier: CardTierPolicy, holds: HoldTimes? = nil, risk: [RiskRule] = []) {
         // A stable sort: within a tier, the rule files' order stays.
         let limits = limits.enumerated()
             .sorted { ($0.element.tier, $0.offset) < ($1.element.tier, $1.offset) }
@@ -51,13 +65,34 @@ public struct RuleSet: Sendable, Equatable {
         cardTierCompiled = cardTierCounters.map(CompiledCounter.init)
         cardTierFilter = cardTier.filter.compiled
         let cardChecksMax = 2 * 3  // single, daily and monthly; for the card and for the card at the institution
+        self.risk = risk
+        listRules = risk.indices.filter { if case .list = risk[$0].kind { true } else { false } }
+        precondition(listRules.count <= Self.listRulesMax, "at most 64 list rules")
+        readsAgreements = risk.contains {
+            switch $0.kind {
+            case .endedAgreement, .newAgreement: true
+            case .list, .velocity: false
+            }
+        }
+        riskByBusiness = Business.allCases.map { business in risk.indices.filter { risk[$0].filter.businesses.contains(business) } }
+        riskFilters = risk.map(\.filter.compiled)
+        riskCounters = risk.map { $0.counter.map(CompiledCounter.init) }
+        newAgreementIDs = risk.map { rule in
+            guard case .newAgreement(let seconds) = rule.kind else { return 0 }
+            var h = FNV1a()
+            h.add("counter.v1|new-agreement|seconds=\(seconds)|\(rule.filter.canonical)")
+            return h.value
+        }
         checksMax = (limitsByBusiness.map(\.count).max() ?? 0) + cardChecksMax
-        updatesMax = checksMax + cardTierCounters.count
+        updatesMax = checksMax + cardTierCounters.count + risk.count
     }
 
     public static func == (a: RuleSet, b: RuleSet) -> Bool {
-        a.limits == b.limits && a.cardTier == b.cardTier && a.holds == b.holds
+        a.limits == b.limits && a.cardTier == b.cardTier && a.holds == b.holds && a.risk == b.risk
     }
+
+    /// The risk rule with id `id`, if any.
+    public func riskRule(id: String) -> RiskRule? { risk.first { $0.id == id } }
 
     /// The limit with id `id`, if any.
     public func limit(id: String) -> Limit? { limits.first { $0.id == id } }
@@ -92,12 +127,29 @@ struct CompiledCounter: Sendable {
         usesCard = d.grouping.usesCard
         usesInstitution = d.grouping.usesInstitution
         refundRestores = d.refundRestores
+        grouping = d.grouping
     }
 
     /// The key of the bucket (or natural period) holding `payment` (``CounterDefinition/key(for:)``).
-    func key(for payment: Payment) -> CounterKey {
-        CounterKey(kind: kind, definition: id, card: usesCard ? payment.card : .ungrouped,
-                   institution: usesInstitution ? payment.institution : .ungrouped, window: kind.window(at: payment.time))
+    let grouping: Grouping
+
+    @inline(__always)
+    func key(for payment: Payment) -> CounterKey? {
+        switch grouping {
+        case .agreement:
+            guard let agreement = payment.agreementKey else { return nil }
+            return CounterKey(kind: kind, definition: id, card: agreement, institution: .ungrouped, window: kind.window(at: payment.time))
+        case .merchant:
+            guard let merchant = payment.merchantKey else { return nil }
+            return CounterKey(kind: kind, definition: id, card: merchant, institution: .ungrouped, window: kind.window(at: payment.time))
+        case .cardMerchant:
+            guard let merchant = payment.merchantKey else { return nil }
+            return CounterKey(kind: kind, definition: id, card: payment.card, institution: Institution(high: merchant.high, low: merchant.low),
+                              window: kind.window(at: payment.time))
+        case .bank, .institution, .card, .cardInstitution:
+            return CounterKey(kind: kind, definition: id, card: usesCard ? payment.card : .ungrouped,
+                              institution: usesInstitution ? payment.institution : .ungrouped, window: kind.window(at: payment.time))
+        }
     }
 }
 
@@ -131,11 +183,14 @@ public struct CounterUpdate: Hashable, Sendable {
     public let key: CounterKey
     /// Whether a refund gives back to it.
     public let refundRestores: Bool
+    /// A cell of a velocity rule counting attempts: added whatever the answer, never given back.
+    public let countsAttempts: Bool
 
     /// An update from its fields.
-    public init(key: CounterKey, refundRestores: Bool) {
+    public init(key: CounterKey, refundRestores: Bool, countsAttempts: Bool = false) {
         self.key = key
-        self.refundRestores = refundRestores
+        self.refundRestores = refundRestores && !countsAttempts
+        self.countsAttempts = countsAttempts
     }
 }
 
@@ -149,34 +204,50 @@ public struct Plan: Sendable {
     public internal(set) var checks: [Check]
     /// Every distinct counter cell the payment adds to when approved.
     public internal(set) var updates: [CounterUpdate]
+    /// Risk rules that matched outright (a list, an ended agreement), by index in
+    /// ``RuleSet/risk``, in order.
+    public internal(set) var riskHits: [Int]
+    /// The velocity and new-agreement checks, in the rule files' order.
+    public internal(set) var riskChecks: [RiskCheck]
+    /// The cells that count attempts: added to whatever the answer, never given back.
+    public internal(set) var attempts: [CounterKey]
 
     /// An empty plan, to be filled.
     public init() {
         checks = []
         updates = []
+        riskHits = []
+        riskChecks = []
+        attempts = []
     }
 }
 
 extension RuleSet {
     /// Plans the checks and counter updates for `payment`, given the customer's own limits for
     /// the card (all institutions) and for the card at the payment's institution.
-    public func plan(for payment: Payment, cardLimits: CardLimits?, cardInstitutionLimits: CardLimits?) -> Plan {
+    public func plan(for payment: Payment, cardLimits: CardLimits?, cardInstitutionLimits: CardLimits?,
+                     risk facts: RiskFacts = .none) -> Plan {
         var plan = Plan()
-        self.plan(for: payment, cardLimits: cardLimits, cardInstitutionLimits: cardInstitutionLimits, into: &plan)
+        self.plan(for: payment, cardLimits: cardLimits, cardInstitutionLimits: cardInstitutionLimits, risk: facts, into: &plan)
         return plan
     }
 
     /// ``plan(for:cardLimits:cardInstitutionLimits:)`` into `plan`, whose arrays are emptied
     /// and refilled: once they have grown to this rule set's largest plan, planning allocates
     /// nothing (unless the card has limits of its own, whose checks name themselves in text).
-    public func plan(for payment: Payment, cardLimits: CardLimits?, cardInstitutionLimits: CardLimits?, into plan: inout Plan) {
+    public func plan(for payment: Payment, cardLimits: CardLimits?, cardInstitutionLimits: CardLimits?,
+                     risk facts: RiskFacts = .none, into plan: inout Plan) {
         plan.checks.removeAll(keepingCapacity: true)
         plan.updates.removeAll(keepingCapacity: true)
+        plan.riskHits.removeAll(keepingCapacity: true)
+        plan.riskChecks.removeAll(keepingCapacity: true)
+        plan.attempts.removeAll(keepingCapacity: true)
         plan.checks.reserveCapacity(checksMax)
         plan.updates.reserveCapacity(updatesMax)
+        defer { if !risk.isEmpty { planRisk(payment, facts, into: &plan) } }
         // A payment has a handful of counters: a linear search beats hashing them.
-        func count(_ counter: CompiledCounter) -> CounterKey {
-            let key = counter.key(for: payment)
+        func count(_ counter: CompiledCounter) -> CounterKey? {
+            guard let key = counter.key(for: payment) else { return nil }
             if !plan.updates.contains(where: { $0.key == key }) {
                 plan.updates.append(CounterUpdate(key: key, refundRestores: counter.refundRestores))
             }
@@ -184,7 +255,7 @@ extension RuleSet {
         }
         // Fields are read in place: copying a whole Limit would retain every reference it holds.
         for i in limitsByBusiness[Int(payment.business.rawValue)] where filters[i].matches(payment) {
-            let key = counters[i].map(count)
+            let key = counters[i].flatMap(count)
             let caps = limits[i].caps(for: payment.institution)
             if !caps.isEmpty {
                 plan.checks.append(Check(limitID: limits[i].id, tier: limits[i].tier, window: limits[i].window, caps: caps, counter: key))
@@ -195,7 +266,7 @@ extension RuleSet {
         func cardChecks(_ limits: CardLimits?, perInstitution: Bool) {
             guard let limits else { return }
             for (window, caps) in CardTierChecks.caps(limits) {
-                let key = Self.cardTierIndex(window, perInstitution: perInstitution).map { count(cardTierCompiled[$0]) }
+                let key = Self.cardTierIndex(window, perInstitution: perInstitution).flatMap { count(cardTierCompiled[$0]) }
                 let id = perInstitution ? "card@\(payment.institution.code).\(CardTierChecks.suffix(window))"
                     : "card.\(CardTierChecks.suffix(window))"
                 plan.checks.append(Check(limitID: id, tier: .card, window: window, caps: caps, counter: key))
@@ -225,6 +296,43 @@ public enum CardTierChecks {
         case .day: "daily"
         case .month: "monthly"
         default: "\(window)"
+        }
+    }
+}
+
+extension RuleSet {
+    /// Plans the risk rules, after the limits: list and agreement matches from the facts,
+    /// velocity and new-agreement checks (their cells counted as the rule says).
+    private func planRisk(_ payment: Payment, _ facts: RiskFacts, into plan: inout Plan) {
+        plan.riskHits.reserveCapacity(risk.count)
+        plan.riskChecks.reserveCapacity(risk.count)
+        plan.attempts.reserveCapacity(risk.count)
+        for i in riskByBusiness[Int(payment.business.rawValue)] where riskFilters[i].matches(payment) {
+            switch risk[i].kind {
+            case .list:
+                let bit = listRules.firstIndex(of: i)!
+                if facts.listHits & (1 << UInt64(bit)) != 0 { plan.riskHits.append(i) }
+            case .endedAgreement:
+                if facts.agreement?.endedAt != nil { plan.riskHits.append(i) }
+            case .velocity(let counting):
+                guard let key = riskCounters[i]!.key(for: payment) else { continue }
+                plan.riskChecks.append(RiskCheck(rule: i, counter: key, buckets: risk[i].window!.bucketCount))
+                if counting == .attempts {
+                    if !plan.attempts.contains(key) { plan.attempts.append(key) }
+                } else if !plan.updates.contains(where: { $0.key == key }) {
+                    plan.updates.append(CounterUpdate(key: key, refundRestores: risk[i].refundRestores))
+                }
+            case .newAgreement(let seconds):
+                guard let agreement = facts.agreement, let hash = payment.agreementKey, agreement.endedAt == nil,
+                      let signedAt = agreement.signedAt, payment.time.unixSeconds >= signedAt.unixSeconds,
+                      payment.time.unixSeconds - signedAt.unixSeconds < seconds else { continue }
+                let key = CounterKey(kind: .sinceSigning, definition: newAgreementIDs[i], card: hash, institution: .ungrouped,
+                                     window: CounterKey.Kind.sinceSigning.window(at: signedAt))
+                plan.riskChecks.append(RiskCheck(rule: i, counter: key, buckets: 1))
+                if !plan.updates.contains(where: { $0.key == key }) {
+                    plan.updates.append(CounterUpdate(key: key, refundRestores: false))
+                }
+            }
         }
     }
 }

@@ -21,6 +21,9 @@ public enum OperationDecoder {
                       "channel", "account_type", "agreement_id", "merchant_id"],
         "confirm": ["op", "id", "time"],
         "release": ["op", "id", "time"],
+        "verify": ["op", "id", "time"],
+        "sign-agreement": ["op", "agreement_id", "card", "institution", "kind", "time"],
+        "end-agreement": ["op", "agreement_id", "by", "time"],
         "refund": ["op", "id", "original", "amount", "time"],
         "set-card-limits": ["op", "card", "institution", "single_amount", "daily_amount", "daily_count", "monthly_amount"],
         "clear-card-limits": ["op", "card", "institution"],
@@ -79,14 +82,28 @@ public enum OperationDecoder {
         switch op {
         case "set-card-limits", "clear-card-limits":
             return Line(operation: try cardLimits(op, &reader, operatorName), time: nil)
+        case "sign-agreement":
+            let signing = AgreementSigning(
+                agreementID: try reader.requiredText("agreement_id"),
+                card: try reader.parse("card") { (s) throws(CardNumber.ParseError) in try CardNumber(s) },
+                institution: try reader.parse("institution") { (s) throws(Institution.ParseError) in try Institution(s) },
+                kind: try reader.named("kind", AgreementFacts.Kind.init(name:), AgreementFacts.Kind.allCases.map(\.name)),
+                time: try reader.time())
+            return Line(operation: .signAgreement(signing), time: signing.time)
+        case "end-agreement":
+            let ending = AgreementEnding(
+                agreementID: try reader.requiredText("agreement_id"),
+                by: try reader.named("by", AgreementFacts.Side.init(name:), AgreementFacts.Side.allCases.map(\.name)),
+                time: try reader.time())
+            return Line(operation: .endAgreement(ending), time: ending.time)
         default:
             break
         }
         let id = try reader.parse("id") { (s) throws(PaymentID.ParseError) in try PaymentID(s) }
         switch op {
-        case "confirm", "release":
+        case "confirm", "release", "verify":
             let time = fields["time"] == nil ? nil : try reader.time()
-            return Line(operation: op == "confirm" ? .confirm(id) : .release(id), time: time)
+            return Line(operation: op == "confirm" ? .confirm(id) : op == "release" ? .release(id) : .verify(id), time: time)
         case "reconcile":
             let line = try reconcile(id, &reader)
             return Line(operation: .reconcile(line), time: line.time)
@@ -261,6 +278,11 @@ struct FieldReader {
 
     func optionalText(_ field: String) throws(EventError) -> String? {
         guard fields[field] != nil else { return nil }
+        return try requiredText(field)
+    }
+
+    /// An identifier (an agreement or merchant id): 1 to 64 bytes of text.
+    func requiredText(_ field: String) throws(EventError) -> String {
         let text = try string(field)
         guard (1...64).contains(text.utf8.count) else { throw error(field, "must be 1 to 64 characters") }
         return text

@@ -24,6 +24,10 @@ public struct Replayer {
         public var challenged = 0
         /// Reconciliation lines applied (including those that changed nothing).
         public var reconciled = 0
+        /// Challenged payments verified.
+        public var verified = 0
+        /// Agreements signed or ended.
+        public var agreementChanges = 0
     }
 
     /// An engine, or a group committer in front of one.
@@ -115,6 +119,8 @@ extension Replayer.Summary {
             if result.replayed { replayed += 1 }
         case .cardLimitsSet, .cardLimitsCleared: cardLimitChanges += 1
         case .reconciled: reconciled += 1
+        case .verified: verified += 1
+        case .agreementSigned, .agreementEnded: agreementChanges += 1
         }
     }
 }

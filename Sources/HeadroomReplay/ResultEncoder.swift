@@ -12,7 +12,30 @@ public enum ResultEncoder {
         case .cardLimitsSet(let limits): cardLimits(operation, code: "cardLimitsSet", limits)
         case .cardLimitsCleared(let removed): cardLimits(operation, code: removed ? "cardLimitsCleared" : "noCardLimits", nil)
         case .reconciled(let result): reconcile(result)
+        case .verified(let replayed): lifecycle(operation.id!, op: operation.name, code: "verified", replayed: replayed)
+        case .agreementSigned(let replayed), .agreementEnded(let replayed): agreement(operation, replayed: replayed)
         }
+    }
+
+    /// `{"id":null,"op":"sign-agreement","outcome":"approve","code":"agreementSigned","agreement_id":"A1"}`
+    static func agreement(_ operation: EngineOperation, replayed: Bool) -> String {
+        var o = JSONObject()
+        o.raw("id", "null")
+        o.string("op", operation.name)
+        o.string("outcome", "approve")
+        switch operation {
+        case .signAgreement(let s):
+            o.string("code", "agreementSigned")
+            o.string("agreement_id", s.agreementID)
+        case .endAgreement(let e):
+            o.string("code", "agreementEnded")
+            o.string("agreement_id", e.agreementID)
+            o.string("by", e.by.name)
+        default:
+            preconditionFailure("not an agreement operation")
+        }
+        if replayed { o.raw("replayed", "true") }
+        return o.text
     }
 
     /// `{"id":"N1","op":"reconcile","outcome":"approve","code":"reconciled","correction":"confirmed","state":"confirmed","amount":"12.00"}`,
@@ -70,23 +93,31 @@ public enum ResultEncoder {
         o.string("op", "authorize")
         o.string("outcome", d.outcome.description)
         o.string("code", d.code.name)
-        if let f = d.failed {
+        switch d.decidedBy {
+        case .cap(let f)?:
             o.string("limit", f.limitID)
             o.string("tier", f.tier.name)
             o.string("reason", reason(f))
+        case .risk(let f)?:
+            o.string("rule", f.ruleID)
+            o.string("reason", reason(f))
+        case nil:
+            break
         }
+        if let ends = result.challengeEnds { o.string("challenge_ends", Timestamp(unixSeconds: ends).chinaISO8601) }
         o.raw("headroom", headroom(d.headroom))
         o.number("rule_set", Int64(d.ruleSetVersion))
         if result.replayed { o.raw("replayed", "true") }
         return o.text
     }
 
-    public static func lifecycle(_ id: PaymentID, op: String, code: String) -> String {
+    public static func lifecycle(_ id: PaymentID, op: String, code: String, replayed: Bool = false) -> String {
         var o = JSONObject()
         o.string("id", id.text)
         o.string("op", op)
         o.string("outcome", "approve")
         o.string("code", code)
+        if replayed { o.raw("replayed", "true") }
         return o.text
     }
 
@@ -121,6 +152,16 @@ public enum ResultEncoder {
         let value: (Int64) -> String = { f.measure == .amount ? Amount.grouped($0) : "\($0)" }
         let head = "\(f.tier.name) \(f.window.phrase) \(f.measure) cap \(value(f.max))"
         return f.window == .single ? head : "\(head): \(value(f.used)) used before this payment"
+    }
+
+    /// `on the list blocked-cards`, `the agreement was ended`, `velocity count cap 30 per 10
+    /// minutes: 30 before this payment`, `new agreement amount cap 5,000.00: 4,000.00 before this payment`.
+    public static func reason(_ f: RiskFinding) -> String {
+        if let list = f.list { return "on the list \(list)" }
+        guard let measure = f.measure else { return "the agreement was ended" }
+        let value: (Int64) -> String = { measure == .amount ? Amount.grouped($0) : "\($0)" }
+        let head = f.window.map { "velocity \(measure) cap \(value(f.max)) \($0.phrase)" } ?? "new agreement \(measure) cap \(value(f.max))"
+        return "\(head): \(value(f.used)) before this payment"
     }
 
     static func headroom(_ byTier: TierHeadrooms) -> String {

@@ -115,7 +115,7 @@ enum LimitParser {
             parser.problem(node, "\(field).group", "a single-payment limit counts nothing, so it has no group")
             return nil
         }
-        guard let grouping = Grouping(name: text) else {
+        guard let grouping = Grouping(name: text), grouping.rawValue <= Grouping.cardInstitution.rawValue else {
             parser.problem(node, "\(field).group", "\"\(text)\" is not one of bank, institution, card, card+institution")
             return nil
         }

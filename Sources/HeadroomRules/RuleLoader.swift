@@ -18,6 +18,7 @@ public enum RuleLoader {
         var limits: [Limit] = []
         var cardTiers: [(CardTierPolicy, SourceLocation)] = []
         var holds: [(HoldTimes, SourceLocation)] = []
+        var risk: [RiskRule] = []
         for source in sources {
             var parser = FileParser(file: source.name)
             parser.parse(source.text)
@@ -25,8 +26,9 @@ public enum RuleLoader {
             limits += parser.limits
             cardTiers += parser.cardTiers
             holds += parser.holds
+            risk += parser.risk
         }
-        problems += duplicateIDs(limits)
+        problems += duplicateIDs(limits.map { ($0.id, $0.source) } + risk.map { ($0.id, $0.source) })
         let directory = sources.first.map { String($0.name.split(separator: "/").dropLast().joined(separator: "/")) } ?? ""
         if cardTiers.isEmpty {
             problems.append(RuleProblem(file: directory.isEmpty ? "rules" : directory, line: 0, field: "card_tier",
@@ -40,20 +42,31 @@ public enum RuleLoader {
             problems.append(RuleProblem(file: extra.1.file, line: extra.1.line, field: "holds",
                                         message: "a second holds section (the first is at \(holds[0].1))"))
         }
+        let lists = risk.filter { if case .list = $0.kind { true } else { false } }
+        if lists.count > RuleSet.listRulesMax, let source = lists[RuleSet.listRulesMax].source {
+            problems.append(RuleProblem(file: source.file, line: source.line, field: "risk",
+                                        message: "a rule set has at most \(RuleSet.listRulesMax) list rules"))
+        }
+        if let challenging = risk.first(where: { $0.action == .challenge }), holds.first?.0.challengeSeconds == nil,
+           let source = challenging.source {
+            problems.append(RuleProblem(file: holds.first?.1.file ?? source.file, line: holds.first?.1.line ?? source.line,
+                                        field: "holds.challenge",
+                                        message: "is required: \(challenging.id) challenges, and a challenged payment holds its reservation this long"))
+        }
         if !problems.isEmpty { throw RuleErrors(problems) }
-        return RuleSet(limits: limits, cardTier: cardTiers[0].0, holds: holds.first?.0)
+        return RuleSet(limits: limits, cardTier: cardTiers[0].0, holds: holds.first?.0, risk: risk)
     }
 
-    static func duplicateIDs(_ limits: [Limit]) -> [RuleProblem] {
+    static func duplicateIDs(_ rules: [(id: String, source: SourceLocation?)]) -> [RuleProblem] {
         var first: [String: SourceLocation] = [:]
         var problems: [RuleProblem] = []
-        for limit in limits {
-            guard let source = limit.source else { continue }
-            if let earlier = first[limit.id] {
+        for rule in rules {
+            guard let source = rule.source else { continue }
+            if let earlier = first[rule.id] {
                 problems.append(RuleProblem(file: source.file, line: source.line, field: "id",
-                                            message: "\"\(limit.id)\" is already the id of the limit at \(earlier)"))
+                                            message: "\"\(rule.id)\" is already the id of the rule at \(earlier)"))
             } else {
-                first[limit.id] = source
+                first[rule.id] = source
             }
         }
         return problems
@@ -67,6 +80,7 @@ struct FileParser {
     var limits: [Limit] = []
     var cardTiers: [(CardTierPolicy, SourceLocation)] = []
     var holds: [(HoldTimes, SourceLocation)] = []
+    var risk: [RiskRule] = []
 
     init(file: String) {
         self.file = file
@@ -104,8 +118,13 @@ struct FileParser {
                 if let times = parseHolds(value) {
                     holds.append((times, SourceLocation(file: file, line: value.mark?.line ?? 0)))
                 }
+            case "risk":
+                guard let list = sequence(value, "risk") else { continue }
+                for (index, item) in list.enumerated() {
+                    if let rule = RiskParser.parse(item, field: "risk[\(index)]", into: &self) { risk.append(rule) }
+                }
             default:
-                problem(value, key, "unknown section: a rule file has `limits`, `card_tier` and `holds`")
+                problem(value, key, "unknown section: a rule file has `limits`, `card_tier`, `holds` and `risk`")
             }
         }
     }
@@ -138,8 +157,12 @@ struct FileParser {
         var valid = true
         for (key, value) in fields {
             let field = "holds.\(key)"
+            if key == "challenge" {
+                if let seconds = holdSeconds(value, field) { times.challengeSeconds = seconds } else { valid = false }
+                continue
+            }
             guard let business = Business(name: key), business != .refund else {
-                problem(value, field, "unknown business: holds are set for \(Self.heldBusinesses.map(\.name).joined(separator: ", "))")
+                problem(value, field, "unknown business: holds are set for \(Self.heldBusinesses.map(\.name).joined(separator: ", ")), and challenge")
                 valid = false
                 continue
             }

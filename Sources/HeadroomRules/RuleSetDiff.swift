@@ -33,8 +33,45 @@ public enum RuleSetDiff {
         }
         if old.holds != new.holds {
             out += holdChanges(old.holds, new.holds)
+            if old.holds?.challengeSeconds != new.holds?.challengeSeconds {
+                let text = { (h: HoldTimes?) in h?.challengeSeconds.map(HoldTimes.text) ?? "none" }
+                out.append(RuleChange(subject: "holds", text: "holds: challenge \(text(old.holds)) -> \(text(new.holds))"))
+            }
+        }
+        let oldRisk = Dictionary(old.risk.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let newRiskIDs = Set(new.risk.map(\.id))
+        for rule in old.risk where !newRiskIDs.contains(rule.id) {
+            out.append(RuleChange(subject: rule.id, text: "removed \(rule.id): \(describe(rule))"))
+        }
+        for rule in new.risk {
+            guard let before = oldRisk[rule.id] else {
+                out.append(RuleChange(subject: rule.id, text: "added \(rule.id): \(describe(rule))"))
+                continue
+            }
+            if describe(before) != describe(rule) {
+                out.append(RuleChange(subject: rule.id, text: "\(rule.id): \(describe(before)) -> \(describe(rule))"))
+            }
         }
         return out
+    }
+
+    /// `challenge card on list blocked-cards, agreement/gateway` or `challenge count of attempts
+    /// per card rolling 10m above 30, agreement/gateway`.
+    public static func describe(_ rule: RiskRule) -> String {
+        let what: String
+        switch rule.kind {
+        case .list(let name, let field): what = "\(field.name) on list \(name)"
+        case .endedAgreement: what = "agreement ended"
+        case .velocity(let counting):
+            what = "\(counting.name) per \(rule.grouping!.name) \(rule.window!.phrase): "
+                + [rule.caps.amountFenMax.map { "amount above \(Amount.grouped($0))" }, rule.caps.countMax.map { "more than \($0)" }]
+                .compactMap { $0 }.joined(separator: " or ") + (rule.refundRestores ? ", refunds restore" : "")
+        case .newAgreement(let seconds):
+            what = "agreement signed less than \(HoldTimes.text(seconds)) ago: "
+                + [rule.caps.amountFenMax.map { "amount above \(Amount.grouped($0))" }, rule.caps.countMax.map { "more than \($0) payments" }]
+                .compactMap { $0 }.joined(separator: " or ")
+        }
+        return "\(rule.action.name) \(what), \(describe(rule.filter))"
     }
 
     /// `holds: gateway (corporate) 30d -> 7d`, one line per business and account type changed.

@@ -49,11 +49,11 @@ import Testing
         var checks: [String] = []
         var updates: [CounterKey] = []
         for limit in rules.limits where limit.filter.matches(p) {
-            if let d = limit.counter, !updates.contains(d.key(for: p)) { updates.append(d.key(for: p)) }
+            if let d = limit.counter, let key = d.key(for: p), !updates.contains(key) { updates.append(key) }
             if !limit.caps(for: p.institution).isEmpty { checks.append(limit.id) }
         }
         if rules.cardTier.filter.matches(p) {
-            for d in rules.cardTierCounters where !updates.contains(d.key(for: p)) { updates.append(d.key(for: p)) }
+            for d in rules.cardTierCounters where !updates.contains(d.key(for: p)!) { updates.append(d.key(for: p)!) }
         }
         return (checks, updates)
     }

@@ -118,6 +118,9 @@ import Testing
             (411, "exceedsCardSingleAmount"), (421, "exceedsCardRollingAmount"), (422, "exceedsCardRollingCount"),
             (431, "exceedsCardDailyAmount"), (432, "exceedsCardDailyCount"), (441, "exceedsCardMonthlyAmount"),
             (442, "exceedsCardMonthlyCount"), (451, "exceedsCardYearlyAmount"), (452, "exceedsCardYearlyCount"),
+            (501, "cardOnBlockList"), (502, "agreementOnBlockList"), (503, "merchantOnBlockList"), (504, "institutionOnBlockList"),
+            (511, "agreementEnded"), (521, "velocityAmount"), (522, "velocityCount"),
+            (531, "newAgreementAmount"), (532, "newAgreementCount"),
         ]
         #expect(ReasonCode.table.count == pinned.count)
         for (row, (number, name)) in zip(ReasonCode.table, pinned) {

@@ -38,7 +38,7 @@ import Testing
             "r/holds.yaml:6: holds.entrusted: \"0m\" is not a hold time: a whole number of minutes, hours or days (90m, 3h, 30d)",
             "r/holds.yaml:8: holds.gateway.corporate: is required when the hold is set per account type",
             "r/holds.yaml:8: holds.gateway.company: unknown account type: personal or corporate",
-            "r/holds.yaml:9: holds.refund: unknown business: holds are set for agreement, authentication, gateway, entrusted, payout"])
+            "r/holds.yaml:9: holds.refund: unknown business: holds are set for agreement, authentication, gateway, entrusted, payout, and challenge"])
         #expect(problems(good.replacingOccurrences(of: "2d", with: "400d")) == ["r/holds.yaml:6: holds.entrusted: 400d is outside 1m to 366d"])
         // No holds section is valid (older rule sets have none), and warned of.
         let none = try RuleLoader.parse([RuleSource(name: "r/holds.yaml", text: cardTier)])
@@ -53,7 +53,7 @@ import Testing
 
     @Test func shippedRulesHoldTheAgreedValues() throws {
         let (rules, sources) = try RuleLoader.load(directory: Self.directory)
-        #expect(sources.count == 5)
+        #expect(sources.count == 6)
         func limit(_ id: String) throws -> Limit { try #require(rules.limit(id: id)) }
         let z = try Institution("Z2007933000010"), other = try Institution("Z9999999999999")
         let debit: Set<Business> = [.agreement, .authentication, .gateway, .entrusted]
@@ -70,6 +70,21 @@ import Testing
         #expect(try limit("institution.card-daily").caps(for: z) == Caps(amountFenMax: 5_000_000))
         #expect(try limit("institution.card-daily").caps(for: other) == Caps(amountFenMax: 2_000_000))
         #expect(try limit("institution.card-daily").grouping == .cardInstitution)
+
+        // The risk rules, exactly as the issue agreed them.
+        func risk(_ id: String) throws -> RiskRule { try #require(rules.riskRule(id: id)) }
+        #expect(rules.risk.map(\.id) == ["risk.blocked-card", "risk.ended-agreement", "risk.burst", "risk.new-agreement"])
+        #expect(try risk("risk.blocked-card").kind == .list(name: "blocked-cards", field: .card))
+        #expect(try risk("risk.blocked-card").action == .decline)
+        #expect(try risk("risk.ended-agreement").kind == .endedAgreement && risk("risk.ended-agreement").action == .decline)
+        #expect(try risk("risk.ended-agreement").filter.businesses == [.agreement, .entrusted])
+        #expect(try risk("risk.burst").kind == .velocity(.attempts) && risk("risk.burst").action == .challenge)
+        #expect(try risk("risk.burst").window == .rollingMinutes(10) && risk("risk.burst").grouping == .card)
+        #expect(try risk("risk.burst").caps == Caps(countMax: 30))
+        #expect(try risk("risk.new-agreement").kind == .newAgreement(coolOffSeconds: 86_400))
+        #expect(try risk("risk.new-agreement").caps == Caps(amountFenMax: 500_000) && risk("risk.new-agreement").action == .challenge)
+        #expect(try risk("risk.new-agreement").filter.businesses == [.agreement])
+        #expect(rules.holds?.challengeSeconds == 300)
 
         #expect(try limit("regulatory.class-ii-daily").caps == Caps(amountFenMax: 1_000_000))
         #expect(try limit("regulatory.class-ii-yearly").caps == Caps(amountFenMax: 20_000_000))
@@ -205,7 +220,7 @@ import Testing
             _ = try RuleLoader.parse([RuleSource(name: "Rules/a.yaml", text: one), RuleSource(name: "Rules/b.yaml", text: one), Self.cardTier])
             Issue.record("duplicate ids were accepted")
         } catch {
-            #expect(error.problems.map(\.description) == ["Rules/b.yaml:2: id: \"x.one\" is already the id of the limit at Rules/a.yaml:2"])
+            #expect(error.problems.map(\.description) == ["Rules/b.yaml:2: id: \"x.one\" is already the id of the rule at Rules/a.yaml:2"])
         }
     }
 

@@ -71,7 +71,7 @@ import Testing
         }
         try "notes".write(toFile: dir + "/bank.yaml.bak", atomically: true, encoding: .utf8)
         let (rules, sources) = try RuleLoader.load(directory: dir)
-        #expect(sources.count == 5 && rules.limit(id: "regulatory.class-ii-daily") != nil)
+        #expect(sources.count == 6 && rules.limit(id: "regulatory.class-ii-daily") != nil)
         #expect(RuleWarnings.skippedFiles(directory: dir).map(\.description) == ["\(dir)/bank.yaml.bak: skipped: not a rule file (*.yaml or *.yml)"])
     }
 }

@@ -49,7 +49,7 @@ import Testing
         #expect(count.decision.code.name == "exceedsBankDailyCount")
         #expect(count.decision.headroom[.bank]?.count == 0)
         // Payouts credit the customer: no shipped limit counts them.
-        let payout = try engine.authorize(try F.request("P1", "2026-11-25T13:00:00+08:00", business: .payout, amount: "90000.00"))
+        let payout = try engine.authorize(try F.request("P1", "2026-11-25T13:00:00+08:00", card: 2, business: .payout, amount: "90000.00"))
         #expect(payout.decision.isApproved && payout.decision.headroom.isEmpty)
         expectError(.invalidInput) { _ = try engine.authorize(try F.request("R1", "2026-11-25T13:00:00+08:00", business: .refund, amount: "1.00")) }
     }

@@ -73,7 +73,7 @@ import Testing
         let engine = try F.engine(dir, rules: Self.tight)
         let doomed = try F.request("D", "2026-11-25T10:00:00+08:00", card: 2, amount: "10.00")
         // The last counter the payment adds to (per card and institution, monthly) is near its limit of Int64.
-        let last = try #require(engine.ruleSet.cardTierCounter(.month, perInstitution: true)).key(for: engine.hashed(doomed))
+        let last = try #require(engine.ruleSet.cardTierCounter(.month, perInstitution: true)).key(for: engine.hashed(doomed))!
         let txn = try engine.store.beginWrite()
         try engine.store.add(txn, last, amountFen: Int64.max - 5, count: 1)
         try txn.commit()

@@ -47,6 +47,12 @@ extension Engine: PaymentLifecycle {
             return .cardLimitsCleared(removed: try clearCardLimits(number, card!, institution: institution, by: name, in: txn))
         case .reconcile(let line):
             return .reconciled(try reconcile(line, card: card, in: txn))
+        case .verify(let id):
+            return .verified(replayed: try verify(id, in: txn))
+        case .signAgreement(let signing):
+            return .agreementSigned(replayed: try signAgreement(signing, card: card!, in: txn))
+        case .endAgreement(let ending):
+            return .agreementEnded(replayed: try endAgreement(ending, in: txn))
         }
     }
 

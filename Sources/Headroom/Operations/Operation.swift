@@ -22,12 +22,19 @@ public enum EngineOperation: Sendable {
     case clearCardLimits(card: CardNumber, institution: Institution?, by: String)
     /// Apply NetsUnion's final word on one transaction (对账), exactly once.
     case reconcile(ReconciliationLine)
+    /// The customer passed a challenge's step-up: the payment is approved.
+    case verify(PaymentID)
+    /// An agreement or entrusted mandate was signed.
+    case signAgreement(AgreementSigning)
+    /// An agreement was ended (解约).
+    case endAgreement(AgreementEnding)
 
     /// The operation's name, as replay lines and answers write it.
     public var name: String { Self.kinds[kind] }
 
     /// Every operation's name, in the order of ``kind``.
-    static let kinds = ["authorize", "confirm", "release", "refund", "set-card-limits", "clear-card-limits", "reconcile"]
+    static let kinds = ["authorize", "confirm", "release", "refund", "set-card-limits", "clear-card-limits", "reconcile",
+                        "verify", "sign-agreement", "end-agreement"]
 
     /// The operation's place in ``kinds``: an index, for handles made once per kind.
     var kind: Int {
@@ -39,6 +46,9 @@ public enum EngineOperation: Sendable {
         case .setCardLimits: 4
         case .clearCardLimits: 5
         case .reconcile: 6
+        case .verify: 7
+        case .signAgreement: 8
+        case .endAgreement: 9
         }
     }
 
@@ -46,10 +56,10 @@ public enum EngineOperation: Sendable {
     public var id: PaymentID? {
         switch self {
         case .authorize(let request): request.id
-        case .confirm(let id), .release(let id): id
+        case .confirm(let id), .release(let id), .verify(let id): id
         case .refund(let request): request.id
         case .reconcile(let line): line.id
-        case .setCardLimits, .clearCardLimits: nil
+        case .setCardLimits, .clearCardLimits, .signAgreement, .endAgreement: nil
         }
     }
 
@@ -61,7 +71,8 @@ public enum EngineOperation: Sendable {
         case .setCardLimits(let change): change.card
         case .clearCardLimits(let card, _, _): card
         case .reconcile(let line): line.unseen?.card
-        case .confirm, .release, .refund: nil
+        case .signAgreement(let signing): signing.card
+        case .confirm, .release, .refund, .verify, .endAgreement: nil
         }
     }
 }
@@ -102,6 +113,12 @@ public enum Answer: Sendable, Equatable {
     case cardLimitsCleared(removed: Bool)
     /// What reconciling one line did.
     case reconciled(ReconcileResult)
+    /// A challenged payment is approved (`replayed`: it was verified before).
+    case verified(replayed: Bool)
+    /// The agreement is on record (`replayed`: it was already).
+    case agreementSigned(replayed: Bool)
+    /// The agreement is on record as ended (`replayed`: it was already).
+    case agreementEnded(replayed: Bool)
 }
 
 /// What performs operations: an ``Engine`` (one transaction each) or a ``GroupCommitter``
@@ -132,6 +149,28 @@ extension PaymentLifecycle {
     /// - Throws: `unknownPayment`, `notApproved`, `alreadyConfirmed` (refund it instead), `alreadyReleased`,
     ///   `expired` (given back already), `reversed`.
     public func release(_ id: PaymentID) throws(HeadroomError) { _ = try perform(.release(id)) }
+
+    /// Approves a challenged payment once the customer passed the step-up.
+    /// - Returns: `true` when it was verified before (nothing changed).
+    @discardableResult
+    public func verify(_ id: PaymentID) throws(HeadroomError) -> Bool {
+        guard case .verified(let replayed) = try perform(.verify(id)) else { preconditionFailure("wrong answer") }
+        return replayed
+    }
+
+    /// Records a signed agreement. - Returns: `true` when it was on record already.
+    @discardableResult
+    public func signAgreement(_ signing: AgreementSigning) throws(HeadroomError) -> Bool {
+        guard case .agreementSigned(let replayed) = try perform(.signAgreement(signing)) else { preconditionFailure("wrong answer") }
+        return replayed
+    }
+
+    /// Records an ended agreement. - Returns: `true` when it was on record as ended already.
+    @discardableResult
+    public func endAgreement(_ ending: AgreementEnding) throws(HeadroomError) -> Bool {
+        guard case .agreementEnded(let replayed) = try perform(.endAgreement(ending)) else { preconditionFailure("wrong answer") }
+        return replayed
+    }
 
     /// Refunds part or all of a confirmed payment. Counters whose limits say `refund_restores`
     /// get the amount back in the original payment's window (and its count once the payment is

@@ -35,6 +35,17 @@ public struct AuthorizeResult: Sendable, Equatable {
     public let decision: Decision
     /// `true` when the id was seen before: this is the first answer again, and nothing counted.
     public let replayed: Bool
+    /// For a challenged payment, when its challenge hold ends (unix seconds, engine clock):
+    /// verify it before then, or its reservation is given back. `nil` otherwise (also for a
+    /// retried id whose challenge was verified, released or expired since).
+    public let challengeEnds: Int64?
+
+    /// An answer as the engine gives it.
+    public init(decision: Decision, replayed: Bool, challengeEnds: Int64? = nil) {
+        self.decision = decision
+        self.replayed = replayed
+        self.challengeEnds = challengeEnds
+    }
 }
 
 /// The answer to a refund.

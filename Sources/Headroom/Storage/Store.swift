@@ -1,7 +1,7 @@
 import HeadroomCore
 import LMDBKit
 
-/// The LMDB layout of a Headroom store: five named databases (``Table``), read and written
+/// The LMDB layout of a Headroom store: seven named databases (``Table``), read and written
 /// only through a ``StoreTransaction``. The typed reads and writes of what the engine keeps
 /// (counter cells, payment records, card limits, meta values) are here, each on top of the
 /// transaction's generic `get`, `put` and `delete`.
@@ -13,17 +13,20 @@ struct Store {
     private let meta: Database
     /// `nil` only in a store of an older schema opened read-only (which is then refused).
     private let expiry: Database?
+    /// `nil` only in a store of an older schema opened read-only (which is then refused).
+    private let lists: Database?
+    private let agreements: Database?
     /// What the writing thread's writes leave behind: how many, and (journaling) what.
     let log = WriteLog()
     /// What write transactions do about a journal that another process ran (or left).
     let follower = JournalFollower()
 
-    /// 4: hold times, subjects and histories in payment records, and the expiry index (decision
+    /// 5: risk lists, agreements, challenged payments (decision 0017); 4: hold times, subjects and histories in payment records, and the expiry index (decision
     /// 0015); 3: versioned decisions in payment records (decision 0014); 2: counter keys card
     /// first (decision 0011). A store of another version is refused, naming it (see `store migrate`).
-    static let schemaVersion: UInt32 = 4
+    static let schemaVersion: UInt32 = 5
     /// The older schemas `store migrate` brings to this one, with the release that wrote them.
-    static let migratable: [Int64: String] = [2: "0.9", 3: "0.10"]
+    static let migratable: [Int64: String] = [2: "0.9", 3: "0.10", 4: "0.12"]
 
     init(environment: Environment) throws(LMDBError) {
         self.environment = environment
@@ -31,11 +34,18 @@ struct Store {
         payments = try environment.openDatabase(named: Table.payments.name)
         cards = try environment.openDatabase(named: Table.cards.name)
         meta = try environment.openDatabase(named: Table.meta.name)
-        do {
-            expiry = try environment.openDatabase(named: Table.expiry.name)
-        } catch where environment.options.readOnly && error.code == LMDBError.notFoundCode {
-            expiry = nil  // an older schema: ``checkSchema(_:)`` refuses it before any read of expiry
+        // An older schema opened read-only lacks the newer tables: ``checkSchema(_:)`` refuses
+        // it before any read of them.
+        func newer(_ table: Table) throws(LMDBError) -> Database? {
+            do {
+                return try environment.openDatabase(named: table.name)
+            } catch where environment.options.readOnly && error.code == LMDBError.notFoundCode {
+                return nil
+            }
         }
+        expiry = try newer(.expiry)
+        lists = try newer(.lists)
+        agreements = try newer(.agreements)
     }
 
     /// A table's database (stored apart, not in an array: a lookup on the hot path copies
@@ -49,6 +59,12 @@ struct Store {
         case .expiry:
             guard let expiry else { preconditionFailure("the expiry table of a store whose schema was not checked") }
             return expiry
+        case .lists:
+            guard let lists else { preconditionFailure("the lists table of a store whose schema was not checked") }
+            return lists
+        case .agreements:
+            guard let agreements else { preconditionFailure("the agreements table of a store whose schema was not checked") }
+            return agreements
         }
     }
 

@@ -2,7 +2,7 @@ import HeadroomCore
 import LMDBKit
 import Logging
 
-/// The five named databases of a store. Their numbers are written in journal entries: never
+/// The seven named databases of a store. Their numbers are written in journal entries: never
 /// renumbered.
 enum Table: UInt8, CaseIterable, Sendable {
     /// ``CounterKey`` (45 bytes) -> ``CounterValue`` (16 bytes).
@@ -16,6 +16,11 @@ enum Table: UInt8, CaseIterable, Sendable {
     /// Due time (unix seconds, u64 big-endian) + a payment id's bytes -> nothing: the authorized
     /// payments whose hold time runs out then, in due order.
     case expiry = 5
+    /// Risk lists (decision 0017): name + 0 -> the list's field; name + 0 + 1 + identity (16)
+    /// -> an entry; name + 0 + 2 + identity -> a removal awaiting a second operator.
+    case lists = 6
+    /// Agreement identity (a keyed hash, 16) -> ``AgreementRecord``.
+    case agreements = 7
 
     var name: String {
         switch self {
@@ -24,6 +29,8 @@ enum Table: UInt8, CaseIterable, Sendable {
         case .cards: "cards"
         case .meta: "meta"
         case .expiry: "expiry"
+        case .lists: "lists"
+        case .agreements: "agreements"
         }
     }
 }
@@ -71,6 +78,11 @@ struct StoreTransaction: ~Copyable {
     /// The value under `key`, read in place: valid until the transaction writes or ends.
     func get(_ table: Table, key: UnsafeRawBufferPointer) throws(HeadroomError) -> UnsafeRawBufferPointer? {
         try lmdb { () throws(LMDBError) in try raw.get(store.database(table), key: key) }
+    }
+
+    /// The value under `key` (given as an array), read in place like the other `get`.
+    func get(_ table: Table, key: [UInt8]) throws(HeadroomError) -> UnsafeRawBufferPointer? {
+        try withBytes(key) { (k) throws(HeadroomError) in try get(table, key: k) }
     }
 
     /// How many entries `table` holds.
