@@ -30,7 +30,7 @@ struct HeadroomCommand: ParsableCommand {
         """,
         version: Headroom.version,
         subcommands: [Replay.self, RulesCommand.self, CardLimit.self, Usage.self, Explain.self, PaymentCommand.self, Report.self,
-                      Reconcile.self, Expire.self, StoreCommand.self, Audit.self]
+                      Reconcile.self, Expire.self, ListCommand.self, StoreCommand.self, Audit.self]
     )
 
     /// The executable sets up logging once (the library only takes a `Logger`): the engine's
