@@ -247,6 +247,8 @@ struct Replay: OperatorCommand {
     static func describe(_ s: Replayer.Summary) -> String {
         "replayed \(s.lines) lines: \(s.approved) approved, \(s.declined) declined, \(s.confirmed) confirmed, \(s.released) released, "
             + "\(s.refunded) refunded, " + (s.challenged > 0 ? "\(s.challenged) challenged, " : "")
+            + (s.verified > 0 ? "\(s.verified) verified, " : "")
+            + (s.agreementChanges > 0 ? "\(s.agreementChanges) agreements signed or ended, " : "")
             + (s.cardLimitChanges > 0 ? "\(s.cardLimitChanges) card-limit changes, " : "")
             + (s.reconciled > 0 ? "\(s.reconciled) reconciled, " : "")
             + "\(s.errors) errors; \(s.replayed) retries answered again"

@@ -8,7 +8,8 @@ import Testing
                            ["rules", "reject"], ["rules", "activate"], ["rules", "cancel"], ["rules", "rollback"], ["rules", "history"],
                            ["rules", "show"], ["card-limit", "set"], ["card-limit", "get"], ["card-limit", "clear"], ["usage"], ["explain"],
                            ["store", "stat"], ["store", "backup"], ["store", "check"], ["store", "purge"], ["store", "accept-journal-loss"],
-                           ["store", "migrate"], ["audit"], ["payment"], ["report"], ["reconcile"], ["expire"]]
+                           ["store", "migrate"], ["audit"], ["payment"], ["report"], ["reconcile"], ["expire"],
+                           ["list", "add"], ["list", "import"], ["list", "remove"], ["list", "approve-removal"], ["list", "show"]]
 
     static func read(_ path: String) throws -> String {
         try String(contentsOfFile: CLI.repositoryRoot + "/" + path, encoding: .utf8)
