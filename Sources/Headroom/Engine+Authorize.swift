@@ -30,6 +30,8 @@ extension Engine {
         try evaluate(txn, payment, rules: ruleSet, into: &plan, &usage, &riskUsage)
         let decision = decide(amountFen: payment.amount.fen, plan: plan, usage: usage, riskUsage: riskUsage, rules: ruleSet,
                               ruleSetVersion: ruleSetVersion)
+        // The shadow set judges the same state, before any of this payment's writes.
+        let shadowCells = try shadow.map { (s) throws(HeadroomError) in try judgeInShadow(payment, s, live: decision, plan, in: txn) } ?? []
         for key in plan.attempts {
             // An attempt counts whatever the answer; a cell a check just read is not read again.
             let known = plan.riskChecks.indices.first { plan.riskChecks[$0].counter == key && plan.riskChecks[$0].buckets == 1 }
@@ -62,18 +64,12 @@ extension Engine {
             kind: .payment, state: state, fingerprint: payment.fingerprint,
             time: payment.time, amountFen: payment.amount.fen, refundedFen: 0, ruleSetVersion: ruleSetVersion,
             heldUntil: heldUntil, subject: .init(payment), decision: decision,
-            counters: cells(decision, plan), original: nil, events: eventsBuffer)
+            counters: shadowCells.isEmpty ? cells(decision, plan) : cells(decision, plan) + shadowCells, original: nil, events: eventsBuffer)
         try store.put(txn, id: payment.id.text, record)
         if heldUntil != 0 { try store.putExpiry(txn, due: heldUntil, id: payment.id.text) }
         return AuthorizeResult(decision: decision, replayed: false, challengeEnds: record.challengeEnds)
     }
 
-    /// The decision `request` would get now, with every limit that applied, changing nothing.
-    ///
-    /// Safe from any thread, also while the engine writes (under a ``GroupCommitter``): one read
-    /// transaction, a consistent snapshot that waits for no writer, and no engine state touched
-    /// (the rule set in force is looked up in the snapshot and parsed once per version). This is
-    /// what `headroom usage` and `headroom explain` show.
     /// The cells a payment's record names: those it reserved on (given back as it is settled)
     /// and those that counted its attempt (never given back).
     private func cells(_ decision: Decision, _ plan: Plan) -> [CounterUpdate] {
@@ -82,6 +78,13 @@ extension Engine {
         return cells
     }
 
+    /// The decision `request` would get now, with every limit and risk rule that applied,
+    /// changing nothing.
+    ///
+    /// Safe from any thread, also while the engine writes (under a ``GroupCommitter``): one read
+    /// transaction, a consistent snapshot that waits for no writer, and no engine state touched
+    /// (the rule set in force is looked up in the snapshot and parsed once per version). This is
+    /// what `headroom usage` and `headroom explain` show.
     public func explain(_ request: PaymentRequest) throws(HeadroomError) -> Explanation {
         var payment = hashed(request)
         keyIdentifiers(&payment)

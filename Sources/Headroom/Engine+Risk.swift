@@ -44,7 +44,7 @@ extension Engine {
     /// Sets the keyed hashes of the payment's agreement and merchant ids, which risk rules read
     /// (only when the rule set in force has risk rules: limits never read them).
     func keyIdentifiers(_ payment: inout Payment, always: Bool = false) {
-        guard always || !ruleSet.risk.isEmpty else { return }
+        guard always || !ruleSet.risk.isEmpty || shadow?.rules.risk.isEmpty == false else { return }
         if let id = payment.agreementID { payment.agreementKey = cardKey.hash(id, domain: "agreement") }
         if let id = payment.merchantID { payment.merchantKey = cardKey.hash(id, domain: "merchant") }
     }

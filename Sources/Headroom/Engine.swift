@@ -130,6 +130,8 @@ public final class Engine {
     var planBuffer = Plan()
     var usageBuffer: [CounterValue] = []
     var riskUsageBuffer: [CounterValue] = []
+    /// The approved version judged beside the one in force (``RuleBook/shadow(_:by:)``), if any.
+    var shadow: (version: UInt32, rules: RuleSet)?
     var eventsBuffer: [PaymentRecord.Event] = []
     /// The engine's clock when the current write transaction began (``begin(_:)``): every
     /// operation in it takes and checks hold times by it.
@@ -312,6 +314,11 @@ public final class Engine {
             ruleSet = try RuleSetHistory.load(store, txn, version: version)
             ruleSetVersion = version
             logger.info("rule set in force", metadata: ["version": "\(version)"])
+        }
+        let shadowVersion = try store.metaInteger(txn, .rulesShadow).map { UInt32($0) }
+        if shadowVersion != shadow?.version {
+            shadow = try shadowVersion.map { (v) throws(HeadroomError) in (v, try RuleSetHistory.load(store, txn, version: v)) }
+            logger.info("shadow rule set", metadata: ["version": "\(shadowVersion.map(String.init) ?? "none")"])
         }
     }
 

@@ -152,6 +152,9 @@ enum RuleSetHistory {
         try putInfo(store, txn, info)
         try putJSON(store, txn, .rulesActivations, try activations(store, txn) + [version])
         try store.putMetaInteger(txn, .rulesCurrent, Int64(version))
+        if try store.metaInteger(txn, .rulesShadow) == Int64(version) {
+            try store.deleteMeta(txn, .rulesShadow)  // promoted: it is the live set now
+        }
         if try schedule(store, txn)?.version == version {
             try clearSchedule(store, txn)
         }

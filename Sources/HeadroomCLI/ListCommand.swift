@@ -8,17 +8,18 @@ struct ListCommand: ParsableCommand {
         commandName: "list",
         abstract: "Manage the risk lists that risk rules name (a blocked card, an agreement, a merchant, an institution).",
         discussion: """
-        Adding takes effect at the next payment and needs one operator (a stolen card cannot wait).
-        Taking an entry off needs two: one asks (remove), another approves (approve-removal); until
-        then the entry stays in force. Every step is in the audit log. Cards are stored as keyed
+        Adding takes effect at the next payment and needs one operator (a stolen card cannot wait). \
+        Taking an entry off needs two: one asks (remove), another approves (approve-removal); until \
+        then the entry stays in force. Every step is in the audit log. Cards are stored as keyed \
         hashes and shown masked.
 
         Examples:
-          echo 6222020200112233446 | headroom list add blocked-cards --kind card --from - --store DIR
-          headroom list import blocked-merchants merchants.txt --kind merchant --store DIR
+          headroom list add blocked-cards --kind card --from card.txt --store DIR
+          headroom list import blocked-merchants m.txt --kind merchant --store DIR
           headroom list show blocked-cards --store DIR
-          headroom list remove blocked-cards --from card.txt --store DIR        # as alice
-          headroom list approve-removal blocked-cards --from card.txt --store DIR   # as bob
+          headroom list remove blocked-cards --from card.txt --store DIR   # alice
+          headroom list approve-removal blocked-cards --from card.txt \\
+            --store DIR                                                 # bob
         """,
         subcommands: [Add.self, Import.self, Remove.self, ApproveRemoval.self, Show.self]
     )

@@ -23,7 +23,8 @@ struct RulesCommand: ParsableCommand {
           headroom rules approve 2 --store /var/lib/headroom              # as bob
           headroom rules activate 2 --at 2026-12-01T00:00:00+08:00 --store /var/lib/headroom
         """,
-        subcommands: [Validate.self, Diff.self, Propose.self, Approve.self, Reject.self, Activate.self, Cancel.self, Rollback.self, History.self, Show.self]
+        subcommands: [Validate.self, Diff.self, Propose.self, Approve.self, Reject.self, Activate.self, Cancel.self, Rollback.self, History.self, Show.self,
+                      Shadow.self, ShadowReport.self]
     )
 
     struct Validate: OperatorCommand {
@@ -202,6 +203,69 @@ struct RulesCommand: ParsableCommand {
             let name = try who.resolved()
             let cancelled = try store.ruleBook().cancelSchedule(by: name)
             print("the activation of v\(cancelled.version) at \(chinaTime(cancelled.at)) is cancelled (by \(name))")
+        }
+    }
+
+    struct Shadow: OperatorCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Judge every authorization by an approved version too, beside the one in force, changing no live answer.",
+            discussion: """
+            Its own counters (for rules the set in force lacks) are fed by the live traffic. Read \
+            what it would have changed with rules shadow-report; promote it with rules activate \
+            (which ends the shadow) or drop it with --stop.
+            Example: headroom rules shadow 3 --store /var/lib/headroom
+            """)
+
+        @Argument(help: ArgumentHelp("The approved version.", valueName: "id")) var version: UInt32?
+        @Flag(name: .long, help: "End shadow mode.") var stop = false
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var who: OperatorOption
+
+        func validate() throws {
+            if stop == (version != nil) { throw ValidationError("give the version to shadow, or --stop") }
+        }
+
+        func execute() throws {
+            let name = try who.resolved()
+            let book = try store.ruleBook()
+            if stop {
+                let stopped = try book.stopShadow(by: name)
+                print(stopped.map { "v\($0) no longer judges beside the rule set in force (stopped by \(name))" } ?? "no version was shadowed")
+                return
+            }
+            try book.shadow(version!, by: name)
+            print("v\(version!) now judges every authorization beside the rule set in force, changing no answer (by \(name)); see headroom rules shadow-report")
+        }
+    }
+
+    struct ShadowReport: OperatorCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "shadow-report",
+            abstract: "What the shadowed version would have decided differently, per rule, with sample ids.",
+            discussion: "Example: headroom rules shadow-report --store /var/lib/headroom --format json")
+
+        @Argument(help: ArgumentHelp("A version shadowed before (default: the one shadowed now).", valueName: "id")) var version: UInt32?
+        @OptionGroup var store: StorePathOption
+        @OptionGroup var format: FormatOption
+
+        func execute() throws {
+            guard let report = try store.ruleBook(reading: true).shadowReport(version) else {
+                throw HeadroomError(.unknownRuleSet, "no version is shadowed: start one with headroom rules shadow ID")
+            }
+            if format.format == .json {
+                printJSON(["version": Int(report.version), "judged": report.judged, "differences": report.differences.map {
+                    ["rule": $0.rule, "live": $0.live.name, "shadow": $0.shadow.name, "payments": $0.count, "samples": $0.samples] as [String: Any]
+                }] as [String: Any])
+                return
+            }
+            let differing = report.differences.reduce(0) { $0 + $1.count }
+            print("v\(report.version) judged \(report.judged) authorizations; \(differing) would have been answered differently")
+            guard !report.differences.isEmpty else { return }
+            var table = Table(["rule", "in force", "shadow", "payments", "samples"])
+            for d in report.differences {
+                table.add([d.rule, d.live.name, d.shadow.name, "\(d.count)", d.samples.joined(separator: ", ")])
+            }
+            print(table.text)
         }
     }
 

@@ -21,10 +21,15 @@ import Testing
          applies_to: {business: [agreement, gateway]}}
     card_tier:
       applies_to: {business: [agreement, gateway]}
-    holds: {agreement: 1h, authentication: 1h, gateway: 3h, entrusted: 1h, payout: 1h}
+    holds: {agreement: 1h, authentication: 1h, gateway: 3h, entrusted: 1h, payout: 1h, challenge: 5m}
+    risk:
+      - {id: burst, kind: velocity, counts: attempts, window: rolling 10m, group: card, count_max: 1, action: challenge,
+         applies_to: {business: [agreement, gateway]}}
     """
 
-    /// Seeded input: authorizations on 12 cards over two days, retries, confirms, releases, refunds.
+    /// Seeded input: authorizations on 12 cards over two days, retries, confirms, releases,
+    /// refunds, and verifies (a card's second authorization within 10 minutes is challenged and
+    /// holds its reservation for 5 minutes, across kills too).
     static func input(seed: UInt64, lines: Int) -> [String] {
         var rng = SplitMix64(seed: seed)
         var out: [String] = []
@@ -48,7 +53,8 @@ import Testing
             switch roll {
             case 55..<65: out.append(authorizations[id]!)
             case 65..<85: out.append(#"{"op":"confirm","id":"\#(id)"}"#)
-            case 85..<95: out.append(#"{"op":"release","id":"\#(id)"}"#)
+            case 85..<92: out.append(#"{"op":"release","id":"\#(id)"}"#)
+            case 92..<97: out.append(#"{"op":"verify","id":"\#(issued.last!)"}"#)  // the latest: its challenge may still hold
             default: out.append(#"{"op":"refund","id":"R\#(n)","original":"\#(id)","amount":"10.00","time":"\#(time)"}"#)
             }
         }
@@ -106,6 +112,8 @@ import Testing
             }
         }
         #expect(firstAnswer.values.contains { $0["outcome"] as? String == "decline" }, "the input should decline some payments")
+        #expect(firstAnswer.values.filter { $0["outcome"] as? String == "challenge" }.count > 10, "the input should challenge some payments")
+        #expect(reference.filter { $0.contains(#""code":"verified""#) }.count > 5, "the input should verify some challenges")
 
         // Killed at random points; each restart replays the whole input.
         var rng = SplitMix64(seed: 99)
@@ -134,8 +142,8 @@ import Testing
             // Every answered payment is on record with the state its answer implies.
             for (id, o) in answeredAuthorizations {
                 let state = try engine.state(of: PaymentID(id))?.name
-                if o["outcome"] as? String == "approve" {
-                    #expect(["authorized", "confirmed", "released", "expired"].contains(state ?? "missing"), "round \(round) \(id): \(state ?? "missing")")
+                if o["outcome"] as? String == "approve" || o["outcome"] as? String == "challenge" {
+                    #expect(["authorized", "confirmed", "released", "expired", "challenged"].contains(state ?? "missing"), "round \(round) \(id): \(state ?? "missing")")
                 } else {
                     #expect(state == "declined", "round \(round) \(id)")
                 }
@@ -200,14 +208,15 @@ import Testing
             #expect(report.problems.isEmpty, "round \(round): \(report.problems)")
             for (id, o) in first {
                 let state = try engine.state(of: PaymentID(id))?.name
-                if o["outcome"] as? String == "approve" {
-                    #expect(["authorized", "confirmed", "released", "expired"].contains(state ?? "missing"), "round \(round) \(id): \(state ?? "missing")")
+                if o["outcome"] as? String == "approve" || o["outcome"] as? String == "challenge" {
+                    #expect(["authorized", "confirmed", "released", "expired", "challenged"].contains(state ?? "missing"), "round \(round) \(id): \(state ?? "missing")")
                 } else {
                     #expect(state == "declined", "round \(round) \(id)")
                 }
             }
         }
         #expect(first.values.contains { $0["outcome"] as? String == "decline" }, "the input should decline some payments")
+        #expect(first.values.contains { $0["outcome"] as? String == "challenge" }, "the input should challenge some payments")
         #expect(first.count == Set(lines.compactMap { object($0)["op"] as? String == "authorize" ? object($0)["id"] as? String : nil }).count)
     }
 

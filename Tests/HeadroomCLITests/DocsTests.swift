@@ -9,7 +9,7 @@ import Testing
                            ["rules", "show"], ["card-limit", "set"], ["card-limit", "get"], ["card-limit", "clear"], ["usage"], ["explain"],
                            ["store", "stat"], ["store", "backup"], ["store", "check"], ["store", "purge"], ["store", "accept-journal-loss"],
                            ["store", "migrate"], ["audit"], ["payment"], ["report"], ["reconcile"], ["expire"],
-                           ["list", "add"], ["list", "import"], ["list", "remove"], ["list", "approve-removal"], ["list", "show"]]
+                           ["list", "add"], ["list", "import"], ["list", "remove"], ["list", "approve-removal"], ["list", "show"], ["rules", "shadow"], ["rules", "shadow-report"]]
 
     static func read(_ path: String) throws -> String {
         try String(contentsOfFile: CLI.repositoryRoot + "/" + path, encoding: .utf8)
@@ -81,6 +81,11 @@ import Testing
         let institution = root + "/proposed/institution.yaml"
         try (try String(contentsOfFile: institution, encoding: .utf8)).replacingOccurrences(of: "amount_max: 50000.00", with: "amount_max: 30000.00")
             .write(toFile: institution, atomically: true, encoding: .utf8)
+        // The risk team's stricter burst, tried in shadow at 20:40.
+        try FileManager.default.copyItem(atPath: CLI.repositoryRoot + "/Rules", toPath: root + "/stricter")
+        let risk = root + "/stricter/risk.yaml"
+        try (try String(contentsOfFile: risk, encoding: .utf8)).replacingOccurrences(of: "count_max: 30", with: "count_max: 5")
+            .write(toFile: risk, atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: root + "/examples", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: CLI.repositoryRoot + "/examples/operating", toPath: root + "/examples/operating")
 

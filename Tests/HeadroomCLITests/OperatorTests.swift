@@ -262,7 +262,7 @@ import Testing
                         ["rules", "reject"], ["rules", "activate"], ["rules", "cancel"], ["rules", "rollback"], ["rules", "history"],
                         ["rules", "show"], ["card-limit", "set"], ["card-limit", "get"], ["card-limit", "clear"], ["usage"], ["explain"],
                         ["store", "stat"], ["store", "backup"], ["store", "check"], ["store", "purge"], ["store", "accept-journal-loss"],
-                        ["audit"], ["list", "add"], ["list", "import"], ["list", "remove"], ["list", "approve-removal"], ["list", "show"]]
+                        ["audit"], ["list", "add"], ["list", "import"], ["list", "remove"], ["list", "approve-removal"], ["list", "show"], ["rules", "shadow"], ["rules", "shadow-report"]]
         for command in [[]] + commands {
             let name = (["headroom"] + command).joined(separator: " ")
             let help = try CLI.run(command + ["--help"])

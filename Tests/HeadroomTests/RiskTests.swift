@@ -334,3 +334,121 @@ import Testing
                 && audit.contains("list.approve-removal"))
     }
 }
+
+/// Shadow mode: a second, approved rule set judges every authorization and changes no live
+/// answer nor live counter; what it would have changed is tallied per rule.
+@Suite struct ShadowTests {
+    /// The live rules with a stricter burst (2 attempts per 10 minutes, declined) and a merchant
+    /// velocity the live set lacks (its own counter, fed by the live traffic).
+    static var stricter: [RuleSource] {
+        var rules = RiskTests.rules
+        rules[1] = RuleSource(name: rules[1].name, text: rules[1].text.replacingOccurrences(of: "count_max: 3\n    action: challenge", with: "count_max: 2\n    action: decline")
+            + """
+
+              - id: merchant-hour
+                kind: velocity
+                counts: approved
+                window: rolling 1h
+                group: merchant
+                amount_max: 400.00
+                action: challenge
+                applies_to: { business: [gateway] }
+            """)
+        return rules
+    }
+
+    @Test(arguments: [3, 11] as [UInt64]) func theShadowChangesNothingLive(seed: UInt64) throws {
+        let plain = try Fixture.directory("shadow-plain-\(seed)"), shadowed = try Fixture.directory("shadow-on-\(seed)")
+        defer {
+            try? FileManager.default.removeItem(atPath: plain)
+            try? FileManager.default.removeItem(atPath: shadowed)
+        }
+        let clock = RiskTests.Clock()
+        var time = try Timestamp(iso8601: "2026-11-25T09:00:00+08:00").unixSeconds
+        clock.now.withLock { $0 = time }
+        let options = Engine.Options(mapSizeBytes: 64 << 20, clock: clock.read)
+        let a = try Engine(path: plain, cardKey: Fixture.cardKey, rules: RiskTests.rules, options: options)
+        let b = try Engine(path: shadowed, cardKey: Fixture.cardKey, rules: RiskTests.rules, options: options)
+        let book = b.ruleBook
+        let v2 = try book.propose(Self.stricter, by: "alice").version
+        _ = try book.approve(v2, by: "bob")
+        expectError(.ruleSetAlreadyActive) { try book.shadow(1, by: "bob") }
+        try book.shadow(v2, by: "bob")
+        let shadowRules = try book.ruleSet(v2)
+        var rng = SplitMix64(seed: seed)
+        var differing = 0
+        var ids: [PaymentID] = []
+        for step in 0..<600 {
+            time += Int64(rng.next() % 90)
+            clock.now.withLock { $0 = time }
+            let card = Int(rng.next() % 5) + 1
+            if rng.next() % 5 == 0, let id = ids.randomElement(using: &rng) {
+                // Settle one: both engines must agree, and give back their own cells alike.
+                let ra = Result { () throws(HeadroomError) in try a.release(id) }
+                let rb = Result { () throws(HeadroomError) in try b.release(id) }
+                #expect(ra.isSuccess == rb.isSuccess)
+                continue
+            }
+            _ = try a.expireAllDue()
+            _ = try b.expireAllDue()  // so that the probe below sees what the authorization will
+            var request = try Fixture.request("S\(step)", Timestamp(unixSeconds: time).chinaISO8601, card: card,
+                                              business: rng.next() % 2 == 0 ? .gateway : .agreement, amount: Amount.plain(Int64(rng.next() % 20_000) + 100))
+            request.merchantID = "M\(rng.next() % 3)"
+            let judged = try ShadowProbe.judge(b, request, rules: shadowRules, version: v2)
+            let live = try a.authorize(request), withShadow = try b.authorize(request)
+            #expect(live == withShadow, "step \(step)")
+            if judged.outcome != live.decision.outcome || judged.decidedBy?.ruleID != live.decision.decidedBy?.ruleID { differing += 1 }
+            ids.append(request.id)
+        }
+        // The live cells are the same; the shadowed store has the shadow's own cells besides.
+        let own = Set(try book.ruleSet(v2).risk.compactMap(\.counter?.id)).subtracting(RiskTests.liveCounterIDs(a.ruleSet))
+        #expect(!own.isEmpty)
+        #expect(try ShadowProbe.cells(a, excluding: own) == ShadowProbe.cells(b, excluding: own))
+        #expect(try !ShadowProbe.cells(b, only: own).isEmpty)
+        #expect(try a.check().problems.isEmpty && b.check().problems.isEmpty)
+        let report = try #require(try book.shadowReport())
+        #expect(report.version == v2 && report.judged == ids.count)
+        #expect(report.differences.reduce(0) { $0 + $1.count } == differing && differing > 0)
+        #expect(report.differences.contains { $0.rule == "burst" && $0.shadow == .decline && $0.samples.count <= 5 })
+        // Promoting it ends the shadow.
+        _ = try book.activate(v2, by: "bob")
+        #expect(try book.shadowReport() == nil)
+        #expect(try book.shadowReport(v2)?.judged == ids.count)
+    }
+}
+
+extension RiskTests {
+    static func liveCounterIDs(_ rules: RuleSet) -> Set<UInt64> {
+        Set(rules.limits.compactMap(\.counter?.id) + rules.cardTierCounters.map(\.id) + rules.risk.compactMap(\.counter?.id))
+    }
+}
+
+extension Result {
+    var isSuccess: Bool { if case .success = self { true } else { false } }
+}
+
+/// Reads for the shadow tests: what a rule set says of a payment on a store as it is, and the
+/// cells of a store.
+enum ShadowProbe {
+    /// What `rules` decide for `request` on the store as it is now (before it is authorized).
+    static func judge(_ engine: Engine, _ request: PaymentRequest, rules: RuleSet, version: UInt32) throws -> Decision {
+        var payment = engine.hashed(request)
+        engine.keyIdentifiers(&payment, always: true)
+        let txn = try engine.store.beginRead()
+        let (plan, usage, riskUsage) = try engine.evaluate(txn, payment, rules: rules)
+        return decide(amountFen: payment.amount.fen, plan: plan, usage: usage, riskUsage: riskUsage, rules: rules, ruleSetVersion: version)
+    }
+
+    static func cells(_ engine: Engine, excluding: Set<UInt64> = [], only: Set<UInt64>? = nil) throws -> [[UInt8]: [UInt8]] {
+        var out: [[UInt8]: [UInt8]] = [:]
+        let txn = try engine.store.beginRead()
+        try txn.scan(.counters) { (k, v) throws(HeadroomError) in
+            let key = CounterKey(bytes: k)!
+            if excluding.contains(key.definition) { return true }
+            if let only, !only.contains(key.definition) { return true }
+            out[Array(k)] = Array(v)
+            return true
+        }
+        return out
+    }
+}

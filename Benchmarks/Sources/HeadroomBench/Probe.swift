@@ -28,6 +28,9 @@ struct Probe: ParsableCommand {
     @Option(help: "Open loop: seconds offered.") var seconds = 1.0
     @Option(help: "Runs of the same configuration, each on a new store.") var repeats = 1
     @Flag(help: "The engine records its metrics into a Prometheus registry (what a monitored host pays).") var prometheus = false
+    @Flag(help: "The shipped rule set whole, risk rules included (default: its limits alone, as the peers check).") var risk = false
+    @Flag(help: "Closed loop, limits alone and with the risk rules in turn (--repeats times each, on new stores): what the risk rules cost per authorization.")
+    var compareRisk = false
     @Option(help: "A scratch directory for stores.") var scratch = NSTemporaryDirectory() + "headroom-bench-probe"
 
     func run() throws {
@@ -35,12 +38,14 @@ struct Probe: ParsableCommand {
         spec.payments = payments
         spec.cards = cards
         let workload = Workload.generate(spec)
+        if compareRisk { return try compare(workload) }
         for _ in 0..<repeats {
             try? FileManager.default.removeItem(atPath: scratch)
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let harness = try EngineHarness(workload: workload, store: scratch, durable: !noSync,
-                                            metrics: prometheus ? PrometheusMetricsFactory.headroom(PrometheusCollectorRegistry()) : nil)
+                                            metrics: prometheus ? PrometheusMetricsFactory.headroom(PrometheusCollectorRegistry()) : nil,
+                                            risk: risk)
             let committer = groupCommit || journal
                 ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init(checkpointMilliseconds: checkpointMs, preallocatedBytes: preallocateMib << 20) : nil) : nil
             if let rate {
@@ -60,5 +65,30 @@ struct Probe: ParsableCommand {
                          committer != nil ? " group commit\(journal ? ", journal (\(preallocateMib) MiB preallocated)" : "") (batch \(batchMax), gather \(gather) us)" : "",
                          r.authorizationsPerSecond, r.note.isEmpty ? "" : " (\(r.note))", r.correct ? "yes" : "NO"))
         }
+    }
+
+    /// Limits alone and with the risk rules, alternately on new stores, on the same workload:
+    /// the difference of the mean time per authorization is what the risk rules cost.
+    func compare(_ workload: Workload) throws {
+        var perAuthorization: [Bool: [Double]] = [false: [], true: []]
+        var answers: [Bool: String] = [:]
+        for round in 0..<repeats {
+            for risk in [false, true] {
+                try? FileManager.default.removeItem(atPath: scratch)
+                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: scratch) }
+                let harness = try EngineHarness(workload: workload, store: scratch, durable: !noSync, risk: risk)
+                let r = try EngineRunner.closedLoop(harness, threads: threads, setting: risk ? "limits and risk rules" : "limits alone")
+                let micros = 1e6 * r.seconds / Double(r.authorizations)
+                perAuthorization[risk]!.append(micros)
+                answers[risk] = "\(r.approved) approved, \(r.declined) not approved"
+                print(String(format: "round %d, %@: %.0f authorizations/s, %.2f us each, correct %@", round + 1, r.setting,
+                             r.authorizationsPerSecond, micros, r.correct ? "yes" : "NO"))
+            }
+        }
+        let mean = { (xs: [Double]) in xs.reduce(0, +) / Double(xs.count) }
+        let alone = mean(perAuthorization[false]!), withRisk = mean(perAuthorization[true]!)
+        print(String(format: "limits alone %.2f us, with risk rules %.2f us per authorization (means of %d runs): the risk rules cost %.2f us (%+.1f%%); answers: %@ / %@",
+                     alone, withRisk, repeats, withRisk - alone, 100 * (withRisk - alone) / alone, answers[false]!, answers[true]!))
     }
 }

@@ -222,6 +222,73 @@ public final class RuleBook {
         return try RuleSetHistory.load(store, txn, version: version)
     }
 
+    /// Runs an approved version beside the one in force (shadow mode): every authorization is
+    /// also judged by it, never changing a live answer or counter; its own counters (for rules
+    /// the live set lacks) are fed by the live traffic. One version at a time (this one replaces
+    /// any other); putting it in force (``activate(_:at:by:)``) ends the shadow, and so does
+    /// ``stopShadow(by:)``.
+    /// - Throws: `ruleSetNotApproved`, `ruleSetRejected`, `ruleSetAlreadyActive` (the version in force).
+    public func shadow(_ version: UInt32, by name: String) throws(HeadroomError) {
+        try requireName(name)
+        try write(recordingRefusalOf: "rules.shadow", v: version, by: name) { (txn) throws(HeadroomError) in
+            let info = try RuleSetHistory.info(store, txn, version: version)
+            try Self.requireNotRejected(info)
+            guard info.approvedBy != nil else {
+                throw HeadroomError(.ruleSetNotApproved, "v\(version) is not approved: another operator must approve it first")
+            }
+            if try RuleSetHistory.currentVersion(store, txn) == version {
+                throw HeadroomError(.ruleSetAlreadyActive, "v\(version) is the rule set in force: there is nothing to compare it with")
+            }
+            let before = try store.metaInteger(txn, .rulesShadow)
+            try store.putMetaInteger(txn, .rulesShadow, Int64(version))
+            try AuditLog.append(store, txn, time: clock(), operatorName: name, action: "rules.shadow",
+                                detail: "v\(version) judges every authorization beside the rule set in force"
+                                    + (before.map { $0 == Int64(version) ? " (it already did)" : " (instead of v\($0))" } ?? ""))
+        }
+    }
+
+    /// Ends shadow mode. - Returns: the version that was shadowed, `nil` when none was.
+    @discardableResult
+    public func stopShadow(by name: String) throws(HeadroomError) -> UInt32? {
+        try requireName(name)
+        return try write { (txn) throws(HeadroomError) -> UInt32? in
+            guard let version = try store.metaInteger(txn, .rulesShadow) else { return nil }
+            try store.deleteMeta(txn, .rulesShadow)
+            try AuditLog.append(store, txn, time: clock(), operatorName: name, action: "rules.shadow.stop",
+                                detail: "v\(version) no longer judges beside the rule set in force")
+            return UInt32(version)
+        }
+    }
+
+    /// What the shadow version (or `version`, one shadowed before) would have decided
+    /// differently, per rule; `nil` when no version is shadowed and none is given.
+    public func shadowReport(_ version: UInt32? = nil) throws(HeadroomError) -> ShadowReport? {
+        let txn = try store.beginRead()
+        let shadowed = try store.metaInteger(txn, .rulesShadow).map { UInt32($0) }
+        guard let v = version ?? shadowed else { return nil }
+        _ = try RuleSetHistory.info(store, txn, version: v)  // unknownRuleSet for a version never proposed
+        let prefix = MetaKey.shadowTally(v, "").bytes
+        var judged = 0
+        var differences: [ShadowDifference] = []
+        try txn.scan(.meta, from: prefix) { (key, value) throws(HeadroomError) in
+            guard key.starts(with: prefix) else { return false }
+            let name = String(decoding: key.dropFirst(prefix.count), as: UTF8.self)
+            guard let (count, samples) = Engine.decodeTally(value) else { throw HeadroomError(.corrupted, "a shadow tally does not decode") }
+            if name == "judged" {
+                judged = Int(count)
+            } else {
+                let parts = name.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 4, parts[0] == "diff", let live = Decision.Outcome(name: parts[2]),
+                      let shadow = Decision.Outcome(name: parts[3]) else {
+                    throw HeadroomError(.corrupted, "a shadow tally \(name) does not decode")
+                }
+                differences.append(ShadowDifference(rule: parts[1], live: live, shadow: shadow, count: Int(count), samples: samples))
+            }
+            return true
+        }
+        return ShadowReport(version: v, judged: judged, differences: differences)
+    }
+
     /// Every change on record, oldest first.
     public func auditLog() throws(HeadroomError) -> [AuditEntry] {
         let txn = try store.beginRead()

@@ -19,6 +19,10 @@ enum MetaKey: Sendable, Equatable {
     case rulesCurrent
     case rulesActivations
     case rulesScheduled
+    /// The approved version judged beside the one in force (shadow mode, decision 0017).
+    case rulesShadow
+    /// A shadow version's tally: `shadow.v<N>.<name>`.
+    case shadowTally(UInt32, String)
     case rulesFiles(UInt32)
     case rulesInfo(UInt32)
 
@@ -39,7 +43,8 @@ enum MetaKey: Sendable, Equatable {
         case .rulesCurrent: "rules.current"
         case .rulesActivations: "rules.activations"
         case .rulesScheduled: "rules.scheduled"
-        case .auditEntry, .rulesFiles, .rulesInfo: nil
+        case .rulesShadow: "rules.shadow"
+        case .auditEntry, .rulesFiles, .rulesInfo, .shadowTally: nil
         }
     }
 
@@ -51,6 +56,7 @@ enum MetaKey: Sendable, Equatable {
             return Self.auditPrefix + withUnsafeBytes(of: UInt64(sequence).bigEndian) { Array($0) }
         case .rulesFiles(let version): return Array("rules.v\(version)".utf8)
         case .rulesInfo(let version): return Array("rules.v\(version).info".utf8)
+        case .shadowTally(let version, let name): return Array("shadow.v\(version).\(name)".utf8)
         default: preconditionFailure("a fixed key")
         }
     }

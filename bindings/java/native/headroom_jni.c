@@ -124,6 +124,11 @@ JNIEXPORT void JNICALL Java_cn_headroom_Headroom_release0(JNIEnv *env, jclass cl
     settle_id(env, headroom_release, handle, id);
 }
 
+JNIEXPORT void JNICALL Java_cn_headroom_Headroom_verify0(JNIEnv *env, jclass cls, jlong handle, jstring id) {
+    (void)cls;
+    settle_id(env, headroom_verify, handle, id);
+}
+
 JNIEXPORT void JNICALL Java_cn_headroom_Headroom_refund0(JNIEnv *env, jclass cls, jlong handle, jstring id, jstring original,
                                                          jlong amount, jlong time, jlongArray out) {
     (void)cls;

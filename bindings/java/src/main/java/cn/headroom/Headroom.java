@@ -137,6 +137,12 @@ public final class Headroom implements AutoCloseable {
         with(h -> release0(h, id));
     }
 
+    /** The customer passed a challenged payment's step-up: it is approved (then confirm or release). */
+    public void verify(String id) {
+        Objects.requireNonNull(id, "id");
+        with(h -> verify0(h, id));
+    }
+
     /** Refunds part or all of a confirmed payment. */
     public RefundResult refund(String id, String original, long amountFen, long time) {
         long[] out = new long[3];
@@ -224,6 +230,7 @@ public final class Headroom implements AutoCloseable {
                                       byte[] rule);
     private static native void confirm0(long handle, String id);
     private static native void release0(long handle, String id);
+    private static native void verify0(long handle, String id);
     private static native void refund0(long handle, String id, String original, long amountFen, long time, long[] out);
     private static native void reconcile0(long handle, String id, String batch, String status, long amountFen, long time,
                                           String institution, String card, int business, int accountClass, int channel,
