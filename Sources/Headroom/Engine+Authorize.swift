@@ -64,18 +64,23 @@ extension Engine {
             kind: .payment, state: state, fingerprint: payment.fingerprint,
             time: payment.time, amountFen: payment.amount.fen, refundedFen: 0, ruleSetVersion: ruleSetVersion,
             heldUntil: heldUntil, subject: .init(payment), decision: decision,
-            counters: shadowCells.isEmpty ? cells(decision, plan) : cells(decision, plan) + shadowCells, original: nil, events: eventsBuffer)
+            counters: cells(decision, plan, shadowCells), original: nil, events: eventsBuffer)
         try store.put(txn, id: payment.id.text, record)
         if heldUntil != 0 { try store.putExpiry(txn, due: heldUntil, id: payment.id.text) }
         return AuthorizeResult(decision: decision, replayed: false, challengeEnds: record.challengeEnds)
     }
 
     /// The cells a payment's record names: those it reserved on (given back as it is settled)
-    /// and those that counted its attempt (never given back).
-    private func cells(_ decision: Decision, _ plan: Plan) -> [CounterUpdate] {
-        var cells = decision.reserves ? plan.updates : []
-        for key in plan.attempts { cells.append(CounterUpdate(key: key, refundRestores: false, countsAttempts: true)) }
-        return cells
+    /// and those that counted its attempt (never given back), and a shadow's own. Without
+    /// attempts or a shadow, the plan's own array; else the engine's buffer, refilled (unique
+    /// again once the last record is gone: no allocation once it has grown).
+    private func cells(_ decision: Decision, _ plan: Plan, _ shadowCells: [CounterUpdate]) -> [CounterUpdate] {
+        if plan.attempts.isEmpty && shadowCells.isEmpty { return decision.reserves ? plan.updates : [] }
+        cellsBuffer.removeAll(keepingCapacity: true)
+        if decision.reserves { cellsBuffer.append(contentsOf: plan.updates) }
+        for key in plan.attempts { cellsBuffer.append(CounterUpdate(key: key, refundRestores: false, countsAttempts: true)) }
+        cellsBuffer.append(contentsOf: shadowCells)
+        return cellsBuffer
     }
 
     /// The decision `request` would get now, with every limit and risk rule that applied,

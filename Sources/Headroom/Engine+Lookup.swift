@@ -5,7 +5,7 @@ import HeadroomCore
 public struct PaymentView: Sendable {
     /// One event of the payment's history.
     public struct Event: Sendable {
-        /// `authorized`, `declined`, `confirmed`, `released`, `expired`, `refunded`, `reconciled`.
+        /// `authorized`, `declined`, `confirmed`, `released`, `expired`, `refunded`, `reconciled`, `challenged`, `verified`.
         public let name: String
         /// Unix seconds, by the engine's clock when it happened.
         public let time: Int64
@@ -61,7 +61,7 @@ extension Engine {
     func view(_ id: PaymentID, _ record: PaymentRecord) -> PaymentView {
         let events = record.events.map { e -> PaymentView.Event in
             switch e.kind {
-            case .refunded, .authorized, .declined:
+            case .refunded, .authorized, .declined, .challenged:
                 return .init(name: e.kind.name, time: e.time, amountFen: e.amountFen, detail: nil)
             case .reconciled:
                 let (status, correction) = e.reconciliation
@@ -153,7 +153,7 @@ extension Engine {
             guard let record = PaymentRecord(bytes: value) else { throw HeadroomError(.corrupted, "a payment record does not decode") }
             guard record.kind == .payment, record.time.chinaDay == day else { return }
             // The amount the front processor asked for (reconciliation may have corrected the record's).
-            let asked = record.events.first { $0.kind == .authorized || $0.kind == .declined }
+            let asked = record.events.first { $0.kind == .authorized || $0.kind == .declined || $0.kind == .challenged }
             if asked != nil || record.events.isEmpty {
                 let amount = asked?.amountFen ?? record.amountFen
                 report.byOutcome[record.decision.outcome.name, default: .init()].add(amount)

@@ -149,7 +149,7 @@ extension Engine {
         var kept = 0
         let recordGoes = { (_: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool in
             guard let record = PaymentRecord(bytes: value), record.deadFromDay <= horizon, record.time.chinaDay < horizon else { return false }
-            if record.kind == .payment && record.state == .authorized {
+            if record.kind == .payment && (record.state == .authorized || record.state == .challenged) {
                 kept += 1
                 return false
             }

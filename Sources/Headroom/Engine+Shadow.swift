@@ -1,6 +1,6 @@
 import HeadroomCore
 
-/// One way a shadow rule set answered differently from the live one (``RuleBook/shadowReport()``).
+/// One way a shadow rule set answered differently from the live one (``RuleBook/shadowReport(_:)``).
 public struct ShadowDifference: Sendable, Equatable {
     /// The rule that made the difference: the shadow's deciding rule, or (where the shadow
     /// approved) the live rule it would not have applied.
@@ -15,7 +15,7 @@ public struct ShadowDifference: Sendable, Equatable {
     public let samples: [String]
 }
 
-/// What a shadow rule set would have changed (``RuleBook/shadowReport()``).
+/// What a shadow rule set would have changed (``RuleBook/shadowReport(_:)``).
 public struct ShadowReport: Sendable, Equatable {
     /// The version shadowed.
     public let version: UInt32

@@ -130,6 +130,8 @@ public final class Engine {
     var planBuffer = Plan()
     var usageBuffer: [CounterValue] = []
     var riskUsageBuffer: [CounterValue] = []
+    /// The cells of the record being written (its reservations and its attempts), reused.
+    var cellsBuffer: [CounterUpdate] = []
     /// The approved version judged beside the one in force (``RuleBook/shadow(_:by:)``), if any.
     var shadow: (version: UInt32, rules: RuleSet)?
     var eventsBuffer: [PaymentRecord.Event] = []

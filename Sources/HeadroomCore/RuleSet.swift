@@ -196,7 +196,7 @@ public struct CounterUpdate: Hashable, Sendable {
 
 /// Everything the engine must read and write for one payment.
 ///
-/// A plan can be filled again and again (``RuleSet/plan(for:cardLimits:cardInstitutionLimits:into:)``):
+/// A plan can be filled again and again (``RuleSet/plan(for:cardLimits:cardInstitutionLimits:risk:into:)``):
 /// its arrays keep their capacity, so that the engine's writer plans a payment without
 /// allocating.
 public struct Plan: Sendable {
@@ -224,7 +224,8 @@ public struct Plan: Sendable {
 
 extension RuleSet {
     /// Plans the checks and counter updates for `payment`, given the customer's own limits for
-    /// the card (all institutions) and for the card at the payment's institution.
+    /// the card (all institutions) and for the card at the payment's institution, and what the
+    /// engine looked up for the risk rules (the lists the payment is on, its agreement).
     public func plan(for payment: Payment, cardLimits: CardLimits?, cardInstitutionLimits: CardLimits?,
                      risk facts: RiskFacts = .none) -> Plan {
         var plan = Plan()
@@ -232,7 +233,7 @@ extension RuleSet {
         return plan
     }
 
-    /// ``plan(for:cardLimits:cardInstitutionLimits:)`` into `plan`, whose arrays are emptied
+    /// ``plan(for:cardLimits:cardInstitutionLimits:risk:)`` into `plan`, whose arrays are emptied
     /// and refilled: once they have grown to this rule set's largest plan, planning allocates
     /// nothing (unless the card has limits of its own, whose checks name themselves in text).
     public func plan(for payment: Payment, cardLimits: CardLimits?, cardInstitutionLimits: CardLimits?,

@@ -38,7 +38,8 @@ enum RiskParser {
         }
         let filter = LimitParser.required(values, "applies_to", field, node, &parser).flatMap { parser.parseFilter($0, "\(field).applies_to") }
         _ = values["description"].flatMap { parser.scalar($0, "\(field).description") }
-        guard parser.problems.count == before, let id, let action, let filter, let kindText else { return nil }
+        // Every problem at once: the kind's own fields are read even when a common one is wrong.
+        guard let kindText, kinds.contains(kindText) else { return nil }
         let source = SourceLocation(file: parser.file, line: node.mark?.line ?? 0)
         switch kindText {
         case "list":
@@ -51,10 +52,11 @@ enum RiskParser {
                 }
                 return f
             }
-            guard let name, let match else { return nil }
+            guard parser.problems.count == before, let id, let action, let filter, let name, let match else { return nil }
             return RiskRule(id: id, kind: .list(name: name, field: match), action: action, filter: filter, source: source)
         case "ended-agreement":
-            guard agreementOnly(filter, values["applies_to"], field, &parser) else { return nil }
+            guard let filter, agreementOnly(filter, values["applies_to"], field, &parser), parser.problems.count == before,
+                  let id, let action else { return nil }
             return RiskRule(id: id, kind: .endedAgreement, action: action, filter: filter, source: source)
         case "velocity":
             let window = LimitParser.required(values, "window", field, node, &parser).flatMap { LimitParser.parseWindow($0, "\(field).window", &parser) }
@@ -82,7 +84,8 @@ enum RiskParser {
             if refundRestores && counting == .attempts {
                 parser.problem(values["refund_restores"], "\(field).refund_restores", "a rule counting attempts gives nothing back")
             }
-            guard parser.problems.count == before, let window, let grouping, let counting, let caps else { return nil }
+            guard parser.problems.count == before, let id, let action, let filter, let window, let grouping, let counting, let caps
+            else { return nil }
             return RiskRule(id: id, kind: .velocity(counting), action: action, filter: filter, window: window, grouping: grouping,
                             caps: caps, refundRestores: refundRestores, source: source)
         default:  // new-agreement
@@ -95,7 +98,8 @@ enum RiskParser {
                 return seconds
             }
             let caps = caps(values, field, node, &parser)
-            guard agreementOnly(filter, values["applies_to"], field, &parser), let coolOff, let caps else { return nil }
+            guard let filter, agreementOnly(filter, values["applies_to"], field, &parser), parser.problems.count == before,
+                  let id, let action, let coolOff, let caps else { return nil }
             return RiskRule(id: id, kind: .newAgreement(coolOffSeconds: coolOff), action: action, filter: filter, caps: caps, source: source)
         }
     }

@@ -201,6 +201,9 @@ int main(int argc, char **argv) {
         fail("a business out of range was not refused by field");
     if (headroom_authorize(engine, NULL, &decision, &error) != HEADROOM_EARGUMENT) fail("a NULL payment was not refused");
     if (headroom_confirm(engine, "NEVER-SEEN", &error) != HEADROOM_EUNKNOWN_PAYMENT) fail("an unknown id was confirmed");
+    if (first_fen != 0 && headroom_verify(engine, first_id, &error) != HEADROOM_ENOT_CHALLENGED)
+        fail("a verify of a payment never challenged was not refused");
+    if (headroom_verify(engine, "NEVER-SEEN", &error) != HEADROOM_EUNKNOWN_PAYMENT) fail("an unknown id was verified");
 
     /* Reconciliation: NetsUnion says an approved payment failed; exactly once; a contradiction
      * refused; a payment the bank never saw recorded; a malformed status refused by field. */

@@ -254,3 +254,109 @@ import Testing
         #expect(throws: RuleErrors.self) { try RuleSource.read(directory: dir + "/missing") }
     }
 }
+
+/// Risk rules are validated like limits: every problem, with file, line and field.
+@Suite struct RiskRuleProblemTests {
+    static let holds = "holds: {agreement: 1h, authentication: 1h, gateway: 1h, entrusted: 1h, payout: 1h, challenge: 5m}\n"
+
+    func problems(_ risk: String, holds: String = Self.holds) -> [String] {
+        do {
+            _ = try RuleLoader.parse([RuleSource(name: "r/risk.yaml", text: holds + risk), RuleProblemTests.cardTier])
+            return []
+        } catch {
+            return error.problems.map(\.description)
+        }
+    }
+
+    @Test func eachMistakeIsNamed() {
+        #expect(problems("""
+        risk:
+          - id: a
+            kind: lists
+            action: decline
+            applies_to: {business: [agreement]}
+          - id: b
+            kind: list
+            list: Blocked Cards
+            match: cards
+            action: stop
+            applies_to: {business: [agreement]}
+          - id: c
+            kind: velocity
+            counts: tries
+            window: year
+            group: planet
+            action: challenge
+            applies_to: {business: [gateway]}
+          - id: d
+            kind: ended-agreement
+            action: decline
+            applies_to: {business: [gateway]}
+          - id: e
+            kind: new-agreement
+            cool_off: 45d
+            amount_max: 100.00
+            action: challenge
+            applies_to: {business: [agreement]}
+          - id: f
+            kind: velocity
+            counts: attempts
+            window: day
+            group: card
+            count_max: 3
+            refund_restores: true
+            color: red
+            action: decline
+            applies_to: {business: [gateway]}
+        """) == [
+            "r/risk.yaml:4: risk[0].kind: \"lists\" is not one of list, ended-agreement, velocity, new-agreement",
+            "r/risk.yaml:11: risk[1].action: \"stop\" is not one of decline, challenge",
+            "r/risk.yaml:9: risk[1].list: \"Blocked Cards\" is not a list name: 1 to 64 of a-z, 0-9, '.', '-', '_'",
+            "r/risk.yaml:10: risk[1].match: \"cards\" is not one of card, agreement, merchant, institution",
+            "r/risk.yaml:16: risk[2].window: a velocity rule counts a rolling window, a day or a month",
+            "r/risk.yaml:17: risk[2].group: \"planet\" is not one of bank, institution, card, card+institution, agreement, merchant, card+merchant",
+            "r/risk.yaml:15: risk[2].counts: \"tries\" is not one of attempts (every authorization judged), approved (those holding a reservation)",
+            "r/risk.yaml:13: risk[2].amount_max: the rule sets no cap: give amount_max, count_max or both",
+            "r/risk.yaml:23: risk[3].applies_to.business: agreements are named by agreement and entrusted payments only",
+            "r/risk.yaml:26: risk[4].cool_off: \"45d\" is not a cool-off: a whole number of minutes, hours or days up to 30d (24h)",
+            "r/risk.yaml:37: risk[5].color: unknown field: a velocity risk rule has id, kind, action, applies_to, description, window, group, counts, amount_max, count_max, refund_restores",
+            "r/risk.yaml:36: risk[5].refund_restores: a rule counting attempts gives nothing back",
+        ])
+    }
+
+    @Test func aChallengeNeedsAChallengeHoldAndIdsAreSharedWithLimits() {
+        let challenge = """
+        risk:
+          - {id: burst, kind: velocity, counts: attempts, window: rolling 10m, group: card, count_max: 3, action: challenge,
+             applies_to: {business: [gateway]}}
+        """
+        #expect(problems(challenge) == [])
+        #expect(problems(challenge, holds: "holds: {agreement: 1h, authentication: 1h, gateway: 1h, entrusted: 1h, payout: 1h}\n") == [
+            "r/risk.yaml:1: holds.challenge: is required: burst challenges, and a challenged payment holds its reservation this long",
+        ])
+        let clash = "limits:\n  - {id: burst, tier: bank, window: day, group: card, amount_max: 1.00, applies_to: {business: [gateway]}}\n"
+        #expect(problems(clash + challenge) == ["r/risk.yaml:5: id: \"burst\" is already the id of the rule at r/risk.yaml:3"])
+        // A limit cannot be grouped by merchant or agreement: those are risk rules' groups.
+        #expect(problems("limits:\n  - {id: m, tier: bank, window: day, group: merchant, amount_max: 1.00, applies_to: {business: [gateway]}}\n")
+                .first?.contains("is not one of bank, institution, card, card+institution") == true)
+    }
+
+    @Test func diffSaysWhatARiskRuleChangesInWords() throws {
+        let base = RuleSource(name: "r/risk.yaml", text: Self.holds + """
+        risk:
+          - {id: burst, kind: velocity, counts: attempts, window: rolling 10m, group: card, count_max: 30, action: challenge,
+             applies_to: {business: [gateway]}}
+          - {id: blocked, kind: list, list: blocked-cards, match: card, action: decline, applies_to: {business: [gateway]}}
+        """)
+        let old = try RuleLoader.parse([base, RuleProblemTests.cardTier])
+        var text = base.text.replacingOccurrences(of: "count_max: 30", with: "count_max: 5")
+        text = text.replacingOccurrences(of: "  - {id: blocked, kind: list, list: blocked-cards, match: card, action: decline, applies_to: {business: [gateway]}}",
+                                         with: "  - {id: ended, kind: ended-agreement, action: decline, applies_to: {business: [agreement]}}")
+        let new = try RuleLoader.parse([RuleSource(name: base.name, text: text), RuleProblemTests.cardTier])
+        #expect(RuleSetDiff.changes(from: old, to: new).map(\.text) == [
+            "removed blocked: decline card on list blocked-cards, gateway",
+            "burst: challenge attempts per card per 10 minutes: more than 30, gateway -> challenge attempts per card per 10 minutes: more than 5, gateway",
+            "added ended: decline agreement ended, agreement",
+        ])
+    }
+}

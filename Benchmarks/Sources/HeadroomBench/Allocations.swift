@@ -18,6 +18,7 @@ struct Allocations: ParsableCommand {
     @Option var payments = 4_000
     @Option var scratch = NSTemporaryDirectory() + "headroom-bench-allocations"
     @Flag(help: "Record the engine's metrics into a Prometheus registry.") var prometheus = false
+    @Flag(help: "The shipped rule set whole, risk rules included (default: its limits alone).") var risk = false
 
     func run() throws {
         typealias Counter = @convention(c) () -> UInt
@@ -38,7 +39,7 @@ struct Allocations: ParsableCommand {
         spec.cards = cards
         spec.payments = payments
         let metrics = prometheus ? PrometheusMetricsFactory.headroom(PrometheusCollectorRegistry()) : nil
-        let harness = try EngineHarness(workload: Workload.generate(spec), store: scratch, durable: false, metrics: metrics)
+        let harness = try EngineHarness(workload: Workload.generate(spec), store: scratch, durable: false, metrics: metrics, risk: risk)
         let ops = harness.workload.ops
         var all: UInt = 0, inLMDB: UInt = 0
         var measured: [Int] = []

@@ -134,6 +134,20 @@ struct Suite: ParsableCommand {
         }
         results.ageing = try Ageing.run(spec: spec, days: quick ? 3 : 30, store: try store("ageing"), say: say)
 
+        // What the risk rules cost: limits alone and with them, alternately, on one workload.
+        var riskSpec = spec
+        riskSpec.payments = spec.payments * 10
+        let riskWorkload = Workload.generate(riskSpec)
+        results.risk = []
+        for _ in 0..<(quick ? 1 : 3) {
+            for risk in [false, true] {
+                let harness = try EngineHarness(workload: riskWorkload, store: try store("risk"), durable: false, risk: risk)
+                let r = try EngineRunner.closedLoop(harness, threads: 1, setting: risk ? "no sync, limits and risk rules" : "no sync, limits alone")
+                say("\(r.setting): \(String(format: "%.1f", r.seconds * 1e6 / Double(r.authorizations))) us/authorization, correct \(r.correct)")
+                results.risk!.append(r)
+            }
+        }
+
         // Allocations per authorization, counted by malloc_count.so in a child process.
         if let figures = Allocations.measure(peers: peers, cards: spec.cards, say: say) {
             results.allocationsPerAuthorization = figures.total

@@ -120,6 +120,7 @@ enum Report {
         for x in r.scaling + r.ageing {
             md += "| \(x.label) | \(String(format: "%.1f", x.microsecondsPerAuthorization)) | \(n(Double(x.storeBytes) / 1_048_576)) MiB | \(x.correct ? "yes" : "**NO**") |\n"
         }
+        md += riskSection(r)
         md += "\n## Allocations\n\n" + allocations(r)
         md += targets(r)
         md += "\nRaw figures: [benchmarks/results.json](benchmarks/results.json).\n"
@@ -191,6 +192,28 @@ extension Report {
     static func ownAllocations(_ r: Results) -> Double? {
         guard let all = r.allocationsPerAuthorization, let lmdb = r.allocationsInLMDB, let hashing = r.allocationsHashingCard else { return nil }
         return max(0, all - lmdb - hashing)
+    }
+
+    /// The shipped rule set with its risk rules against its limits alone.
+    static func riskSection(_ r: Results) -> String {
+        guard let runs = r.risk, !runs.isEmpty else { return "" }
+        func mean(_ risk: Bool) -> Double {
+            let xs = runs.filter { $0.setting.hasSuffix("risk rules") == risk }.map { $0.seconds * 1e6 / Double($0.authorizations) }
+            return xs.reduce(0, +) / Double(max(1, xs.count))
+        }
+        var md = "\n## Risk rules\n\nThe shipped rule set with its risk rules (`Rules/risk.yaml`: a block list, ended agreements, "
+        md += "a burst of attempts per card, a new agreement's cool-off) against its limits alone, one caller, no sync, "
+        md += "alternately on new stores and the same workload (\(n(Double(runs[0].authorizations))) authorizations; the workload "
+        md += "names no agreements and lists no card, so the cost is the reads and the attempts cell every payment pays). "
+        md += "Every other run of this report uses the limits alone, the checks the peers make.\n\n"
+        md += "| run | authorizations/s | microseconds/authorization | approved | not approved | correct |\n| --- | ---: | ---: | ---: | ---: | --- |\n"
+        for x in runs {
+            md += "| \(x.setting) | \(n(x.authorizationsPerSecond)) | \(String(format: "%.1f", x.seconds * 1e6 / Double(x.authorizations))) | \(n(Double(x.approved))) | \(n(Double(x.declined))) | \(x.correct ? "yes" : "**NO**") |\n"
+        }
+        let alone = mean(false), with = mean(true)
+        md += String(format: "\nMeans: %.1f us alone, %.1f us with the risk rules: they cost **%.1f us per authorization (%+.0f%%)**.\n",
+                     alone, with, with - alone, 100 * (with - alone) / alone)
+        return md
     }
 
     static func allocations(_ r: Results) -> String {

@@ -26,6 +26,9 @@ struct Results: Codable, Sendable {
     /// Of those, made inside liblmdb and hashing the card number (older results have none).
     var allocationsInLMDB: Double?
     var allocationsHashingCard: Double?
+    /// The shipped rule set with its risk rules against its limits alone, alternately on the
+    /// same workload (older results have none).
+    var risk: [RunResult]?
 }
 
 enum Machine {

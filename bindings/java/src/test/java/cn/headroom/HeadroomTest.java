@@ -156,7 +156,8 @@ public final class HeadroomTest {
         check(d.tier() == Decision.Tier.BANK && !d.rule().isEmpty() && d.reason() != 0, "a decline without its rule: " + d);
         expect(12, () -> headroom.confirm("NEVER-SEEN"), "an unknown id"); // HEADROOM_EUNKNOWN_PAYMENT
         expect(13, () -> headroom.confirm(declinedID), "a declined payment"); // HEADROOM_ENOT_APPROVED
-        expect(37, () -> headroom.verify(payments.get(second).id()), "a verify of a payment never challenged"); // HEADROOM_ENOT_CHALLENGED
+        String approvedID = payments.get(second).id();
+        expect(37, () -> headroom.verify(approvedID), "a verify of a payment never challenged"); // HEADROOM_ENOT_CHALLENGED
         expect(10, () -> headroom.authorize(new Headroom.Payment("J-BAD", DAY, "6222020200112233447", "Z2007933000010",
                 Headroom.Business.AGREEMENT, 100, Headroom.AccountClass.I)), "a card failing the Luhn check");
         expect(11, () -> headroom.authorize(new Headroom.Payment(a.id(), a.time(), a.card(), a.institution(), a.business(),
