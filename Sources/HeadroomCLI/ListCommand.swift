@@ -38,6 +38,20 @@ struct ListCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("What the list holds: card, agreement, merchant or institution (required for a new list).", valueName: "kind"))
         var kind: String?
 
+        var source: EntrySource { EntrySource(name: name, entries: entries, from: from, kind: kind) }
+
+        func validate() throws { try source.validate() }
+
+        func parsed(_ engine: Engine) throws -> [ListEntry] { try source.parsed(engine) }
+    }
+
+    /// Where a command's entries come from: the command line or a file.
+    struct EntrySource {
+        var name: String
+        var entries: [String]
+        var from: String?
+        var kind: String?
+
         func validate() throws {
             if entries.isEmpty && from == nil { throw ValidationError("which entries? Give them after the list's name, or --from FILE (- for standard input)") }
             if !entries.isEmpty && from != nil { throw ValidationError("give entries or --from, not both") }
@@ -81,7 +95,7 @@ struct ListCommand: ParsableCommand {
             do {
                 return try String(contentsOfFile: path, encoding: .utf8)
             } catch {
-                throw ValidationError("--from \(path): cannot be read (\((error as NSError).localizedDescription))")
+                throw ValidationError("\(path): cannot be read (\((error as NSError).localizedDescription))")
             }
         }
     }
@@ -115,11 +129,10 @@ struct ListCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("What the list holds (required for a new list).", valueName: "kind")) var kind: String?
         @OptionGroup var who: OperatorOption
 
+        func validate() throws { try EntrySource(name: name, entries: [], from: file, kind: kind).validate() }
+
         func execute() throws {
-            var entries = Entries()
-            entries.name = name
-            entries.from = file
-            entries.kind = kind
+            let entries = EntrySource(name: name, entries: [], from: file, kind: kind)
             try entries.validate()
             let operatorName = try who.resolved()
             let engine = try storeOptions.openEngine(rules: nil)
