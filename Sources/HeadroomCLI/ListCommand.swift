@@ -43,6 +43,13 @@ struct ListCommand: ParsableCommand {
         func validate() throws { try source.validate() }
 
         func parsed(_ engine: Engine) throws -> [ListEntry] { try source.parsed(engine) }
+
+        /// Runs `body` for each entry, on the store opened for writing, as the operator.
+        func each(_ store: StoreOptions, _ who: OperatorOption, _ body: (Engine, ListEntry, String) throws -> Void) throws {
+            let name = try who.resolved()
+            let engine = try store.openEngine(rules: nil)
+            for entry in try parsed(engine) { try body(engine, entry, name) }
+        }
     }
 
     /// Where a command's entries come from: the command line or a file.
@@ -152,9 +159,7 @@ struct ListCommand: ParsableCommand {
         @OptionGroup var who: OperatorOption
 
         func execute() throws {
-            let name = try who.resolved()
-            let engine = try storeOptions.openEngine(rules: nil)
-            for entry in try list.parsed(engine) {
+            try list.each(storeOptions, who) { engine, entry, name in
                 try engine.requestListRemoval(list.name, entry, by: name)
                 print("\(list.name): removal of \(entry.display) requested by \(name); still in force until another operator runs headroom list approve-removal")
             }
@@ -172,9 +177,7 @@ struct ListCommand: ParsableCommand {
         @OptionGroup var who: OperatorOption
 
         func execute() throws {
-            let name = try who.resolved()
-            let engine = try storeOptions.openEngine(rules: nil)
-            for entry in try list.parsed(engine) {
+            try list.each(storeOptions, who) { engine, entry, name in
                 try engine.approveListRemoval(list.name, entry, by: name)
                 print("\(list.name): \(entry.display) removed, approved by \(name)")
             }

@@ -28,14 +28,7 @@ enum RiskParser {
             parser.problem(value, "\(field).\(key)", "unknown field: a\(kindText.map { " \($0)" } ?? "") risk rule has \(allowed.joined(separator: ", "))")
         }
         let id = LimitParser.required(values, "id", field, node, &parser).flatMap { LimitParser.parseID($0, "\(field).id", &parser) }
-        let action = LimitParser.required(values, "action", field, node, &parser).flatMap { value -> RiskAction? in
-            guard let text = parser.scalar(value, "\(field).action") else { return nil }
-            guard let action = RiskAction(name: text) else {
-                parser.problem(value, "\(field).action", "\"\(text)\" is not one of decline, challenge")
-                return nil
-            }
-            return action
-        }
+        let action = named(RiskAction.self, values, "action", field, node, &parser)
         let filter = LimitParser.required(values, "applies_to", field, node, &parser).flatMap { parser.parseFilter($0, "\(field).applies_to") }
         _ = values["description"].flatMap { parser.scalar($0, "\(field).description") }
         // Every problem at once: the kind's own fields are read even when a common one is wrong.
@@ -44,14 +37,7 @@ enum RiskParser {
         switch kindText {
         case "list":
             let name = LimitParser.required(values, "list", field, node, &parser).flatMap { listName($0, "\(field).list", &parser) }
-            let match = LimitParser.required(values, "match", field, node, &parser).flatMap { value -> ListField? in
-                guard let text = parser.scalar(value, "\(field).match") else { return nil }
-                guard let f = ListField(name: text) else {
-                    parser.problem(value, "\(field).match", "\"\(text)\" is not one of card, agreement, merchant, institution")
-                    return nil
-                }
-                return f
-            }
+            let match = named(ListField.self, values, "match", field, node, &parser)
             guard parser.problems.count == before, let id, let action, let filter, let name, let match else { return nil }
             return RiskRule(id: id, kind: .list(name: name, field: match), action: action, filter: filter, source: source)
         case "ended-agreement":
@@ -63,22 +49,9 @@ enum RiskParser {
             if window == .single || window == .year {
                 parser.problem(values["window"], "\(field).window", "a velocity rule counts a rolling window, a day or a month")
             }
-            let grouping = LimitParser.required(values, "group", field, node, &parser).flatMap { value -> Grouping? in
-                guard let text = parser.scalar(value, "\(field).group") else { return nil }
-                guard let g = Grouping(name: text) else {
-                    parser.problem(value, "\(field).group", "\"\(text)\" is not one of \(Grouping.allCases.map(\.name).joined(separator: ", "))")
-                    return nil
-                }
-                return g
-            }
-            let counting = LimitParser.required(values, "counts", field, node, &parser).flatMap { value -> Counting? in
-                guard let text = parser.scalar(value, "\(field).counts") else { return nil }
-                guard let c = Counting(name: text) else {
-                    parser.problem(value, "\(field).counts", "\"\(text)\" is not one of attempts (every authorization judged), approved (those holding a reservation)")
-                    return nil
-                }
-                return c
-            }
+            let grouping = named(Grouping.self, values, "group", field, node, &parser)
+            let counting = named(Counting.self, values, "counts", field, node, &parser,
+                                 names: "attempts (every authorization judged), approved (those holding a reservation)")
             let caps = caps(values, field, node, &parser)
             let refundRestores = values["refund_restores"].flatMap { parser.bool($0, "\(field).refund_restores") } ?? false
             if refundRestores && counting == .attempts {
@@ -102,6 +75,19 @@ enum RiskParser {
                   let id, let action, let coolOff, let caps else { return nil }
             return RiskRule(id: id, kind: .newAgreement(coolOffSeconds: coolOff), action: action, filter: filter, caps: caps, source: source)
         }
+    }
+
+    /// A required field naming one case of `T`; a name no case has is a problem that lists them
+    /// (or says `names`).
+    static func named<T: NamedCase>(_: T.Type, _ values: [String: Node], _ key: String, _ field: String, _ node: Node,
+                                    _ parser: inout FileParser, names: String? = nil) -> T? {
+        guard let value = LimitParser.required(values, key, field, node, &parser),
+              let text = parser.scalar(value, "\(field).\(key)") else { return nil }
+        guard let found = T(name: text) else {
+            parser.problem(value, "\(field).\(key)", "\"\(text)\" is not one of \(names ?? T.allCases.map(\.name).joined(separator: ", "))")
+            return nil
+        }
+        return found
     }
 
     static func caps(_ values: [String: Node], _ field: String, _ node: Node, _ parser: inout FileParser) -> Caps? {
