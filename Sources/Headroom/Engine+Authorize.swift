@@ -92,7 +92,7 @@ extension Engine {
     /// what `headroom usage` and `headroom explain` show.
     public func explain(_ request: PaymentRequest) throws(HeadroomError) -> Explanation {
         var payment = hashed(request)
-        keyIdentifiers(&payment)
+        keyIdentifiers(&payment, always: true)  // not by the writer's rule set: another thread's
         let txn = try store.beginRead()
         guard let version = try RuleSetHistory.activateIfDue(store, txn, now: options.clock) else {
             throw HeadroomError(.noRuleSet, "the store has no rule set")
