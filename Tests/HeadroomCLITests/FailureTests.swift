@@ -88,7 +88,10 @@ import Testing
     func anInterruptedReplaySummarisesAndLeavesNoScratchCopy() throws {
         let (root, store) = try M.storeWithRules("interrupted")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let temp = FileManager.default.temporaryDirectory.path
+        // A temporary directory of its own: another test's dry run, running meanwhile, would
+        // otherwise find the stale copy first and remove it (and say so in its own output).
+        let temp = root + "/tmp"
+        try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
         let stale = temp + "/headroom-dry-run-2147483000-stale"  // no such process
         try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
         let scratches = { Set((try? FileManager.default.contentsOfDirectory(atPath: temp)) ?? []).filter { $0.hasPrefix("headroom-dry-run-") } }
@@ -96,7 +99,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = ["replay", "--store", store, "--dry-run"]
-        process.environment = CLI.environment([:])
+        process.environment = CLI.environment(["TMPDIR": temp])
         let input = Pipe(), output = Pipe(), errors = Pipe()
         process.standardInput = input
         process.standardOutput = output
