@@ -46,8 +46,8 @@ enum Report {
         included). Institutions: one at 55%, one at 30%, 20 more sharing the rest; business 70% agreement, 10% each \
         authentication, gateway, entrusted; amounts log-normal around 150.00 CNY, capped at 50,000.00; account classes \
         80% I, 15% II, 5% III (fixed per card); \(r.workload.duplicatePercent)% retries, \(r.workload.releasePercent)% \
-        released, \(r.workload.refundPercent)% refunded; each payment's confirm or release follows it at once. The shipped \
-        `Rules/` apply. Every system runs the same operations with the same checks on the same counters: with one \
+        released, \(r.workload.refundPercent)% refunded; each payment's confirm or release follows it at once. The limits of \
+        the shipped `Rules/` apply (its risk rules only where "Risk rules" says). Every system runs the same operations with the same checks on the same counters: with one \
         caller, in the same order, their approval counts must agree. With several caller threads the order of one card's \
         payments can change, and with it a decision at a cap.
 
