@@ -452,3 +452,26 @@ enum ShadowProbe {
         return out
     }
 }
+
+/// A store of Headroom 0.12 (schema 4) is refused until migrated; the migration rewrites no
+/// record (they are already current), and every payment keeps its answer and its reservation.
+@Suite struct SchemaFiveTests {
+    @Test func aSchema4StoreMigratesWithoutRewriting() throws {
+        let dir = try Fixture.directory("schema-4")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var engine: Engine! = try Fixture.engine(dir, rules: try Fixture.shippedRules())
+        let first = try engine.authorize(try Fixture.request("V1", "2026-11-25T10:00:00+08:00", amount: "10.00"))
+        let txn = try engine.store.beginWrite()
+        try engine.store.putMetaInteger(txn, .schema, 4)
+        try txn.commit()
+        engine = nil
+        expectError(.storeNeedsMigration) { _ = try Fixture.engine(dir) }
+        let report = try Engine.migrate(path: dir, by: "alice")
+        #expect(report.fromSchema == 4 && report.toSchema == 5 && report.recordsRewritten == 0)
+        engine = try Fixture.engine(dir)
+        let again = try engine.authorize(try Fixture.request("V1", "2026-11-25T10:00:00+08:00", amount: "10.00"))
+        #expect(again.replayed && again.decision == first.decision)
+        #expect(try engine.check().problems.isEmpty && engine.check().liveReservations == 1)
+        #expect(try engine.lists().isEmpty)
+    }
+}
