@@ -199,8 +199,10 @@ extension Engine {
 
     private func list(_ txn: borrowing StoreTransaction, _ name: String, _ field: ListField) throws(HeadroomError) -> ListSummary {
         let prefix = Store.listHeaderKey(name)
-        var entries: [ListedEntry] = []
+        var entries: [(identity: [UInt8], entry: ListedEntry)] = []
         var pending: [[UInt8]: String] = [:]
+        // One pass: the list's keys are contiguous (its name and a zero byte first), entries
+        // before the removals awaiting approval.
         try txn.scan(.lists, from: prefix) { (key, value) throws(HeadroomError) in
             guard key.count == prefix.count + 17, key.starts(with: prefix) else { return key.count <= prefix.count }
             var r = ByteReader(value)
@@ -209,7 +211,7 @@ extension Engine {
                 guard r.u8() == 1, let at = r.i64(), let by = r.string(), let display = r.string() else {
                     throw HeadroomError(.corrupted, "an entry of the list \(name) does not decode")
                 }
-                entries.append(ListedEntry(display: display, addedBy: by, addedAt: at, removalRequestedBy: nil))
+                entries.append((Array(key.suffix(16)), ListedEntry(display: display, addedBy: by, addedAt: at, removalRequestedBy: nil)))
             case Store.ListKeyPart.pendingRemoval.rawValue:
                 guard r.u8() == 1, r.i64() != nil, let by = r.string() else {
                     throw HeadroomError(.corrupted, "a pending removal of the list \(name) does not decode")
@@ -220,18 +222,9 @@ extension Engine {
             }
             return true
         }
-        // Pending removals sort after the entries: match them by identity.
-        var identities: [[UInt8]] = []
-        try txn.scan(.lists, from: prefix + [Store.ListKeyPart.entry.rawValue]) { (key, _) throws(HeadroomError) in
-            guard key.count == prefix.count + 17, key.starts(with: prefix + [Store.ListKeyPart.entry.rawValue]) else { return false }
-            identities.append(Array(key.suffix(16)))
-            return true
-        }
-        for (i, identity) in identities.enumerated() where pending[identity] != nil {
-            let e = entries[i]
-            entries[i] = ListedEntry(display: e.display, addedBy: e.addedBy, addedAt: e.addedAt, removalRequestedBy: pending[identity])
-        }
-        return ListSummary(name: name, field: field, entries: entries)
+        return ListSummary(name: name, field: field, entries: entries.map { identity, e in
+            ListedEntry(display: e.display, addedBy: e.addedBy, addedAt: e.addedAt, removalRequestedBy: pending[identity])
+        })
     }
 
     func listField(_ txn: borrowing StoreTransaction, _ name: String) throws(HeadroomError) -> ListField? {

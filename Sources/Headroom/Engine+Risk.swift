@@ -55,7 +55,7 @@ extension Engine {
         var facts = RiskFacts.none
         for (bit, index) in rules.listRules.enumerated() {
             let rule = rules.risk[index]
-            guard case .list(let name, let field) = rule.kind, rule.filter.businesses.contains(payment.business) else { continue }
+            guard case .list(let name, let field) = rule.kind, rules.listRuleApplies(bit, to: payment) else { continue }
             let identity: CardHash? = switch field {
             case .card: payment.card
             case .agreement: payment.agreementKey

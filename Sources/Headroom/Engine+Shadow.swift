@@ -59,16 +59,10 @@ extension Engine {
 
     /// Adds one to a shadow tally (`shadow.v<N>.<name>`: a count, then up to five sample ids).
     private func tally(_ version: UInt32, _ name: String, id: String?, in txn: borrowing StoreTransaction) throws(HeadroomError) {
-        var count: UInt64 = 0
-        var samples: [String] = []
+        var (count, samples): (UInt64, [String]) = (0, [])
         if let found = try store.meta(txn, .shadowTally(version, name)) {
-            var r = ByteReader(found)
-            guard let n = r.u64() else { throw HeadroomError(.corrupted, "a shadow tally does not decode") }
-            count = n
-            while !r.isAtEnd {
-                guard let sample = r.string() else { throw HeadroomError(.corrupted, "a shadow tally does not decode") }
-                samples.append(sample)
-            }
+            guard let tally = Self.decodeTally(found) else { throw HeadroomError(.corrupted, "a shadow tally does not decode") }
+            (count, samples) = tally
         }
         if let id, samples.count < Self.shadowSamplesMax { samples.append(id) }
         var w = ByteWriter()

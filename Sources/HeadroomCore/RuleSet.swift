@@ -40,6 +40,8 @@ public struct RuleSet: Sendable, Equatable {
     private let riskFilters: [CompiledFilter]
     private let riskCounters: [CompiledCounter?]
     private let newAgreementIDs: [UInt64]
+    /// For each risk rule, its bit in ``RiskFacts/listHits`` (list rules only; -1 for others).
+    private let listBits: [Int]
 
     /// A rule set of `limits`, the card tier's policy, the hold times (`nil`: reservations kept
     /// until settled) and the risk rules (at most ``listRulesMax`` of them list rules).
@@ -77,6 +79,9 @@ public struct RuleSet: Sendable, Equatable {
         riskByBusiness = Business.allCases.map { business in risk.indices.filter { risk[$0].filter.businesses.contains(business) } }
         riskFilters = risk.map(\.filter.compiled)
         riskCounters = risk.map { $0.counter.map(CompiledCounter.init) }
+        var bits = [Int](repeating: -1, count: risk.count)
+        for (bit, index) in listRules.enumerated() { bits[index] = bit }
+        listBits = bits
         newAgreementIDs = risk.map { rule in
             guard case .newAgreement(let seconds) = rule.kind else { return 0 }
             var h = FNV1a()
@@ -89,6 +94,12 @@ public struct RuleSet: Sendable, Equatable {
 
     public static func == (a: RuleSet, b: RuleSet) -> Bool {
         a.limits == b.limits && a.cardTier == b.cardTier && a.holds == b.holds && a.risk == b.risk
+    }
+
+    /// Whether the `bit`-th list rule (``listRules``) judges `payment`: its filter takes it. The
+    /// engine reads the list only then.
+    public func listRuleApplies(_ bit: Int, to payment: Payment) -> Bool {
+        riskFilters[listRules[bit]].matches(payment)
     }
 
     /// The risk rule with id `id`, if any.
@@ -311,8 +322,7 @@ extension RuleSet {
         for i in riskByBusiness[Int(payment.business.rawValue)] where riskFilters[i].matches(payment) {
             switch risk[i].kind {
             case .list:
-                let bit = listRules.firstIndex(of: i)!
-                if facts.listHits & (1 << UInt64(bit)) != 0 { plan.riskHits.append(i) }
+                if facts.listHits & (1 << UInt64(listBits[i])) != 0 { plan.riskHits.append(i) }
             case .endedAgreement:
                 if facts.agreement?.endedAt != nil { plan.riskHits.append(i) }
             case .velocity(let counting):

@@ -15,19 +15,7 @@ public struct RuleChange: Hashable, Sendable, CustomStringConvertible {
 public enum RuleSetDiff {
     /// What changes from `old` to `new`, limit by limit, then the card tier and the hold times.
     public static func changes(from old: RuleSet, to new: RuleSet) -> [RuleChange] {
-        var out: [RuleChange] = []
-        let oldByID = Dictionary(old.limits.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let newIDs = Set(new.limits.map(\.id))
-        for limit in old.limits where !newIDs.contains(limit.id) {
-            out.append(RuleChange(subject: limit.id, text: "removed \(limit.id): \(describe(limit))"))
-        }
-        for limit in new.limits {
-            guard let before = oldByID[limit.id] else {
-                out.append(RuleChange(subject: limit.id, text: "added \(limit.id): \(describe(limit))"))
-                continue
-            }
-            out += changes(before, limit)
-        }
+        var out = byID(old.limits, new.limits, id: \.id, describe: describe, changes: changes)
         if old.cardTier != new.cardTier {
             out.append(RuleChange(subject: "card_tier", text: "card_tier: counts \(describe(old.cardTier.filter)) -> \(describe(new.cardTier.filter)); refunds restore \(old.cardTier.refundRestores) -> \(new.cardTier.refundRestores)"))
         }
@@ -38,25 +26,35 @@ public enum RuleSetDiff {
                 out.append(RuleChange(subject: "holds", text: "holds: challenge \(text(old.holds)) -> \(text(new.holds))"))
             }
         }
-        let oldRisk = Dictionary(old.risk.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let newRiskIDs = Set(new.risk.map(\.id))
-        for rule in old.risk where !newRiskIDs.contains(rule.id) {
-            out.append(RuleChange(subject: rule.id, text: "removed \(rule.id): \(describe(rule))"))
-        }
-        for rule in new.risk {
-            guard let before = oldRisk[rule.id] else {
-                out.append(RuleChange(subject: rule.id, text: "added \(rule.id): \(describe(rule))"))
-                continue
-            }
-            if describe(before) != describe(rule) {
-                out.append(RuleChange(subject: rule.id, text: "\(rule.id): \(describe(before)) -> \(describe(rule))"))
-            }
+        out += byID(old.risk, new.risk, id: \.id, describe: describe) { before, rule in
+            describe(before) == describe(rule) ? []
+                : [RuleChange(subject: rule.id, text: "\(rule.id): \(describe(before)) -> \(describe(rule))")]
         }
         return out
     }
 
-    /// `challenge card on list blocked-cards, agreement/gateway` or `challenge count of attempts
-    /// per card rolling 10m above 30, agreement/gateway`.
+    /// Rules matched by id: those removed (in the old order), then, in the new order, each added
+    /// or what `changes` says of one kept.
+    static func byID<Rule>(_ old: [Rule], _ new: [Rule], id: (Rule) -> String, describe: (Rule) -> String,
+                           changes: (Rule, Rule) -> [RuleChange]) -> [RuleChange] {
+        var out: [RuleChange] = []
+        let oldByID = Dictionary(old.map { (id($0), $0) }, uniquingKeysWith: { a, _ in a })
+        let newIDs = Set(new.map(id))
+        for rule in old where !newIDs.contains(id(rule)) {
+            out.append(RuleChange(subject: id(rule), text: "removed \(id(rule)): \(describe(rule))"))
+        }
+        for rule in new {
+            guard let before = oldByID[id(rule)] else {
+                out.append(RuleChange(subject: id(rule), text: "added \(id(rule)): \(describe(rule))"))
+                continue
+            }
+            out += changes(before, rule)
+        }
+        return out
+    }
+
+    /// `decline card on list blocked-cards, gateway` or `challenge attempts per card per 10
+    /// minutes: more than 30, agreement/gateway`.
     public static func describe(_ rule: RiskRule) -> String {
         let what: String
         switch rule.kind {

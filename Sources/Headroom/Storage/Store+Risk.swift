@@ -4,7 +4,6 @@ import HeadroomCore
 /// under the keyed hash of its id (decision 0017).
 struct AgreementRecord: Equatable {
     static let version: UInt8 = 1
-    static let byteCount = 1 + 1 + 8 + 8 + 1 + 32
 
     var facts: AgreementFacts
     var card: CardHash
@@ -82,25 +81,29 @@ extension Store {
     static func listHeaderKey(_ name: String) -> [UInt8] { Array(name.utf8) + [0] }
 
     static func listKey(_ name: String, _ part: ListKeyPart, _ identity: CardHash) -> [UInt8] {
-        var key = Array(name.utf8) + [0, part.rawValue]
-        withUnsafeBytes(of: identity.high.bigEndian) { key.append(contentsOf: $0) }
-        withUnsafeBytes(of: identity.low.bigEndian) { key.append(contentsOf: $0) }
-        return key
+        withListKey(name, part, identity) { Array($0) }
+    }
+
+    /// Lends the key of `identity` in list `name` (name + 0 + part + identity), built on the
+    /// stack, to `body`.
+    static func withListKey<R, E: Error>(_ name: String, _ part: ListKeyPart, _ identity: CardHash,
+                                         _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        var name = name
+        let result: Result<R, E> = name.withUTF8 { nameBytes in
+            withUnsafeTemporaryAllocation(byteCount: nameBytes.count + 18, alignment: 8) { buffer in
+                UnsafeMutableRawBufferPointer(rebasing: buffer[0..<nameBytes.count]).copyMemory(from: UnsafeRawBufferPointer(nameBytes))
+                buffer[nameBytes.count] = 0
+                buffer[nameBytes.count + 1] = part.rawValue
+                buffer.storeBytes(of: identity.high.bigEndian, toByteOffset: nameBytes.count + 2, as: UInt64.self)
+                buffer.storeBytes(of: identity.low.bigEndian, toByteOffset: nameBytes.count + 10, as: UInt64.self)
+                return Result { () throws(E) in try body(UnsafeRawBufferPointer(buffer)) }
+            }
+        }
+        return try result.get()
     }
 
     /// Whether `identity` is an entry of list `name`: one read, the key built on the stack.
     func listContains(_ txn: borrowing StoreTransaction, _ name: String, _ identity: CardHash) throws(HeadroomError) -> Bool {
-        try withUTF8(name) { (nameBytes) throws(HeadroomError) -> Bool in
-            let count = nameBytes.count + 18
-            let result: Result<Bool, HeadroomError> = withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
-                UnsafeMutableRawBufferPointer(rebasing: buffer[0..<nameBytes.count]).copyMemory(from: nameBytes)
-                buffer[nameBytes.count] = 0
-                buffer[nameBytes.count + 1] = ListKeyPart.entry.rawValue
-                buffer.storeBytes(of: identity.high.bigEndian, toByteOffset: nameBytes.count + 2, as: UInt64.self)
-                buffer.storeBytes(of: identity.low.bigEndian, toByteOffset: nameBytes.count + 10, as: UInt64.self)
-                return Result { () throws(HeadroomError) in try txn.get(.lists, key: UnsafeRawBufferPointer(buffer)) != nil }
-            }
-            return try result.get()
-        }
+        try Store.withListKey(name, .entry, identity) { (k) throws(HeadroomError) in try txn.get(.lists, key: k) != nil }
     }
 }
