@@ -111,17 +111,92 @@ static void expect_payment(totals_t *t, const op_t *op) {
     for (int i = 0; i < n; i++) { t->amount[key_kind(keys[i])] += op->amount_fen; t->count[key_kind(keys[i])] += 1; }
 }
 
-/* What the cells must hold at the end, from the peer's own answers: per kind, the approved
- * (first answer) and unreleased payments. `decided[payment]` is 1 approved, 2 declined. */
-static inline void expected_totals(const op_t *ops, uint64_t count, const char *decided, totals_t *want) {
-    memset(want, 0, sizeof *want);
-    char *released = calloc(count + 1, 1), *seen = calloc(count + 1, 1);
-    for (uint64_t i = 0; i < count; i++) if (ops[i].kind == OP_RELEASE) released[ops[i].payment] = 1;
-    for (uint64_t i = 0; i < count; i++)
-        if (ops[i].kind == OP_AUTHORIZE && !seen[ops[i].payment]++ && decided[ops[i].payment] == 1 && !released[ops[i].payment])
-            expect_payment(want, &ops[i]);
+/* Each payment's first answer: 1 approved, 2 declined; by payment number, from the lowest the
+ * workload names (a day store's own payments are numbered from 2,000,000,000). */
+typedef struct { uint32_t base; uint64_t span; char *v; } decided_t;
+static inline decided_t decided_new(const op_t *ops, uint64_t count) {
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (uint64_t i = 0; i < count; i++) { if (ops[i].payment < lo) lo = ops[i].payment; if (ops[i].payment > hi) hi = ops[i].payment; }
+    if (count == 0) lo = hi = 0;
+    decided_t d = {lo, (uint64_t)hi - lo + 1, NULL};
+    d.v = calloc(d.span, 1);
+    return d;
+}
+#define DECIDED(d, p) ((d)->v[(p) - (d)->base])
+
+/* Adds to `want` what the cells must hold from the first `count` ops, from the peer's own
+ * answers: per kind, the approved (first answer) and unreleased payments. */
+static inline void expected_totals(const op_t *ops, uint64_t count, const decided_t *d, totals_t *want) {
+    char *released = calloc(d->span, 1), *seen = calloc(d->span, 1);
+    for (uint64_t i = 0; i < count; i++) if (ops[i].kind == OP_RELEASE) released[ops[i].payment - d->base] = 1;
+    for (uint64_t i = 0; i < count; i++) {
+        uint32_t p = ops[i].payment - d->base;
+        if (ops[i].kind == OP_AUTHORIZE && !seen[p]++ && d->v[p] == 1 && !released[p]) expect_payment(want, &ops[i]);
+    }
     free(released); free(seen);
 }
+
+/* How a peer reads and writes its store: the four calls every peer's operations are made of. */
+typedef struct {
+    int64_t (*get_cell)(uint64_t key, int64_t *count);
+    void (*add_cell)(uint64_t key, int64_t amount, int64_t count);
+    int (*get_record)(uint32_t id, record_t *r);
+    void (*put_record)(uint32_t id, const record_t *r);
+} store_ops_t;
+
+typedef struct { long approved, declined, errors; uint64_t auths, ran; } stats_t;
+
+/* One operation, with the engine's semantics, the same for every peer: a retried authorization
+ * gets its first answer; confirm and release need an authorized payment, a refund a confirmed one
+ * with enough left (the shipped rules give nothing back on refunds); a refused operation writes
+ * nothing and counts as an error. */
+static inline void run_op(store_ops_t s, const op_t *op, decided_t *d, stats_t *st) {
+    record_t r; uint64_t keys[6]; int n = counter_keys(op, keys);
+    if (op->kind == OP_AUTHORIZE) {
+        st->auths++;
+        if (s.get_record(op->payment, &r)) return; /* a retry: the first answer */
+        int64_t ua[6], uc[6];
+        for (int j = 0; j < n; j++) ua[j] = s.get_cell(keys[j], &uc[j]);
+        int ok = approve(op, n, ua, uc);
+        if (ok) for (int j = 0; j < n; j++) s.add_cell(keys[j], op->amount_fen, 1);
+        record_t nr = {ok ? ST_AUTHORIZED : ST_DECLINED, op->institution, op->account_class, 0, op->card, op->amount_fen, op->time, 0};
+        s.put_record(op->payment, &nr);
+        DECIDED(d, op->payment) = ok ? 1 : 2;
+        if (ok) st->approved++; else st->declined++;
+    } else if (op->kind == OP_CONFIRM || op->kind == OP_RELEASE) {
+        if (!s.get_record(op->payment, &r) || r.state != ST_AUTHORIZED) { st->errors++; return; }
+        if (op->kind == OP_RELEASE) for (int j = 0; j < n; j++) s.add_cell(keys[j], -r.amount_fen, -1);
+        r.state = op->kind == OP_CONFIRM ? ST_CONFIRMED : ST_RELEASED;
+        s.put_record(op->payment, &r);
+    } else {
+        record_t rr; uint32_t rid = op->payment + 1000000000u;
+        if (s.get_record(rid, &rr)) return;
+        if (!s.get_record(op->payment, &r) || r.state != ST_CONFIRMED || op->amount_fen > r.amount_fen - r.refunded_fen) {
+            st->errors++; return;
+        }
+        r.refunded_fen += op->amount_fen;
+        s.put_record(op->payment, &r);
+        record_t refund = {ST_CONFIRMED, 0, 0, 0, op->card, op->amount_fen, op->time, 0};
+        s.put_record(rid, &refund);
+    }
+}
+
+/* A run bounded in time stops at the first payment (or refund) that begins after `deadline`,
+ * so that the payment before it ran whole (its retry, its confirm or release). */
+static inline int past_deadline(const op_t *ops, uint64_t i, double deadline) {
+    if (deadline <= 0 || i == 0) return 0;
+    int begins = ops[i].kind == OP_REFUND || (ops[i].kind == OP_AUTHORIZE && ops[i].payment != ops[i - 1].payment);
+    return begins && now_seconds() > deadline;
+}
+
+/* The optional arguments the peers share after their own: a day store's payments to run first,
+ * untimed ("-" for none), and the most seconds to run the workload (0: all of it). */
+static inline op_t *read_prefill(int argc, char **argv, int at, uint64_t *count) {
+    *count = 0;
+    if (argc <= at || strcmp(argv[at], "-") == 0) return NULL;
+    return read_workload(argv[at], count);
+}
+static inline double read_seconds(int argc, char **argv, int at) { return argc > at ? atof(argv[at]) : 0; }
 
 static int totals_equal(const totals_t *a, const totals_t *b) {
     for (int k = 1; k < K_KINDS; k++) if (a->amount[k] != b->amount[k] || a->count[k] != b->count[k]) return 0;

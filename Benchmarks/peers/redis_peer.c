@@ -1,7 +1,8 @@
 /* Redis: the same counters, checks and idempotency records as the engine, as Lua scripts (each
  * atomic on the server), EVALSHA pipelined in batches, over a minimal RESP client. The harness
- * starts redis-server (appendfsync always or everysec) on 127.0.0.1 and stops it.
- * Usage: redis_peer WORKLOAD PORT SETTING-NAME [PIPELINE] */
+ * starts redis-server (appendfsync always or everysec) on 127.0.0.1 and stops it. PREFILL: a
+ * day store's own payments, run first, untimed (pipelined by 1,000). SECONDS: stop after that long.
+ * Usage: redis_peer WORKLOAD PORT SETTING-NAME [PIPELINE [PREFILL|- [SECONDS]]] */
 #include "common.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -92,29 +93,16 @@ static long long reply(char *bulk) {
 
 static void counter_name(uint64_t key, char *buf) { sprintf(buf, "c:%d:%llx", key_kind(key), (unsigned long long)(key & ((1ULL << 60) - 1))); }
 
-int main(int argc, char **argv) {
-    if (argc < 4) { fprintf(stderr, "usage: redis_peer WORKLOAD PORT SETTING [PIPELINE]\n"); return 64; }
-    uint64_t count; op_t *ops = read_workload(argv[1], &count);
-    int pipeline = argc > 4 ? atoi(argv[4]) : 64;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    for (int tries = 0;; tries++) {
-        sock = socket(AF_INET, SOCK_STREAM, 0);
-        if (connect(sock, (struct sockaddr *)&addr, sizeof addr) == 0) break;
-        close(sock);
-        if (tries > 100) { perror("connect"); return 3; }
-        usleep(50000);
-    }
-    int one = 1; setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    char sha[3][64]; const char *scripts[3] = {AUTHORIZE_LUA, SETTLE_LUA, REFUND_LUA};
-    for (int s = 0; s < 3; s++) { const char *a[] = {"SCRIPT", "LOAD", scripts[s]}; command(3, a); flush_out(); reply(sha[s]); }
+static char sha[3][64];
 
-    long approved = 0, declined = 0, errors = 0; uint64_t auths = 0;
-    char *decided = calloc(count + 1, 1);
+/* Sends ops in pipelined batches of `pipeline` (each ending where a payment ends). */
+static void run(const op_t *ops, uint64_t count, int pipeline, decided_t *d, stats_t *s, double deadline) {
     char args[24][64]; const char *argvv[32]; /* 3 + 7 keys + 3 + 12 caps */
-    double start = now_seconds();
-    for (uint64_t i = 0; i < count; i += pipeline) {
+    uint64_t i = 0;
+    while (i < count) {
+        if (deadline > 0 && now_seconds() > deadline) break;
         uint64_t end = i + pipeline < count ? i + pipeline : count;
+        while (end < count && !(ops[end].kind == OP_REFUND || (ops[end].kind == OP_AUTHORIZE && ops[end].payment != ops[end - 1].payment))) end++;
         for (uint64_t j = i; j < end; j++) {
             const op_t *op = &ops[j]; int n = 0;
             if (op->kind == OP_AUTHORIZE) {
@@ -144,15 +132,48 @@ int main(int argc, char **argv) {
         for (uint64_t j = i; j < end; j++) {
             long long r = reply(NULL); const op_t *op = &ops[j];
             if (op->kind == OP_AUTHORIZE) {
-                auths++;
-                if (r == 1 || r == 2) { decided[op->payment] = (char)r; if (r == 1) approved++; else declined++; }
-            } else if (r == 0) errors++;
+                s->auths++;
+                if (r == 1 || r == 2) { DECIDED(d, op->payment) = (char)r; if (r == 1) s->approved++; else s->declined++; }
+            } else if (r == 0) s->errors++;
         }
+        i = end;
     }
+    s->ran = i;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4 || argc > 7) { fprintf(stderr, "usage: redis_peer WORKLOAD PORT SETTING [PIPELINE [PREFILL|- [SECONDS]]]\n"); return 64; }
+    uint64_t count, prefillCount; op_t *ops = read_workload(argv[1], &count);
+    int pipeline = argc > 4 ? atoi(argv[4]) : 64;
+    op_t *prefill = read_prefill(argc, argv, 5, &prefillCount);
+    double seconds_max = read_seconds(argc, argv, 6);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    for (int tries = 0;; tries++) {
+        sock = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(sock, (struct sockaddr *)&addr, sizeof addr) == 0) break;
+        close(sock);
+        if (tries > 100) { perror("connect"); return 3; }
+        usleep(50000);
+    }
+    int one = 1; setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const char *scripts[3] = {AUTHORIZE_LUA, SETTLE_LUA, REFUND_LUA};
+    for (int s = 0; s < 3; s++) { const char *a[] = {"SCRIPT", "LOAD", scripts[s]}; command(3, a); flush_out(); reply(sha[s]); }
+
+    totals_t want = {0}, have = {0};
+    if (prefill) {
+        decided_t pd = decided_new(prefill, prefillCount);
+        stats_t ps = {0};
+        run(prefill, prefillCount, 1000, &pd, &ps, 0);
+        expected_totals(prefill, prefillCount, &pd, &want);
+    }
+    decided_t d = decided_new(ops, count);
+    stats_t s = {0};
+    double start = now_seconds();
+    run(ops, count, pipeline, &d, &s, seconds_max > 0 ? start + seconds_max : 0);
     double seconds = now_seconds() - start;
 
-    totals_t want, have = {0};
-    expected_totals(ops, count, decided, &want);
+    expected_totals(ops, s.ran, &d, &want);
     const char *totals[] = {"EVAL", TOTALS_LUA, "0"}; command(3, totals); flush_out();
     long long elements = reply(NULL);
     for (long long e = 0; e < elements && e < 12; e++) {
@@ -160,6 +181,7 @@ int main(int argc, char **argv) {
         if (e % 2 == 0) have.amount[kind] = v; else have.count[kind] = v;
     }
     char note[96]; snprintf(note, sizeof note, "Lua script per op, EVALSHA pipelined by %d", pipeline);
-    print_result("redis", argv[3], count, auths, seconds, approved, declined, errors, totals_equal(&want, &have), note);
+    if (s.ran < count) snprintf(note + strlen(note), sizeof note - strlen(note), "; stopped after %g s", seconds_max);
+    print_result("redis", argv[3], s.ran, s.auths, seconds, s.approved, s.declined, s.errors, totals_equal(&want, &have), note);
     return 0;
 }

@@ -1,12 +1,13 @@
 /* SQLite in WAL mode, with synchronous FULL or NORMAL: the same counters, checks and
  * idempotency records as the engine, one transaction per operation (as the engine commits),
- * prepared statements throughout.
- * Usage: sqlite_peer WORKLOAD FILE full|normal */
+ * prepared statements throughout. PREFILL: a day store's own payments, run first in one
+ * transaction, untimed. SECONDS: stop after that long.
+ * Usage: sqlite_peer WORKLOAD FILE full|normal [PREFILL|- [SECONDS]] */
 #include "common.h"
 #include <sqlite3.h>
 
 static sqlite3 *db;
-static sqlite3_stmt *get_cell_s, *put_cell_s, *del_cell_s, *get_rec_s, *put_rec_s, *begin_s, *commit_s, *rollback_s;
+static sqlite3_stmt *get_cell_s, *put_cell_s, *del_cell_s, *get_rec_s, *put_rec_s, *begin_s, *commit_s;
 
 static void must(int rc, const char *what) {
     if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) { fprintf(stderr, "%s: %s\n", what, sqlite3_errmsg(db)); exit(3); }
@@ -39,9 +40,26 @@ static void put_record(uint32_t id, const record_t *r) {
     exec1(put_rec_s);
 }
 
+static const store_ops_t OPS = {get_cell, add_cell, get_record, put_record};
+
+/* Runs ops, each in its own transaction (`own`), or all in the caller's. A refused operation
+ * wrote nothing: its commit is a rollback's. */
+static void run(const op_t *ops, uint64_t count, decided_t *d, stats_t *s, double deadline, int own) {
+    uint64_t i = 0;
+    for (; i < count; i++) {
+        if (past_deadline(ops, i, deadline)) break;
+        if (own) exec1(begin_s);
+        run_op(OPS, &ops[i], d, s);
+        if (own) exec1(commit_s);
+    }
+    s->ran = i;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: sqlite_peer WORKLOAD FILE full|normal\n"); return 64; }
-    uint64_t count; op_t *ops = read_workload(argv[1], &count);
+    if (argc < 4 || argc > 6) { fprintf(stderr, "usage: sqlite_peer WORKLOAD FILE full|normal [PREFILL|- [SECONDS]]\n"); return 64; }
+    uint64_t count, prefillCount; op_t *ops = read_workload(argv[1], &count);
+    op_t *prefill = read_prefill(argc, argv, 4, &prefillCount);
+    double seconds_max = read_seconds(argc, argv, 5);
     must(sqlite3_open(argv[2], &db), "open");
     char pragmas[200];
     snprintf(pragmas, sizeof pragmas, "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-262144;",
@@ -54,48 +72,25 @@ int main(int argc, char **argv) {
     del_cell_s = prep("DELETE FROM counters WHERE k = ?1");
     get_rec_s = prep("SELECT rec FROM payments WHERE id = ?1");
     put_rec_s = prep("INSERT OR REPLACE INTO payments(id, rec) VALUES (?1, ?2)");
-    begin_s = prep("BEGIN IMMEDIATE"); commit_s = prep("COMMIT"); rollback_s = prep("ROLLBACK");
+    begin_s = prep("BEGIN IMMEDIATE"); commit_s = prep("COMMIT");
 
-    long approved = 0, declined = 0, errors = 0; uint64_t auths = 0;
-    char *decided = calloc(count + 1, 1);
-    double start = now_seconds();
-    for (uint64_t i = 0; i < count; i++) {
-        const op_t *op = &ops[i];
+    totals_t want = {0}, have = {0};
+    if (prefill) {
+        decided_t pd = decided_new(prefill, prefillCount);
+        stats_t ps = {0};
         exec1(begin_s);
-        record_t r; uint64_t keys[6]; int n = counter_keys(op, keys);
-        if (op->kind == OP_AUTHORIZE) {
-            auths++;
-            if (get_record(op->payment, &r)) { exec1(rollback_s); continue; }
-            int64_t ua[6], uc[6];
-            for (int j = 0; j < n; j++) ua[j] = get_cell(keys[j], &uc[j]);
-            int ok = approve(op, n, ua, uc);
-            if (ok) for (int j = 0; j < n; j++) add_cell(keys[j], op->amount_fen, 1);
-            record_t nr = {ok ? ST_AUTHORIZED : ST_DECLINED, op->institution, op->account_class, 0, op->card, op->amount_fen, op->time, 0};
-            put_record(op->payment, &nr);
-            decided[op->payment] = ok ? 1 : 2;
-            if (ok) approved++; else declined++;
-        } else if (op->kind == OP_CONFIRM || op->kind == OP_RELEASE) {
-            if (!get_record(op->payment, &r) || r.state != ST_AUTHORIZED) { errors++; exec1(rollback_s); continue; }
-            if (op->kind == OP_RELEASE) for (int j = 0; j < n; j++) add_cell(keys[j], -r.amount_fen, -1);
-            r.state = op->kind == OP_CONFIRM ? ST_CONFIRMED : ST_RELEASED;
-            put_record(op->payment, &r);
-        } else {
-            record_t rr; uint32_t rid = op->payment + 1000000000u;
-            if (get_record(rid, &rr)) { exec1(rollback_s); continue; }
-            if (!get_record(op->payment, &r) || r.state != ST_CONFIRMED || op->amount_fen > r.amount_fen - r.refunded_fen) {
-                errors++; exec1(rollback_s); continue;
-            }
-            r.refunded_fen += op->amount_fen;
-            put_record(op->payment, &r);
-            record_t refund = {ST_CONFIRMED, 0, 0, 0, op->card, op->amount_fen, op->time, 0};
-            put_record(rid, &refund);
-        }
+        run(prefill, prefillCount, &pd, &ps, 0, 0);
         exec1(commit_s);
+        must(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE);", NULL, NULL, NULL), "checkpoint");
+        expected_totals(prefill, prefillCount, &pd, &want);
     }
+    decided_t d = decided_new(ops, count);
+    stats_t s = {0};
+    double start = now_seconds();
+    run(ops, count, &d, &s, seconds_max > 0 ? start + seconds_max : 0, 1);
     double seconds = now_seconds() - start;
 
-    totals_t want, have = {0};
-    expected_totals(ops, count, decided, &want);
+    expected_totals(ops, s.ran, &d, &want);
     sqlite3_stmt *all = prep("SELECT k, amount, n FROM counters");
     while (sqlite3_step(all) == SQLITE_ROW) {
         uint64_t key = (uint64_t)sqlite3_column_int64(all, 0);
@@ -103,7 +98,9 @@ int main(int argc, char **argv) {
     }
     sqlite3_finalize(all);
     char setting[32]; snprintf(setting, sizeof setting, "WAL, synchronous=%s", strcmp(argv[3], "full") == 0 ? "FULL" : "NORMAL");
-    print_result("sqlite", setting, count, auths, seconds, approved, declined, errors, totals_equal(&want, &have), "C on libsqlite3, one transaction per op");
+    char note[96]; snprintf(note, sizeof note, "C on libsqlite3, one transaction per op");
+    if (s.ran < count) snprintf(note + strlen(note), sizeof note - strlen(note), "; stopped after %g s", seconds_max);
+    print_result("sqlite", setting, s.ran, s.auths, seconds, s.approved, s.declined, s.errors, totals_equal(&want, &have), note);
     sqlite3_close(db);
     return 0;
 }

@@ -20,49 +20,13 @@ struct OpenLoopResult: Codable, Sendable {
     var correct: Bool? = nil
     /// Journal mode: the checkpoints the run crossed (older results have none).
     var note: String? = nil
+    /// The commit path's pauses and the store's size (day-scale runs; older results have none).
+    var pauses: PauseSummary? = nil
 }
 
 enum OpenLoop {
     /// Past this lag behind the schedule the engine cannot keep up: the run stops and says so.
     static let lagLimitSeconds = 1.0
-
-    /// Offers payments at `rate` per second for `seconds`: payment i is due at start + i/rate.
-    /// Its latency is measured from when it was due, not from when the engine got to it, so a
-    /// stall counts against every payment it delayed (no coordinated omission). Each payment's
-    /// confirm or release follows it at once, as the front processor would send it.
-    static func run(_ harness: EngineHarness, rate: Double, seconds: Double, setting: String) throws -> OpenLoopResult {
-        let units = harness.workload.units.filter { harness.workload.ops[$0.lowerBound].kind == Op.Kind.authorize.rawValue }
-        let requests = min(units.count, Int(rate * seconds))
-        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-        let interval = 1e9 / rate
-        let start = DispatchTime.now().uptimeNanoseconds + 1_000_000
-        var completed = 0
-        var saturated = false
-        var approved: [Int: Bool] = [:]
-        for (n, unit) in units.prefix(requests).enumerated() {
-            let due = start + UInt64(Double(n) * interval)
-            var now = DispatchTime.now().uptimeNanoseconds
-            while now < due { now = DispatchTime.now().uptimeNanoseconds }  // spin: sleeps are too coarse at these rates
-            if Double(now - due) / 1e9 > lagLimitSeconds {
-                saturated = true
-                break
-            }
-            let (ok, _) = harness.run(unit.lowerBound)
-            let done = DispatchTime.now().uptimeNanoseconds
-            if let ok { approved[Int(harness.workload.ops[unit.lowerBound].payment)] = ok }
-            _ = histogram.record((done - due) / 1000)
-            for i in unit.dropFirst() { harness.run(i) }
-            completed += 1
-        }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let achieved = Double(completed) / elapsed
-        saturated = saturated || achieved < 0.95 * rate
-        return OpenLoopResult(setting: setting, offeredPerSecond: rate, requests: requests, completed: completed,
-                              achievedPerSecond: achieved,
-                              p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
-                              p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max, saturated: saturated,
-                              correct: try Correctness.verify(harness, approved: approved))
-    }
 }
 
 extension OpenLoop {
@@ -81,6 +45,7 @@ extension OpenLoop {
         let start = DispatchTime.now().uptimeNanoseconds + 5_000_000
         let latencies = Mutex([UInt64]())
         let approved = Mutex([Int: Bool]())
+        let unreleased = Mutex(Set<Int>())  // payments whose release was refused: they still hold their limit
         let completed = Atomic<Int>(0)
         let lagging = Atomic<Bool>(false)
         runThreads(callers) { [units] in
@@ -88,6 +53,7 @@ extension OpenLoop {
             let me = callerIndex.add(1, ordering: .relaxed).oldValue % callers
             var mine: [UInt64] = []
             var decided: [Int: Bool] = [:]
+            var refusedReleases = Set<Int>()
             var n = me
             while n < requests && !lagging.load(ordering: .relaxed) {
                 let due = start + UInt64(Double(n) * interval)
@@ -102,13 +68,20 @@ extension OpenLoop {
                 let unit = units[n]
                 let (ok, _) = harness.run(unit.lowerBound)
                 mine.append((DispatchTime.now().uptimeNanoseconds - due) / 1000)
-                if let ok { decided[Int(harness.workload.ops[unit.lowerBound].payment)] = ok }
-                for i in unit.dropFirst() { harness.run(i) }
+                let payment = Int(harness.workload.ops[unit.lowerBound].payment)
+                if let ok { decided[payment] = ok }
+                for i in unit.dropFirst() {
+                    let (retried, failed) = harness.run(i)
+                    // A retry decides the payment when its first try was refused (`overloaded`).
+                    if let retried, decided[payment] == nil { decided[payment] = retried }
+                    if failed && harness.workload.ops[i].kind == Op.Kind.release.rawValue { refusedReleases.insert(payment) }
+                }
                 completed.add(1, ordering: .relaxed)
                 n += callers
             }
             latencies.withLock { $0 += mine }
             approved.withLock { all in for (k, v) in decided { all[k] = v } }
+            unreleased.withLock { $0.formUnion(refusedReleases) }
         }
         callerIndex.store(0, ordering: .relaxed)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -123,7 +96,9 @@ extension OpenLoop {
                               p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
                               p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max,
                               saturated: lagging.load(ordering: .relaxed) || achieved < 0.95 * rate,
-                              correct: try Correctness.verify(harness, approved: approved.withLock { $0 }), note: note.isEmpty ? nil : note)
+                              correct: try Correctness.verify(harness, approved: approved.withLock { $0 }, unreleased: unreleased.withLock { $0 }),
+                              note: note.isEmpty ? nil : note,
+                              pauses: harness.pauseSummary())
     }
 }
 
@@ -167,7 +142,9 @@ extension OpenLoop {
                     let (ok, _) = await harness.runAsync(unit.lowerBound, on: committer)
                     outcomes.record(n, latencyMicroseconds: (DispatchTime.now().uptimeNanoseconds - dueAt) / 1000, approved: ok)
                     for i in unit.dropFirst() {
-                        let (_, failed) = await harness.runAsync(i, on: committer)
+                        let (retried, failed) = await harness.runAsync(i, on: committer)
+                        // A retry decides the payment when its first try was refused (`overloaded`).
+                        if let retried, outcomes.approved(n) == nil { outcomes.decide(n, approved: retried) }
                         if failed && harness.workload.ops[i].kind == Op.Kind.release.rawValue { outcomes.releaseRefused(n) }
                     }
                     outcomes.completed.add(1, ordering: .releasing)
@@ -193,15 +170,16 @@ extension OpenLoop {
         // held: its quick answer must not pass for a fast one, so the run counts as saturated.
         var notes = [note].filter { !$0.isEmpty }
         if refused > 0 { notes.append("\(refused) answered overloaded") }
+        // Achieved: the payments answered (an `overloaded` refusal is not an answer).
         let done = outcomes.completed.load(ordering: .relaxed)
-        let achieved = Double(done) / elapsed
+        let achieved = Double(done - refused) / elapsed
         return OpenLoopResult(setting: setting, offeredPerSecond: rate, requests: requests, completed: done,
                               achievedPerSecond: achieved,
                               p50Microseconds: histogram.valueAtPercentile(50), p99Microseconds: histogram.valueAtPercentile(99),
                               p999Microseconds: histogram.valueAtPercentile(99.9), maxMicroseconds: histogram.max,
                               saturated: lagging || refused > 0 || achieved < 0.95 * rate,
                               correct: try Correctness.verify(harness, approved: approved, unreleased: unreleased),
-                              note: notes.isEmpty ? nil : notes.joined(separator: "; "))
+                              note: notes.isEmpty ? nil : notes.joined(separator: "; "), pauses: harness.pauseSummary())
     }
 }
 
@@ -234,6 +212,9 @@ final class Outcomes: @unchecked Sendable {
         latencies[n] = latencyMicroseconds
         decisions[n] = approved.map { $0 ? 1 : 0 } ?? -1
     }
+
+    /// Payment n's decision, from its retry (its first try was refused).
+    func decide(_ n: Int, approved: Bool) { decisions[n] = approved ? 1 : 0 }
 
     /// The engine refused payment n's release (overloaded, or nothing to release): an approved
     /// payment then still holds its limit.

@@ -22,6 +22,7 @@ struct Probe: ParsableCommand {
     @Option(help: "Journal mode: MiB of journal file filled with zeros beforehand (0: the journal is appended to).")
     var preallocateMib = GroupCommitter.JournalOptions().preallocatedBytes >> 20
     @Option(help: "Journal mode: milliseconds between checkpoints.") var checkpointMs = GroupCommitter.JournalOptions().checkpointMilliseconds
+    @Option(help: "Journal mode: operations between checkpoints.") var checkpointOps = GroupCommitter.JournalOptions().checkpointOperations
     @Flag(name: .customLong("async"), help: "Callers are tasks using the async API (--threads of them), not threads.") var asyncTasks = false
     @Option(help: "Open loop: payments offered per second (through group commit: --threads caller threads, or with --async a task per payment); without it, a closed loop.")
     var rate: Double?
@@ -31,23 +32,39 @@ struct Probe: ParsableCommand {
     @Flag(help: "The shipped rule set whole, risk rules included (default: its limits alone, as the peers check).") var risk = false
     @Flag(help: "Closed loop, limits alone and with the risk rules in turn (--repeats times each, on new stores): what the risk rules cost per authorization.")
     var compareRisk = false
+    @Flag(help: "Run on a day store: every one of --cards cards has paid once that morning before the run (built first, untimed); the payments run from 08:00.")
+    var day = false
     @Option(help: "A scratch directory for stores.") var scratch = NSTemporaryDirectory() + "headroom-bench-probe"
 
     func run() throws {
         var spec = WorkloadSpec()
         spec.payments = payments
         spec.cards = cards
-        let workload = Workload.generate(spec)
+        if day { spec.firstSecond = 8 * 3600 }
+        let prepared = try PreparedWorkload(Workload.generate(spec))
+        let workload = prepared.workload
         if compareRisk { return try compare(workload) }
+        let dayScratch = scratch + "-day"
+        var dayStore: DayStore?
+        if day {
+            try? FileManager.default.removeItem(atPath: dayScratch)
+            try FileManager.default.createDirectory(atPath: dayScratch, withIntermediateDirectories: true)
+            dayStore = try DayStore.build(cards: cards, spec: spec, scratch: dayScratch, say: say)
+        }
+        defer { if day { try? FileManager.default.removeItem(atPath: dayScratch) } }
         for _ in 0..<repeats {
             try? FileManager.default.removeItem(atPath: scratch)
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let harness = try EngineHarness(workload: workload, store: scratch, durable: !noSync,
+            try dayStore?.copy(to: scratch)
+            let harness = try EngineHarness(prepared: prepared, store: scratch, durable: !noSync,
+                                            mapSizeBytes: DayStore.mapSizeBytes(cards: cards),
                                             metrics: prometheus ? PrometheusMetricsFactory.headroom(PrometheusCollectorRegistry()) : nil,
-                                            risk: risk)
+                                            risk: risk, pauses: !prometheus)
+            harness.baseline = dayStore?.baseline ?? [:]
             let committer = groupCommit || journal
-                ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init(checkpointMilliseconds: checkpointMs, preallocatedBytes: preallocateMib << 20) : nil) : nil
+                ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init(checkpointOperations: checkpointOps, checkpointMilliseconds: checkpointMs,
+                                                                                             preallocatedBytes: preallocateMib << 20) : nil) : nil
             if let rate {
                 let options = committer ?? GroupCommitter.Options()
                 let r = asyncTasks
@@ -57,6 +74,7 @@ struct Probe: ParsableCommand {
                              r.setting, journal ? ", journal" : "", rate, r.achievedPerSecond, r.p50Microseconds, r.p99Microseconds,
                              r.p999Microseconds, r.maxMicroseconds, r.saturated ? " (saturated)" : "", r.correct == true ? "yes" : "NO",
                              r.note.map { " (\($0))" } ?? ""))
+                r.pauses.map { print(Report.pauses($0)) }
                 continue
             }
             let r = try EngineRunner.closedLoop(harness, threads: threads, setting: noSync ? "no sync" : "durable", committer: committer,
@@ -64,6 +82,7 @@ struct Probe: ParsableCommand {
             print(String(format: "%@ %d \(asyncTasks ? "tasks" : "threads")%@: %.0f authorizations/s%@, correct %@", r.setting, threads,
                          committer != nil ? " group commit\(journal ? ", journal (\(preallocateMib) MiB preallocated)" : "") (batch \(batchMax), gather \(gather) us)" : "",
                          r.authorizationsPerSecond, r.note.isEmpty ? "" : " (\(r.note))", r.correct ? "yes" : "NO"))
+            r.pauses.map { print(Report.pauses($0)) }
         }
     }
 

@@ -1,10 +1,11 @@
 import Foundation
 
-struct ScalingPoint: Codable, Sendable {
-    var label: String
+/// The day store every run starts from.
+struct DaySummary: Codable, Sendable {
     var cards: Int
-    var day: Int
-    var microsecondsPerAuthorization: Double
+    var payments: Int
+    /// How long building it took (group commit, no sync; not a result).
+    var seconds: Double
     var storeBytes: Int
     var correct: Bool
 }
@@ -16,12 +17,10 @@ struct Results: Codable, Sendable {
     var authorizations: Int
     var quick: Bool
     var command: String
+    /// The day store the runs start from (older results have none: they ran on empty stores).
+    var day: DaySummary?
     var closedLoop: [RunResult] = []
-    /// The engine on variants of the workload (uniform cards, the peak hour), one caller.
-    var variants: [RunResult]? = []
     var openLoop: [OpenLoopResult] = []
-    var scaling: [ScalingPoint] = []
-    var ageing: [ScalingPoint] = []
     var allocationsPerAuthorization: Double?
     /// Of those, made inside liblmdb and hashing the card number (older results have none).
     var allocationsInLMDB: Double?
@@ -61,30 +60,5 @@ enum Machine {
         try? p.run()
         p.waitUntilExit()
         return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-enum Ageing {
-    /// One store, `days` natural days of traffic one after the other: the cost per
-    /// authorization and the store's size as it ages.
-    static func run(spec: WorkloadSpec, days: Int, store: String, say: (String) -> Void) throws -> [ScalingPoint] {
-        var points: [ScalingPoint] = []
-        for day in 0..<days {
-            var s = spec
-            s.seed = spec.seed &+ UInt64(day)
-            s.dayStart = spec.dayStart + Int64(day) * 86_400
-            s.payments = spec.payments / (days > 5 ? 4 : 1)
-            s.idPrefix = "D\(day + 1)-"
-            let w = Workload.generate(s)
-            let harness = try EngineHarness(workload: w, store: store, durable: false)
-            let r = try EngineRunner.closedLoop(harness, threads: 1, setting: "no sync", verify: false)
-            points.append(ScalingPoint(label: "day \(day + 1)", cards: spec.cards, day: day + 1,
-                                       microsecondsPerAuthorization: r.seconds * 1e6 / Double(r.authorizations),
-                                       storeBytes: Machine.size(of: store), correct: r.correct))
-        }
-        if let last = points.last {
-            say("ageing: day \(last.day): \(String(format: "%.1f", last.microsecondsPerAuthorization)) us/authorization, store \(last.storeBytes >> 20) MiB")
-        }
-        return points
     }
 }

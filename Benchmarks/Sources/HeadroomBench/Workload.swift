@@ -19,9 +19,13 @@ struct WorkloadSpec: Codable, Sendable {
     var refundPercent = 1.0
     /// Prefix of the payment ids, so that several days' traffic can share one store.
     var idPrefix = "B"
+    /// Seconds into the day where the traffic starts (the rest of the day after it): the
+    /// day-scale runs leave the morning to the day store's own payments (``Workload/prefill(cards:spec:)``).
+    var firstSecond: Int64 = 0
 
     var description: String {
-        "\(payments) payments over \(cards) cards (\(zipf ? "Zipf s=\(zipfExponent)" : "uniform")), \(peakHour ? "the peak hour" : "a natural day"), seed \(seed)"
+        let span = peakHour ? "the peak hour" : firstSecond > 0 ? String(format: "%02ld:%02ld to midnight", Int(firstSecond / 3600), Int(firstSecond % 3600 / 60)) : "a natural day"
+        return "\(payments) payments over \(cards) cards (\(zipf ? "Zipf s=\(zipfExponent)" : "uniform")), \(span), seed \(seed)"
     }
 }
 
@@ -72,8 +76,8 @@ struct Workload: Sendable {
     static func generate(_ spec: WorkloadSpec) -> Workload {
         var rng = SplitMix64(seed: spec.seed)
         let zipf = spec.zipf ? ZipfSampler(count: spec.cards, exponent: spec.zipfExponent) : nil
-        let span: Int64 = spec.peakHour ? 3600 : 86_400
-        let start = spec.dayStart + (spec.peakHour ? 20 * 3600 : 0)  // 20:00-21:00
+        let span: Int64 = spec.peakHour ? 3600 : 86_400 - spec.firstSecond
+        let start = spec.dayStart + (spec.peakHour ? 20 * 3600 : spec.firstSecond)  // the peak hour: 20:00-21:00
         var times = (0..<spec.payments).map { _ in start + Int64(rng.next() % UInt64(span)) }
         times.sort()
         var ops: [Op] = []
@@ -103,6 +107,34 @@ struct Workload: Sendable {
         ops += refunds  // later in the day, after every payment's debit is confirmed
         return Workload(spec: spec, ops: ops)
     }
+
+    /// The day store's own traffic: every card pays once, in card order, between midnight and
+    /// `spec.firstSecond`, and the payment is confirmed; the same mix of institutions, businesses
+    /// and amounts, no retries, releases or refunds. Payment numbers start at
+    /// ``prefillPaymentBase`` so that they never meet the day's own (nor their refunds').
+    static func prefill(cards: Int, spec: WorkloadSpec) -> Workload {
+        var rng = SplitMix64(seed: spec.seed ^ 0x5052_4546_494C_4C00)
+        var s = spec
+        s.cards = cards
+        s.payments = cards
+        s.idPrefix = "P"
+        s.zipf = false
+        var ops: [Op] = []
+        ops.reserveCapacity(cards * 2)
+        let span = UInt64(max(1, spec.firstSecond))
+        for card in 0..<UInt32(cards) {
+            var auth = Op(kind: Op.Kind.authorize.rawValue, institution: institution(&rng), business: business(&rng),
+                          accountClass: accountClass(card: card), card: card, payment: prefillPaymentBase + card,
+                          amountFen: amount(&rng), time: spec.dayStart + Int64(UInt64(card) * span / UInt64(cards)))
+            ops.append(auth)
+            auth.kind = Op.Kind.confirm.rawValue
+            ops.append(auth)
+        }
+        return Workload(spec: s, ops: ops)
+    }
+
+    /// The first payment number of the day store's own traffic.
+    static let prefillPaymentBase: UInt32 = 2_000_000_000
 
     static func percent(_ rng: inout SplitMix64) -> Double { Double(rng.next() % 100_000) / 1000 }
 
