@@ -198,6 +198,9 @@ static inline op_t *read_prefill(int argc, char **argv, int at, uint64_t *count)
 }
 static inline double read_seconds(int argc, char **argv, int at) { return argc > at ? atof(argv[at]) : 0; }
 
+/* For qsort: doubles in increasing order. */
+static inline int by_double(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+
 static int totals_equal(const totals_t *a, const totals_t *b) {
     for (int k = 1; k < K_KINDS; k++) if (a->amount[k] != b->amount[k] || a->count[k] != b->count[k]) return 0;
     return 1;

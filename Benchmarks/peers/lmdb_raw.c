@@ -6,10 +6,7 @@
  * that the measured run meets the same tree as the engine's. SECONDS: stop after that long.
  * durable-writemap: durable, LMDB writing its pages through a writable map (MDB_WRITEMAP).
  * Usage: lmdb_raw WORKLOAD DIR durable|durable-writemap|nosync [BATCH [PREFILL|- [SECONDS]]] */
-#include "common.h"
-#include <lmdb.h>
-
-#define CHECK(rc, what) do { int _rc = (rc); if (_rc) { fprintf(stderr, "%s: %s\n", what, mdb_strerror(_rc)); exit(3); } } while (0)
+#include "lmdb_common.h"
 
 static MDB_env *env; static MDB_dbi counters, payments;
 static MDB_txn *t; /* the write transaction in hand */
@@ -61,8 +58,6 @@ static void run(const op_t *ops, uint64_t count, long batch, decided_t *d, stats
     s->ran = i;
 }
 
-static int by_value(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
-
 int main(int argc, char **argv) {
     if (argc < 4 || argc > 7) { fprintf(stderr, "usage: lmdb_raw WORKLOAD DIR durable|durable-writemap|nosync [BATCH [PREFILL|- [SECONDS]]]\n"); return 64; }
     long batch = argc > 4 ? atol(argv[4]) : 1;
@@ -100,16 +95,9 @@ int main(int argc, char **argv) {
 
     /* Correct: the cells sum, per kind, to the approved and unreleased payments. */
     expected_totals(ops, s.ran, &d, &want);
-    CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), "begin");
-    MDB_cursor *c; CHECK(mdb_cursor_open(t, counters, &c), "cursor");
-    MDB_val k, v;
-    while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
-        uint64_t key; int64_t cell[2]; memcpy(&key, k.mv_data, 8); memcpy(cell, v.mv_data, 16);
-        have.amount[key_kind(key)] += cell[0]; have.count[key_kind(key)] += cell[1];
-    }
-    mdb_cursor_close(c); mdb_txn_abort(t);
+    lmdb_totals(env, counters, &have);
     MDB_envinfo info; MDB_stat st; mdb_env_info(env, &info); mdb_env_stat(env, &st);
-    qsort(commits, ncommits, sizeof(double), by_value);
+    qsort(commits, ncommits, sizeof(double), by_double);
     double p50 = ncommits ? commits[ncommits / 2] : 0, p99 = ncommits ? commits[(ncommits * 99) / 100] : 0;
     double mx = ncommits ? commits[ncommits - 1] : 0;
     char how[48], note[200];

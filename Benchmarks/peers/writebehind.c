@@ -13,13 +13,10 @@
  *   offered per second for SECONDS (0: the whole workload), printing an open loop's result: each
  *   operation's latency runs from when it was due to when its batch was synced, and a decider more
  *   than a second behind its schedule stops there (saturated). */
-#include "common.h"
+#include "lmdb_common.h"
 #include <fcntl.h>
-#include <lmdb.h>
 #include <pthread.h>
 #include <unistd.h>
-
-#define CHECK(rc, what) do { int _rc = (rc); if (_rc) { fprintf(stderr, "%s: %s\n", what, mdb_strerror(_rc)); exit(3); } } while (0)
 
 static MDB_env *env; static MDB_dbi counters, payments;
 
@@ -223,8 +220,6 @@ static void prune(void) {
     }
 }
 
-static int by_value(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
-
 int main(int argc, char **argv) {
     if (argc < 4 || argc > 8) { fprintf(stderr, "usage: writebehind WORKLOAD DIR PREFILL|- [RATE [SECONDS [APPLY_MS [BATCH]]]]\n"); return 64; }
     uint64_t count, prefillCount; op_t *ops = read_workload(argv[1], &count);
@@ -328,18 +323,11 @@ int main(int argc, char **argv) {
     for (uint64_t k = 0; k < count; k++) lat[k] = durable_at[batch_of[k]] - due[k];
     pthread_join(ta, NULL);
     prune();
-    qsort(lat, count, sizeof(double), by_value); qsort(apply_times, napply, sizeof(double), by_value);
+    qsort(lat, count, sizeof(double), by_double); qsort(apply_times, napply, sizeof(double), by_double);
 
     expected_totals(ops, count, &d, &want);
     mdb_txn_abort(snap);
-    CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), "begin");
-    MDB_cursor *c; CHECK(mdb_cursor_open(t, counters, &c), "cursor");
-    MDB_val k, v;
-    while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
-        uint64_t key; int64_t cell[2]; memcpy(&key, k.mv_data, 8); memcpy(cell, v.mv_data, 16);
-        have.amount[key_kind(key)] += cell[0]; have.count[key_kind(key)] += cell[1];
-    }
-    mdb_cursor_close(c); mdb_txn_abort(t);
+    lmdb_totals(env, counters, &have);
     char setting[64], note[400];
     uint64_t payments_run = 0;
     for (uint64_t k = 0; k < count; k++) if (ops[k].kind == OP_AUTHORIZE && (k == 0 || ops[k].payment != ops[k - 1].payment)) payments_run++;
