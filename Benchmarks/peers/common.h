@@ -181,12 +181,17 @@ static inline void run_op(store_ops_t s, const op_t *op, decided_t *d, stats_t *
     }
 }
 
+/* Op i begins a payment (its authorization, not a retry) or a refund: the ops before it are
+ * whole payments (retries, confirms and releases follow their authorization). */
+static inline int begins_unit(const op_t *ops, uint64_t i) {
+    return i == 0 || ops[i].kind == OP_REFUND || (ops[i].kind == OP_AUTHORIZE && ops[i].payment != ops[i - 1].payment);
+}
+
 /* A run bounded in time stops at the first payment (or refund) that begins after `deadline`,
  * so that the payment before it ran whole (its retry, its confirm or release). */
 static inline int past_deadline(const op_t *ops, uint64_t i, double deadline) {
     if (deadline <= 0 || i == 0) return 0;
-    int begins = ops[i].kind == OP_REFUND || (ops[i].kind == OP_AUTHORIZE && ops[i].payment != ops[i - 1].payment);
-    return begins && now_seconds() > deadline;
+    return begins_unit(ops, i) && now_seconds() > deadline;
 }
 
 /* The optional arguments the peers share after their own: a day store's payments to run first,

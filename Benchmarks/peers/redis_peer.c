@@ -102,7 +102,7 @@ static void run(const op_t *ops, uint64_t count, int pipeline, decided_t *d, sta
     while (i < count) {
         if (deadline > 0 && now_seconds() > deadline) break;
         uint64_t end = i + pipeline < count ? i + pipeline : count;
-        while (end < count && !(ops[end].kind == OP_REFUND || (ops[end].kind == OP_AUTHORIZE && ops[end].payment != ops[end - 1].payment))) end++;
+        while (end < count && !begins_unit(ops, end)) end++;
         for (uint64_t j = i; j < end; j++) {
             const op_t *op = &ops[j]; int n = 0;
             if (op->kind == OP_AUTHORIZE) {

@@ -105,7 +105,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv; /* on the monotonic clock (now_seconds), set up in main */
 static queue_t to_sync, to_apply, applied;
 static int done_deciding, done_syncing;
-static uint64_t applied_lsn, synced_lsn, applied_ops;
+static uint64_t applied_lsn, applied_ops;
 static void push(queue_t *q, batch_t *b) { b->next = NULL; if (q->tail) q->tail->next = b; else q->head = b; q->tail = b; q->n++; }
 static batch_t *pop_all(queue_t *q) { batch_t *b = q->head; q->head = q->tail = NULL; q->n = 0; return b; }
 
@@ -123,7 +123,7 @@ static void *syncer(void *arg) {
         pthread_cond_broadcast(&cv);
         pthread_mutex_unlock(&mu);
         if (!b) break;
-        size_t len = 0; batch_t *last = b;
+        size_t len = 0;
         for (batch_t *x = b; x; x = x->next) {
             size_t bytes = x->n * sizeof(effect_t) + 16;
             if (jpos + (off_t)(len + bytes) > (off_t)(jhalf + 1) * HALF) { /* switch halves: wait for the other to be applied */
@@ -139,7 +139,6 @@ static void *syncer(void *arg) {
             memcpy(buf + len + 16, x->e, x->n * sizeof(effect_t));
             len += bytes;
             half_last_lsn[jhalf] = x->lsn;
-            last = x;
         }
         if (len && pwrite(jfd, buf, len, jpos) != (ssize_t)len) { perror("journal"); exit(3); }
         jpos += len;
@@ -147,7 +146,6 @@ static void *syncer(void *arg) {
         double t = now_seconds();
         pthread_mutex_lock(&mu);
         for (batch_t *x = b, *next; x; x = next) { next = x->next; x->durable_at = t; durable_at[x->idx] = t; push(&to_apply, x); }
-        synced_lsn = last->lsn;
         pthread_cond_broadcast(&cv);
         pthread_mutex_unlock(&mu);
     }
@@ -287,7 +285,7 @@ int main(int argc, char **argv) {
     if (rate > 0 && seconds_max > 0) { /* the ops of the payments due within SECONDS */
         offered = 0;
         while (offered < count && offered < (uint64_t)(2 * rate * seconds_max)) offered++;
-        while (offered < count && offered > 0 && !(ops[offered].kind == OP_REFUND || (ops[offered].kind == OP_AUTHORIZE && ops[offered].payment != ops[offered - 1].payment))) offered++;
+        while (offered < count && !begins_unit(ops, offered)) offered++;
     }
     count = offered;
     while (i < count) {
@@ -300,7 +298,7 @@ int main(int argc, char **argv) {
             const op_t *op = &ops[i];
             /* open loop: due at its place in the schedule (two operations a payment, about); closed: when taken */
             due[i] = rate > 0 ? start + (double)i / (2 * rate) : now_seconds();
-            if (rate > 0 && i > 0 && now_seconds() - due[i] > 1.0 && (ops[i].kind == OP_AUTHORIZE && ops[i].payment != ops[i - 1].payment)) { saturated = 1; count = i; break; }
+            if (rate > 0 && i > 0 && now_seconds() - due[i] > 1.0 && begins_unit(ops, i)) { saturated = 1; count = i; break; }
             if (rate > 0) { double now = now_seconds(); if (now < due[i]) {
                 if (cur->ops) break; /* the batch goes to the journal while the decider waits */
                 if (due[i] - now > 100e-6) usleep((useconds_t)((due[i] - now) * 1e6 - 50)); /* a spinning decider would take a core of two */
@@ -330,7 +328,7 @@ int main(int argc, char **argv) {
     lmdb_totals(env, counters, &have);
     char setting[64], note[400];
     uint64_t payments_run = 0;
-    for (uint64_t k = 0; k < count; k++) if (ops[k].kind == OP_AUTHORIZE && (k == 0 || ops[k].payment != ops[k - 1].payment)) payments_run++;
+    for (uint64_t k = 0; k < count; k++) if (ops[k].kind == OP_AUTHORIZE && begins_unit(ops, k)) payments_run++;
     snprintf(note, sizeof note, "C prototype; %llu batches; applies %llu every %.0f ms: commit p50 %.0f ms, max %.0f ms; apply lag max %.0f ms; overlay peak %llu entries",
              (unsigned long long)nb, (unsigned long long)napply, apply_ms, napply ? apply_times[napply / 2] * 1e3 : 0,
              napply ? apply_times[napply - 1] * 1e3 : 0, apply_lag_max * 1e3, (unsigned long long)overlay_peak);

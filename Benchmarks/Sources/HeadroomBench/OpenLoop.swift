@@ -24,6 +24,11 @@ struct OpenLoopResult: Codable, Sendable {
     var pauses: PauseSummary? = nil
 }
 
+extension OpenLoopResult {
+    /// A run of the write-behind prototype (peers/writebehind.c), not of the engine.
+    var fromPrototype: Bool { setting.contains("prototype") }
+}
+
 enum OpenLoop {
     /// Past this lag behind the schedule the engine cannot keep up: the run stops and says so.
     static let lagLimitSeconds = 1.0

@@ -157,7 +157,7 @@ enum Report {
         let durable = r.closedLoop.filter { $0.system == "headroom" && $0.setting.hasPrefix("durable") }
             .max { $0.authorizationsPerSecond < $1.authorizationsPerSecond }
         let redis = find(r, "redis", "appendfsync always")
-        let engineOpen = r.openLoop.filter { !$0.setting.contains("prototype") }
+        let engineOpen = r.openLoop.filter { !$0.fromPrototype }
         let open92 = engineOpen.first { $0.offeredPerSecond == 92_000 }
         func ratio(_ a: RunResult?, _ b: RunResult?) -> String {
             guard let a, let b else { return "not measured" }
@@ -279,7 +279,7 @@ extension Report {
             text += " (the store grew from \(mib(day.storeBytes)) to \(mib(store)) in the run, LMDB copying each page it changes)"
         }
         text += ". Nothing is decided meanwhile, so every payment that arrives waits for the checkpoint to end: "
-        if let o = r.openLoop.first(where: { $0.offeredPerSecond == 92_000 && !$0.setting.contains("prototype") }) {
+        if let o = r.openLoop.first(where: { $0.offeredPerSecond == 92_000 && !$0.fromPrototype }) {
             text += "at 92,000/s offered the p99 is \(us(o.p99Microseconds)) and the longest wait \(us(o.maxMicroseconds)). "
         }
         text += "No p99 of 2 ms can stand while a checkpoint stops the writer for longer than that.\n"
@@ -300,7 +300,7 @@ extension Report {
             text += "- **Write-behind, as a C prototype** (decision 0019: decide from an in-memory overlay over a read snapshot, "
             text += "make each batch durable by the journal, apply to LMDB on a thread of its own): \(n(wb.authorizationsPerSecond)) "
             text += "durable authorizations/s on the same day"
-            let proto = r.openLoop.filter { $0.setting.contains("prototype") }
+            let proto = r.openLoop.filter(\.fromPrototype)
             if let p92 = proto.first(where: { $0.offeredPerSecond == 92_000 }) {
                 text += "; at 92,000/s offered \(p92.saturated ? "saturated" : "held") (achieved \(n(p92.achievedPerSecond))/s), "
                 text += "p50 \(us(p92.p50Microseconds)), p99 \(us(p92.p99Microseconds))"
