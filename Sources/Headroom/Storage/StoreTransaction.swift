@@ -44,17 +44,28 @@ enum Table: UInt8, CaseIterable, Sendable {
 /// own. Beginning a write transaction applies what a crashed journaling process answered
 /// (``Store/beginWrite(applyingJournal:)``); committing tidies that journal.
 ///
+/// Write-behind (decision 0019) makes two more kinds: the writer's, over a read snapshot of
+/// LMDB and an ``Overlay`` (reads look in the overlay first; writes go to the overlay, never
+/// to LMDB), and the apply thread's, which writes LMDB without counting or capturing (the
+/// writer thread owns the ``WriteLog``).
+///
 /// Owned like LMDB's transaction: ``commit()`` consumes it, and one dropped is aborted.
 struct StoreTransaction: ~Copyable {
     private let raw: Transaction
     let store: Store
+    /// Write-behind's writer: the overlay over the snapshot `raw`.
+    private let overlay: Overlay?
+    /// Write-behind's apply thread: writes are neither counted nor captured.
+    private let quiet: Bool
 
-    init(_ raw: consuming Transaction, _ store: Store) {
+    init(_ raw: consuming Transaction, _ store: Store, overlay: Overlay? = nil, quiet: Bool = false) {
         self.raw = raw
         self.store = store
+        self.overlay = overlay
+        self.quiet = quiet
     }
 
-    var isReadOnly: Bool { raw.isReadOnly }
+    var isReadOnly: Bool { raw.isReadOnly && overlay == nil }
 
     /// Makes every change durable (as the environment syncs) and ends the transaction; then
     /// empties a journal whose entries it applied, when no journal runs.
@@ -77,7 +88,14 @@ struct StoreTransaction: ~Copyable {
 
     /// The value under `key`, read in place: valid until the transaction writes or ends.
     func get(_ table: Table, key: UnsafeRawBufferPointer) throws(HeadroomError) -> UnsafeRawBufferPointer? {
-        try lmdb { () throws(LMDBError) in try raw.get(store.database(table), key: key) }
+        if let overlay {
+            switch overlay.lookup(table, key: key) {
+            case .value(let value): return value
+            case .deleted: return nil
+            case .absent: break
+            }
+        }
+        return try lmdb { () throws(LMDBError) in try raw.get(store.database(table), key: key) }
     }
 
     /// The value under `key` (given as an array), read in place like the other `get`.
@@ -87,18 +105,49 @@ struct StoreTransaction: ~Copyable {
 
     /// How many entries `table` holds.
     func count(_ table: Table) throws(HeadroomError) -> Int {
-        try lmdb { () throws(LMDBError) in try raw.entryCount(store.database(table)) }
+        var count = try lmdb { () throws(LMDBError) in try raw.entryCount(store.database(table)) }
+        try overlay?.forEachKey(table) { (key, deleted) throws(HeadroomError) in
+            let inSnapshot = try lmdb { () throws(LMDBError) in try raw.get(store.database(table), key: key) } != nil
+            if deleted && inSnapshot { count -= 1 } else if !deleted && !inSnapshot { count += 1 }
+        }
+        return count
     }
 
     /// Calls `body` with every entry of `table` from the first key at or after `start` (from
     /// the first key when `nil`) while `body` answers `true`.
     func scan(_ table: Table, from start: [UInt8]? = nil,
               _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(HeadroomError) -> Bool) throws(HeadroomError) {
+        if let overlay { return try mergedScan(overlay, table, from: start, body) }
         try typed {
             try raw.withCursor(store.database(table)) { cursor in
                 var entry = try start.map { s in try s.withUnsafeBytes { try cursor.seek(atOrAfter: $0) } } ?? cursor.first()
                 while let (key, value) = entry, try body(key, value) {
                     entry = try cursor.next()
+                }
+            }
+        }
+    }
+
+    /// The overlay's live entries and the snapshot's, merged in key order; a key the overlay
+    /// holds (a value or a tombstone) hides the snapshot's. `body` must not write.
+    private func mergedScan(_ overlay: Overlay, _ table: Table, from start: [UInt8]?,
+                            _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(HeadroomError) -> Bool) throws(HeadroomError) {
+        var run = start.map { s in s.withUnsafeBytes { overlay.liveInOrder(table, from: $0) } } ?? overlay.liveInOrder(table, from: nil)
+        try typed {
+            try raw.withCursor(store.database(table)) { cursor in
+                var below = try start.map { s in try s.withUnsafeBytes { try cursor.seek(atOrAfter: $0) } } ?? cursor.first()
+                while true {
+                    while let (key, _) = below, overlay.holds(table, key: key) { below = try cursor.next() }
+                    let above = overlay.entry(run)
+                    if let (key, value) = below, above.map({ Overlay.compare(key, $0.key) < 0 }) ?? true {
+                        guard try body(key, value) else { return }
+                        below = try cursor.next()
+                    } else if let (key, value) = above {
+                        guard try body(key, value) else { return }
+                        run.index += 1
+                    } else {
+                        return
+                    }
                 }
             }
         }
@@ -110,10 +159,15 @@ struct StoreTransaction: ~Copyable {
     /// journaling.
     func put(_ table: Table, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(HeadroomError) {
         try requireWritable()
+        if let overlay {
+            try overlay.write(table, key: key, value: value)
+        } else {
+            try lmdb { () throws(LMDBError) in try raw.put(store.database(table), key: key, value: value) }
+        }
+        guard !quiet else { return }
         let log = store.log
         log.count &+= 1
         if log.capturing { log.effects.put(table, key: key, value: value) }
-        try lmdb { () throws(LMDBError) in try raw.put(store.database(table), key: key, value: value) }
     }
 
     func put(_ table: Table, key: [UInt8], value: [UInt8]) throws(HeadroomError) {
@@ -126,8 +180,14 @@ struct StoreTransaction: ~Copyable {
     @discardableResult
     func delete(_ table: Table, key: UnsafeRawBufferPointer) throws(HeadroomError) -> Bool {
         try requireWritable()
-        let removed = try lmdb { () throws(LMDBError) in try raw.delete(store.database(table), key: key) }
-        if removed {
+        let removed: Bool
+        if let overlay {
+            removed = try get(table, key: key) != nil
+            if removed { try overlay.write(table, key: key, value: nil) }
+        } else {
+            removed = try lmdb { () throws(LMDBError) in try raw.delete(store.database(table), key: key) }
+        }
+        if removed && !quiet {
             let log = store.log
             log.count &+= 1
             if log.capturing { log.effects.delete(table, key: key) }
@@ -143,6 +203,15 @@ struct StoreTransaction: ~Copyable {
     /// Removes every entry of `table` for which `predicate` holds; answers how many.
     func deleteWhere(_ table: Table, _ predicate: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) throws(HeadroomError) -> Int {
         try requireWritable()
+        if overlay != nil {
+            var doomed: [[UInt8]] = []
+            try scan(table) { (key, value) throws(HeadroomError) in
+                if predicate(key, value) { doomed.append(Array(key)) }
+                return true
+            }
+            for key in doomed { try delete(table, key: key) }
+            return doomed.count
+        }
         let log = store.log
         return try typed {
             try raw.withCursor(store.database(table)) { cursor in
@@ -150,8 +219,8 @@ struct StoreTransaction: ~Copyable {
                 var entry = try cursor.first()
                 while let (key, value) = entry {
                     if predicate(key, value) {
-                        log.count &+= 1
-                        if log.capturing { log.effects.delete(table, key: key) }  // copied before the delete
+                        if !quiet { log.count &+= 1 }
+                        if log.capturing && !quiet { log.effects.delete(table, key: key) }  // copied before the delete
                         // After mdb_cursor_del, MDB_NEXT yields the entry that followed.
                         try cursor.deleteCurrent()
                         removed += 1
@@ -164,13 +233,17 @@ struct StoreTransaction: ~Copyable {
     }
 
     private func requireWritable() throws(HeadroomError) {
-        guard !raw.isReadOnly else { throw HeadroomError(.readOnlyStore, "a write in a read transaction") }
+        guard !isReadOnly else { throw HeadroomError(.readOnlyStore, "a write in a read transaction") }
     }
 
     // MARK: Journal
 
     /// Writes again, in this transaction, what an entry's payload recorded.
     func apply(_ payload: [UInt8]) throws(HeadroomError) {
+        try withBytes(payload) { (raw) throws(HeadroomError) in try apply(raw) }
+    }
+
+    func apply(_ payload: UnsafeRawBufferPointer) throws(HeadroomError) {
         try EffectLog.forEach(payload) { (item) throws(HeadroomError) in
             switch item {
             case .put(let table, let key, let value): try put(table, key: key, value: value)
@@ -276,7 +349,11 @@ struct EffectLog {
     /// - Throws: `corrupted` when the payload does not decode (a checksum passed, so this is a bug
     ///   or another program's file, never a torn write).
     static func forEach(_ payload: [UInt8], _ body: (Item) throws(HeadroomError) -> Void) throws(HeadroomError) {
-        try withBytes(payload) { (raw) throws(HeadroomError) in
+        try withBytes(payload) { (raw) throws(HeadroomError) in try forEach(raw, body) }
+    }
+
+    static func forEach(_ raw: UnsafeRawBufferPointer, _ body: (Item) throws(HeadroomError) -> Void) throws(HeadroomError) {
+        do {
             var r = ByteReader(raw)
             while !r.isAtEnd {
                 guard let tag = r.u8(), let table = r.u8().flatMap(Table.init(rawValue:)),
@@ -323,6 +400,17 @@ extension Store {
 
     func beginRead() throws(HeadroomError) -> StoreTransaction {
         StoreTransaction(try lmdb { () throws(LMDBError) in try environment.beginRead() }, self)
+    }
+
+    /// Write-behind's writer: a read snapshot with `overlay` over it, written through the overlay.
+    func beginOverlaid(_ overlay: Overlay) throws(HeadroomError) -> StoreTransaction {
+        StoreTransaction(try lmdb { () throws(LMDBError) in try environment.beginRead() }, self, overlay: overlay)
+    }
+
+    /// Write-behind's apply thread: a write transaction whose writes are neither counted nor
+    /// captured, and that applies no journal (the ring it applies is its own).
+    func beginApplying() throws(HeadroomError) -> StoreTransaction {
+        StoreTransaction(try lmdb { () throws(LMDBError) in try environment.beginWrite() }, self, quiet: true)
     }
 }
 
