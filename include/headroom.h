@@ -334,7 +334,7 @@ const char *headroom_strerror(int32_t status);
 /** The name of a reason code ("exceedsBankDailyAmount"), static; "unknown" for no such code. */
 const char *headroom_reason_name(int32_t reason);
 
-/** The library's version ("0.13.0 (store schema 5, journal format 2)"). Static. */
+/** The library's version ("0.14.0 (store schema 5, journal format 2)"). Static. */
 const char *headroom_version(void);
 
 #ifdef __cplusplus

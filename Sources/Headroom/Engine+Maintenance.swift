@@ -219,6 +219,7 @@ extension Engine {
         let copy = try Store.open(directory, .init(mapSizeBytes: store.environment.options.mapSizeBytes))
         let txn = try copy.beginWrite(applyingJournal: false)
         try copy.deleteMeta(txn, .journalFile)
+        try copy.deleteMeta(txn, .journalRing)
         try txn.commit()
     }
 

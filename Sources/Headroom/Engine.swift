@@ -198,7 +198,10 @@ public final class Engine {
         // No journal runs: bring the store up to date with what a stopped one left, and tidy it.
         if journal.tryExclusive() {
             defer { journal.unlock() }
-            try Engine.sayingDamage(logger, path) { () throws(HeadroomError) in _ = try recoverJournal(journal, forgetting: true) }
+            try Engine.sayingDamage(logger, path) { () throws(HeadroomError) in
+                _ = try recoverJournal(journal, forgetting: true)
+                try recoverRing()
+            }
         }
         // Reservations whose hold ran out while no process wrote are given back now.
         if options.expiresOnOpening { try expireAllDue() }

@@ -134,4 +134,4 @@ public struct HeadroomError: Error, Sendable, CustomStringConvertible {
 }
 
 /// This Headroom's version, as `headroom --version` says it.
-public let version = "0.13.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"
+public let version = "0.14.0 (store schema \(Store.schemaVersion), journal format \(JournalFile.fileVersion))"

@@ -6,6 +6,14 @@ import Darwin
 import HeadroomCore
 import LMDBKit
 
+/// Where a ``JournalSyncer`` writes: a journal file, or write-behind's ring of two.
+protocol JournalWriting: AnyObject {
+    /// Writes `bytes` (whole entries, the last of them `lsn`) and waits until they are on disk.
+    func appendAndSync(_ bytes: [UInt8], through lsn: UInt64) throws(HeadroomError)
+    /// Everything written is in the store: the next entry may go first.
+    func empty() throws(HeadroomError)
+}
+
 /// The journal file of a store, `journal` in its directory: a file header, then entries
 /// written one after another and synced, each
 ///
@@ -30,7 +38,7 @@ import LMDBKit
 /// entry that is not the next in sequence (an older one, or zeros), or that is incomplete or
 /// fails its checksum (a write torn by a crash, never synced and so never answered; or damage,
 /// which ``Store/checkNothingAnsweredPast(_:stop:above:holdingLock:)`` tells apart).
-final class JournalFile {
+final class JournalFile: JournalWriting {
     static let name = "journal"
     static let magic: UInt32 = 0x314A_5248  // "HRJ1" little-endian
     static let fileMagic: UInt32 = 0x464A_5248  // "HRJF" little-endian
@@ -46,15 +54,16 @@ final class JournalFile {
     let fd: Int32
     /// Where the next entry goes. Only the journal's writer moves it (the syncer, or recovery
     /// before the syncer starts): a journal always starts writing at its first entry.
-    private var offset = JournalFile.fileHeaderBytes
+    private(set) var offset = JournalFile.fileHeaderBytes
     /// The salt of the entries this process writes (set by ``begin(salt:preallocating:)``).
     private(set) var salt: UInt64 = 0
 
     /// Opens (creating when missing) the journal of the store in `directory`; `readOnly` opens
     /// an existing one for reading only, and one that is missing or that this account may not
-    /// read as empty (a read-only view then says nothing of what it holds).
-    init(directory: String, readOnly: Bool = false) throws(HeadroomError) {
-        path = directory + "/" + Self.name
+    /// read as empty (a read-only view then says nothing of what it holds). `name`: the file's
+    /// (write-behind's ring has two, ``JournalRing``).
+    init(directory: String, name: String = JournalFile.name, readOnly: Bool = false) throws(HeadroomError) {
+        path = directory + "/" + name
         // Not O_APPEND: entries overwrite the file in place (with O_APPEND, Linux's pwrite
         // would append whatever the offset).
         fd = readOnly ? open(path, O_RDONLY | O_CLOEXEC) : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -167,6 +176,11 @@ final class JournalFile {
         h ^= UInt64(payload.count)
         h = (h ^ (h >> 33)) &* 0xff51_afd7_ed55_8ccd
         return h ^ (h >> 33)
+    }
+
+    /// Writes `bytes` at the end of the entries and waits until they are on disk.
+    func appendAndSync(_ bytes: [UInt8], through lsn: UInt64) throws(HeadroomError) {
+        try appendAndSync(bytes)
     }
 
     /// Writes `bytes` at the end of the entries and waits until they are on disk.

@@ -208,24 +208,46 @@ extension Engine {
                 problem = error.message.replacingOccurrences(of: "; " + Store.acceptLossAdvice, with: "")
             }
         }
+        // A write-behind engine's ring (decision 0019): judged as a whole; when damaged, the
+        // entries before the damage (in lsn order, without a gap) are applied.
+        var ringDamaged = false
+        if problem == nil, let expected = try store.expectedRing(txn) {
+            let ring = try JournalRing(directory: path, readOnly: true)
+            do {
+                _ = try ring.pending(after: checkpoint, expected: expected)
+            } catch where error.code == .journalDamaged {
+                problem = error.message.replacingOccurrences(of: "; " + Store.acceptLossAdvice, with: "")
+                ringDamaged = true
+                applied = try store.apply(txn, try ring.sound(after: checkpoint, expected: expected), after: checkpoint)
+            }
+        }
         guard let problem else {
             throw HeadroomError(.invalidInput, "the journal of \(path) is sound: there is no loss to accept (the store opens as it is)")
         }
         let now = clock()
-        let copy = "\(journal.path).damaged-\(now)"
-        do {
-            try FileManager.default.copyItem(atPath: journal.path, toPath: copy)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: copy)
-        } catch {
-            throw HeadroomError(.storage, "cannot keep a copy of the journal in \(copy): \(fileErrorReason(error)); nothing was changed")
+        let originals = ringDamaged ? JournalRing.names.map { path + "/" + $0 } : [journal.path]
+        var copies: [String] = []
+        for original in originals where FileManager.default.fileExists(atPath: original) {
+            let copy = "\(original).damaged-\(now)"
+            do {
+                try FileManager.default.copyItem(atPath: original, toPath: copy)
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: copy)
+            } catch {
+                throw HeadroomError(.storage, "cannot keep a copy of the journal in \(copy): \(fileErrorReason(error)); nothing was changed")
+            }
+            copies.append(copy)
         }
-        try store.deleteMeta(txn, .journalFile)
+        try store.deleteMeta(txn, ringDamaged ? .journalRing : .journalFile)
         try AuditLog.append(store, txn, time: now, operatorName: name, action: "store.accept-journal-loss",
-                            detail: "\(applied) journal entries before the damage applied; the rest set aside in \(copy): \(problem)")
+                            detail: "\(applied) journal entries before the damage applied; the rest set aside in \(copies.joined(separator: ", ")): \(problem)")
         try txn.commit()
         // Emptied only once the acceptance is on record: a crash before leaves it refused again.
-        try journal.truncate()
-        return JournalLossReport(entriesApplied: applied, problem: problem, copyPath: copy)
+        if ringDamaged {
+            try JournalRing(directory: path).truncate()
+        } else {
+            try journal.truncate()
+        }
+        return JournalLossReport(entriesApplied: applied, problem: problem, copyPath: copies.joined(separator: ", "))
     }
 }
 
@@ -236,6 +258,7 @@ extension Engine {
     /// checkpoint interval). For read-only views, whose figures leave such entries out.
     public func journalNotice() throws(HeadroomError) -> String? {
         let txn = try store.beginRead()
+        if let ring = try store.expectedRing(txn), let notice = try ringNotice(txn, ring) { return notice }
         guard let expected = try store.expectedJournal(txn) else { return nil }
         // No file: no journal runs (a running one holds its file open and locked).
         let present = journal.fd >= 0
@@ -251,5 +274,39 @@ extension Engine {
         } catch where error.code == .journalDamaged {
             return error.message
         }
+    }
+}
+
+extension Engine {
+    /// What a write-behind engine's ring holds that the store does not, when no engine runs it
+    /// (as ``journalNotice()`` says of a journal): `nil` when the store holds everything, or
+    /// while the engine runs (``writeBehindNotice()`` says how old the store is then).
+    private func ringNotice(_ txn: borrowing StoreTransaction, _ expected: RingIdentity) throws(HeadroomError) -> String? {
+        let present = journal.fd >= 0
+        guard !present || journal.tryExclusive() else { return nil }
+        defer { if present { journal.unlock() } }
+        let checkpoint = UInt64(try store.metaInteger(txn, .journalLSN) ?? 0)
+        do {
+            let pending = try JournalRing(directory: path, readOnly: true).pending(after: checkpoint, expected: expected).count
+            guard pending > 0 else { return nil }
+            return "the journal ring holds \(pending) batches of answered operations that the store does not yet (a write-behind engine stopped without applying them): these figures leave them out; the next write to the store applies them"
+        } catch where error.code == .journalDamaged {
+            return error.message
+        }
+    }
+
+    /// While a write-behind engine runs the store (decision 0019): that it does, and how old
+    /// what a reader sees is (the store holds what it applied last, up to an apply behind its
+    /// answers). `nil` otherwise.
+    public func writeBehindNotice() throws(HeadroomError) -> String? {
+        let txn = try store.beginRead()
+        guard let ring = try store.expectedRing(txn), journal.fd >= 0 else { return nil }
+        if journal.tryExclusive() {
+            journal.unlock()
+            return nil  // none runs: journalNotice() says what a stopped one left
+        }
+        let when = try store.metaInteger(txn, .journalAppliedAt).map { "as of \(Timestamp(unixSeconds: $0 / 1000).chinaISO8601)" }
+            ?? "before its first apply"
+        return "a write-behind engine (process \(ring.processID)) runs this store: these figures are what it last applied to the store (\(when)), up to an apply (about a second) behind the payments it has answered since"
     }
 }

@@ -18,8 +18,10 @@ import Synchronization
 /// - `headroom_batch_operations`: operations per group-commit batch;
 /// - `headroom_queue_depth`: operations waiting when the writer took its last batch;
 /// - `headroom_commit_duration`: a batch's LMDB commit and sync (group commit, not journal mode);
-/// - `headroom_journal_sync_duration`: one journal append and sync (journal mode);
-/// - `headroom_checkpoint_duration`: one checkpoint of the store (journal mode).
+/// - `headroom_journal_sync_duration`: one journal append and sync (journal mode, write-behind);
+/// - `headroom_checkpoint_duration`: one checkpoint of the store (journal mode);
+/// - `headroom_apply_duration`: one apply of synced entries to the store (write-behind: the
+///   writer goes on deciding meanwhile).
 final class Telemetry: Sendable {
     let logger: Logger
     /// By reason code number (0 to 452): the counter of that decision.
@@ -34,6 +36,7 @@ final class Telemetry: Sendable {
     let commitDuration: CoreMetrics.Timer
     let journalSyncDuration: CoreMetrics.Timer
     let checkpointDuration: CoreMetrics.Timer
+    let applyDuration: CoreMetrics.Timer
     /// When an overload was last logged (uptime nanoseconds): at most one warning a second.
     private let overloadLogged = Mutex<UInt64>(0)
 
@@ -66,6 +69,7 @@ final class Telemetry: Sendable {
         commitDuration = CoreMetrics.Timer(label: "headroom_commit_duration", dimensions: [], factory: factory)
         journalSyncDuration = CoreMetrics.Timer(label: "headroom_journal_sync_duration", dimensions: [], factory: factory)
         checkpointDuration = CoreMetrics.Timer(label: "headroom_checkpoint_duration", dimensions: [], factory: factory)
+        applyDuration = CoreMetrics.Timer(label: "headroom_apply_duration", dimensions: [], factory: factory)
     }
 
     /// Uptime in nanoseconds, for durations.

@@ -37,7 +37,11 @@ struct Replay: OperatorCommand {
         one caller; answers leave as their commits become durable, in commit order. \
         --journal runs group commit in journal mode: each batch is made durable by \
         one write and sync of the store's journal, and LMDB is committed in large \
-        checkpoints (docs/architecture.md); one process per store may journal.
+        checkpoints (docs/architecture.md); one process per store may journal. \
+        --write-behind decides each batch from memory over a snapshot of the store, \
+        makes it durable by one write and sync of the store's journal ring (journal.0 \
+        and journal.1), and applies it to the store behind, on a thread of its own \
+        (decision 0019); meanwhile other processes may read the store, not write it.
 
         Exit status: 0 when every line was answered (error lines included) and the \
         store holds every answer; 3 when the store failed, also after the last \
@@ -61,6 +65,15 @@ struct Replay: OperatorCommand {
     @Flag(help: "With --callers: group commit in journal mode (each batch made durable by one journal append and sync).")
     var journal = false
 
+    @Flag(help: "With --callers: group commit in write-behind mode (decided from memory, made durable by the journal ring, applied to the store behind).")
+    var writeBehind = false
+
+    @Option(help: ArgumentHelp("With --write-behind: milliseconds of durable batches per apply to the store.", valueName: "ms"))
+    var applyMs = GroupCommitter.WriteBehindOptions().applyMilliseconds
+
+    @Option(help: ArgumentHelp("With --write-behind: bytes of each of the journal ring's two files (at least 4096).", valueName: "bytes"))
+    var ringBytes = GroupCommitter.WriteBehindOptions().journalFileBytes
+
     @Option(name: .long, help: ArgumentHelp("Write the engine's figures to this file in Prometheus' text format (node_exporter's textfile collector), rewritten atomically every second and at the end.", valueName: "path"))
     var metricsFile: String?
 
@@ -68,6 +81,11 @@ struct Replay: OperatorCommand {
         guard (1...1024).contains(callers) else { throw ValidationError("--callers must be from 1 to 1024, not \(callers)") }
         if journal && callers < 2 { throw ValidationError("--journal is a mode of group commit: give --callers 2 or more") }
         if journal && dryRun { throw ValidationError("--journal and --dry-run do not go together") }
+        if writeBehind && callers < 2 { throw ValidationError("--write-behind is a mode of group commit: give --callers 2 or more") }
+        if writeBehind && dryRun { throw ValidationError("--write-behind and --dry-run do not go together") }
+        if writeBehind && journal { throw ValidationError("--journal and --write-behind are two modes: give one") }
+        guard (1...60_000).contains(applyMs) else { throw ValidationError("--apply-ms must be from 1 to 60000, not \(applyMs)") }
+        guard (4096...(1 << 40)).contains(ringBytes) else { throw ValidationError("--ring-bytes must be from 4096 to 2^40, not \(ringBytes)") }
     }
 
     @OptionGroup var storeOptions: StoreOptions
@@ -145,7 +163,7 @@ struct Replay: OperatorCommand {
         }
         if callers > 1 {
             let committer = try options.openCommitter(rules: ruleFiles, creating: true, options: engineOptions,
-                                                      commit: .init(journal: journal ? .init() : nil))
+                                                      commit: .init(journal: journal ? .init() : nil, writeBehind: writeBehind ? .init(applyMilliseconds: applyMs, journalFileBytes: ringBytes) : nil))
             try runConcurrently(committer, clock, stop, summary)
         } else {
             let engine = try options.openEngine(rules: ruleFiles, creating: true, options: engineOptions)
@@ -234,10 +252,16 @@ struct Replay: OperatorCommand {
     /// How many operations a commit (or a journal batch) held, and the checkpoints.
     static func commitNote(_ committer: GroupCommitter) -> String {
         let perBatch = Double(committer.operationsCommitted) / Double(max(1, committer.batches))
+        let n = committer.checkpoints
+        if committer.options.writeBehind != nil {
+            // A batch is one entry of the ring; the store is written behind, by applies that
+            // stop nobody.
+            return String(format: "; %.1f operations per batch; %d appl%@ to the store behind, the longest %.1f ms", perBatch, n,
+                          n == 1 ? "y" : "ies", Double(committer.checkpointMicrosecondsMax) / 1000)
+        }
         guard committer.options.journal != nil else { return String(format: "; %.1f operations per commit", perBatch) }
         // Journal mode: a batch is one journal entry; the store is written at checkpoints, each
         // of which the writer waits through.
-        let n = committer.checkpoints
         return String(format: "; %.1f operations per batch; %d checkpoint%@, the longest %.1f ms", perBatch, n,
                       n == 1 ? "" : "s", Double(committer.checkpointMicrosecondsMax) / 1000)
     }

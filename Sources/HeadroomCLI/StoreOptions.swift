@@ -90,6 +90,7 @@ struct StoreOptions: ParsableArguments {
         logger.logLevel = .warning
         let engine = try Engine(path: store, cardKey: key, rules: nil, options: options, logger: logger)
         if noticingJournal, let notice = try engine.journalNotice() { warn(notice) }
+        if let notice = try engine.writeBehindNotice() { warn(notice) }
         if engine.readsWithoutLock {
             warn("reading \(store) without its lock file (not writable by this account): if engines write meanwhile, figures may be inconsistent")
         }

@@ -169,8 +169,10 @@ import Testing
     /// answered payment on record in the state its answer implies, and every later answer for a
     /// payment the same as its first.
     /// The same in journal mode: a kill loses the long transaction since the last checkpoint,
-    /// and the next open brings the store up to date from the journal.
-    @Test(arguments: [[], ["--journal"]])
+    /// and the next open brings the store up to date from the journal. And in write-behind
+    /// (decision 0019), applying every 3 ms with a ring of two 64 KiB files: kills land before,
+    /// during and after applies, and while the ring turns; the next open applies the ring.
+    @Test(arguments: [[], ["--journal"], ["--write-behind", "--apply-ms", "3", "--ring-bytes", "65536"]])
     func killedDuringGroupCommitLosesNoAnsweredPayment(mode: [String]) throws {
         let (root, rulesDir) = try Self.rulesDirectory("crash-group")
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -183,11 +185,15 @@ import Testing
         #expect(reference.status == 0 && reference.lines.count == lines.count, "\(reference.stderr)")
         let perCommit = reference.stderr.firstMatch(of: /([0-9.]+) operations per (commit|batch)/).flatMap { Double($0.1) } ?? 0
         if mode == ["--journal"] { #expect(reference.stderr.contains(/[1-9][0-9]* checkpoints?, the longest [0-9.]+ ms/), "\(reference.stderr)") }
+        if mode.first == "--write-behind" {
+            #expect(reference.stderr.contains(/[1-9][0-9]* appl(y|ies) to the store behind/), "\(reference.stderr)")
+        }
         #expect(perCommit > 1.2, "\(reference.stderr)")
 
         var rng = SplitMix64(seed: 77)
         let store = root + "/killed"
         var first: [String: [String: Any]] = [:]  // authorize id -> the first answer it got
+        var ringPending = 0, ringTurned = 0
         for round in 0..<6 {
             let killAt = round < 5 ? Int(1 + rng.next() % 400) : nil
             let answers = try Self.replayAndKill(store: store, rules: rulesDir, input: input, answersBeforeKill: killAt, arguments: group)
@@ -203,6 +209,15 @@ import Testing
                     first[id] = o
                 }
             }
+            if mode.first == "--write-behind" && killAt != nil {
+                // What the kill left in the ring past what the store holds, and whether the ring
+                // had turned to its second file.
+                let applied = try Engine(path: store, cardKey: CardKey(hex: CLI.cardKeyHex), rules: nil,
+                                         options: .init(readOnly: true)).journalLSN()
+                let ring = try JournalRing(directory: store, readOnly: true).files.map { try $0.entries().entries }
+                if ring.joined().contains(where: { $0.lsn > applied }) { ringPending += 1 }
+                if !ring[1].isEmpty { ringTurned += 1 }
+            }
             let engine = try Self.openStore(store)
             let report = try engine.check()
             #expect(report.problems.isEmpty, "round \(round): \(report.problems)")
@@ -214,6 +229,10 @@ import Testing
                     #expect(state == "declined", "round \(round) \(id)")
                 }
             }
+        }
+        if mode.first == "--write-behind" {
+            #expect(ringPending > 0, "no kill left answered entries that the store did not hold")
+            #expect(ringTurned > 0, "the ring never turned before a kill")
         }
         #expect(first.values.contains { $0["outcome"] as? String == "decline" }, "the input should decline some payments")
         #expect(first.values.contains { $0["outcome"] as? String == "challenge" }, "the input should challenge some payments")

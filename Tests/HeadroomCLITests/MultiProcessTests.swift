@@ -182,8 +182,10 @@ extension MultiProcessTests {
     /// answered only in its journal. A process that has the store open applies them in its next
     /// write transaction, before deciding anything: the card whose six payments the dead journal
     /// approved declines a seventh there.
-    @Test(.timeLimit(.minutes(1)))
-    func aKilledJournalIsAppliedByTheNextWriterInAnotherProcess() throws {
+    /// The same for a write-behind engine (decision 0019) killed before its first apply: what
+    /// it answered is only in its ring, and the next writer applies it.
+    @Test(.timeLimit(.minutes(1)), arguments: [["--journal"], ["--write-behind"]])
+    func aKilledJournalIsAppliedByTheNextWriterInAnotherProcess(mode: [String]) throws {
         let (root, store) = try Self.storeWithRules("journal-killed")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let survivor = try Held(["replay", "--store", store])  // open all along
@@ -192,7 +194,7 @@ extension MultiProcessTests {
         var input = ""
         for i in 0..<6 { input += Self.authorize("K\(i)", card: 9, amount: "1.00") }
         for i in 6..<4_000 { input += Self.authorize("K\(i)", card: 100 + i % 500, amount: "1.00") }
-        let (victim, victimOut) = try CLI.start(["replay", "--store", store, "--callers", "2", "--journal"], input: input,
+        let (victim, victimOut) = try CLI.start(["replay", "--store", store, "--callers", "2"] + mode, input: input,
                                                 inputFile: store + "-victim.jsonl")
         let answers = Self.kill(victim, victimOut, afterAnswers: 200)
         victim.waitUntilExit()
@@ -201,7 +203,14 @@ extension MultiProcessTests {
         #expect(answered.filter { ($0["id"] as? String).map { ["K0", "K1", "K2", "K3", "K4", "K5"].contains($0) } == true }
             .allSatisfy { $0["outcome"] as? String == "approve" })
         // Killed inside its first interval (well under a second in): its journal holds what it answered.
-        #expect(try JournalFile(directory: store).entries().entries.isEmpty == false)
+        if mode == ["--journal"] {
+            #expect(try JournalFile(directory: store).entries().entries.isEmpty == false)
+        } else {
+            #expect(try JournalRing(directory: store, readOnly: true).files[0].entries().entries.isEmpty == false)
+            // A reader says so: the store lacks what the ring holds.
+            let usage = try CLI.run(["usage", pan(9), "--store", store, "--at", "2026-11-25T11:00:00+08:00"])
+            #expect(usage.status == 0 && usage.stderr.contains("the journal ring holds"), "\(usage.stderr)")
+        }
 
         #expect(survivor.ask(Self.authorize("S1", card: 9))["outcome"] as? String == "decline")
         #expect(survivor.ask(Self.authorize("S2", card: 3))["outcome"] as? String == "approve")
@@ -261,6 +270,49 @@ extension MultiProcessTests {
         for (card, total) in approved {
             #expect(total.fen <= 100_000 && total.count <= 6, "card \(card): \(total)")
         }
+    }
+
+    /// While a write-behind engine runs (decision 0019), the store lags its answers: another
+    /// process may read it (and is told how old what it reads is), but its writes are refused
+    /// `storeBusy`, naming the engine's process: a replay already open, a new one, an operator's
+    /// card limit, a journaling committer. Once the engine stops, the others write again, and
+    /// the store holds everything it answered.
+    @Test func aWriteBehindEngineLetsOthersReadAndRefusesTheirWrites() throws {
+        let (root, store) = try Self.storeWithRules("write-behind-beside")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let holder = try Held(["replay", "--store", store])  // open before the engine starts
+        #expect(holder.ask(Self.authorize("H1", card: 1))["outcome"] as? String == "approve")
+        let engine = try Held(["replay", "--store", store, "--callers", "2", "--write-behind", "--apply-ms", "20"])
+        for i in 0..<3 { #expect(engine.ask(Self.authorize("W\(i)", card: 1))["outcome"] as? String == "approve") }
+
+        // The replay open from before is refused at its next write: a store failure, it stops.
+        #expect(holder.ask(Self.authorize("H2", card: 1)).isEmpty)
+        #expect(try holder.finish() == 3)
+        let replay = try CLI.run(["replay", "--store", store], input: Self.authorize("X1", card: 1))
+        #expect(replay.status == 3 && replay.stderr.contains("storeBusy")
+                && replay.stderr.contains("write-behind engine (process \(engine.process.processIdentifier))"), "\(replay.status) \(replay.stderr)")
+        let limit = try CLI.run(["card-limit", "set", "--store", store, "--card", pan(2), "--daily-count", "1"], as: "alice")
+        #expect(limit.status == 3 && limit.stderr.contains("write-behind"), "\(limit.status) \(limit.stderr)")
+        let journaling = try CLI.run(["replay", "--store", store, "--callers", "2", "--journal"], input: Self.authorize("J1", card: 1))
+        #expect(journaling.status == 3 && journaling.stderr.contains("storeBusy"), "\(journaling.stderr)")
+
+        // Reads: what the engine applied (an apply every 20 ms), and how old that is.
+        Thread.sleep(forTimeInterval: 0.3)
+        let usage = try CLI.run(["usage", pan(1), "--store", store, "--at", "2026-11-25T11:00:00+08:00", "--format", "json"])
+        #expect(usage.status == 0, "\(usage.stderr)")
+        #expect(usage.stderr.contains("a write-behind engine (process \(engine.process.processIdentifier)) runs this store")
+                && usage.stderr.contains("as of 20"), "\(usage.stderr)")
+        #expect(usage.stdout.contains("\"used_count\" : 4"), "\(usage.stdout)")
+
+        #expect(try engine.finish() == 0)
+        // Stopped cleanly: everything applied, the ring forgotten; the others write again.
+        let after = try CLI.run(["replay", "--store", store], input: Self.authorize("H3", card: 1))
+        #expect(after.status == 0 && object(after.lines[0])["outcome"] as? String == "approve", "\(after.stdout)\(after.stderr)")
+        #expect(!after.stderr.contains("write-behind"), "\(after.stderr)")
+        let opened = try Engine(path: store, cardKey: try CardKey(hex: CLI.cardKeyHex), rules: nil)
+        for id in ["H1", "W0", "W2", "H3"] { #expect(try opened.state(of: try PaymentID(id)) == .authorized, "\(id)") }
+        #expect(try opened.state(of: try PaymentID("H2")) == nil)
+        #expect(try opened.check().problems.isEmpty)
     }
 
     /// A journal starts beside processes that have the store open (their writes wait for its

@@ -280,7 +280,7 @@ import Testing
             }
         }
         let version = try CLI.run(["--version"])
-        #expect(version.status == 0 && version.stdout.hasPrefix("0.13.0 (store schema 5, journal format 2)"))
+        #expect(version.status == 0 && version.stdout.hasPrefix("0.14.0 (store schema 5, journal format 2)"))
         for shell in ["bash", "zsh", "fish"] {
             let script = try CLI.run(["--generate-completion-script", shell])
             #expect(script.status == 0 && script.stdout.contains("card-limit"), "\(shell)")

@@ -87,18 +87,14 @@ extension Engine {
         guard !journaling else { throw HeadroomError(.storeBusy, "a committer already journals through this engine") }
         // Another engine may hold the lock for a moment (to learn that no journal runs): try
         // for a fifth of a second before concluding that another journal does.
-        var locked = journal.tryExclusive()
-        for _ in 0..<40 where !locked {
-            usleep(5_000)
-            locked = journal.tryExclusive()
-        }
-        guard locked else {
+        guard journal.tryExclusive(waitingMilliseconds: 200) else {
             throw HeadroomError(.storeBusy, "another process journals this store: a store has one journal at a time")
         }
         do {
             // The journal of a crashed committer applied and forgotten before this one's file
             // header (a new salt) is written: a crash in between leaves none expected.
             try recoverJournal(journal, forgetting: true)
+            try recoverRing()
             try journal.begin(salt: UInt64.random(in: 1...UInt64.max), preallocating: bytes)
             try rememberJournal(journal)
         } catch {

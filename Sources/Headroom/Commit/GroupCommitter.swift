@@ -35,14 +35,54 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
         public var gatherMicroseconds: Int
         /// Journal mode (decision 0009), or `nil` for one LMDB commit and sync per batch.
         public var journal: JournalOptions?
+        /// Write-behind (decision 0019), or `nil`; not with `journal`.
+        public var writeBehind: WriteBehindOptions?
 
         /// Options with the values given; the defaults suit a front processor's peak.
-        public init(batchMax: Int = 512, queueMax: Int = 65_536, gatherMicroseconds: Int = 0, journal: JournalOptions? = nil) {
+        public init(batchMax: Int = 512, queueMax: Int = 65_536, gatherMicroseconds: Int = 0, journal: JournalOptions? = nil,
+                    writeBehind: WriteBehindOptions? = nil) {
             precondition(batchMax >= 1 && queueMax >= batchMax && gatherMicroseconds >= 0)
+            precondition(journal == nil || writeBehind == nil, "journal mode or write-behind, not both")
             self.batchMax = batchMax
             self.queueMax = queueMax
             self.gatherMicroseconds = gatherMicroseconds
             self.journal = journal
+            self.writeBehind = writeBehind
+        }
+    }
+
+    /// Write-behind (decision 0019): each batch is decided from memory (the writes since LMDB
+    /// last took them up, over a read snapshot of LMDB), made durable by one append and sync to
+    /// the store's journal ring, and answered; a thread of its own applies the durable batches
+    /// to LMDB behind, in write transactions of `applyMilliseconds` (or `applyOperations`
+    /// operations). Nothing stops the writer while LMDB commits.
+    ///
+    /// Memory and disk are bounded: the overlay holds at most `overlayBytesMax` bytes of
+    /// entries (and an index of 1/16 of that besides), the ring two files of
+    /// `journalFileBytes`. When either is full (the store is behind), callers are answered
+    /// `overloaded` until the apply catches up.
+    ///
+    /// While it runs, other processes may read the store (up to an apply behind its answers;
+    /// `headroom usage` and `explain` say how old) and may not write it: their writes are
+    /// refused `storeBusy`. One committer per store journals at a time, in either mode.
+    public struct WriteBehindOptions: Sendable, Equatable {
+        /// Milliseconds of durable batches gathered into one apply to LMDB (default 1,000).
+        public var applyMilliseconds: Int
+        /// Operations after which an apply begins sooner (default 200,000).
+        public var applyOperations: Int
+        /// Bytes of the overlay's entries at most (default 1 GiB; at least 1 MiB).
+        public var overlayBytesMax: Int
+        /// Bytes of each of the ring's two files, filled with zeros when the committer starts (default 256 MiB).
+        public var journalFileBytes: Int
+
+        /// Write-behind options with the values given.
+        public init(applyMilliseconds: Int = 1_000, applyOperations: Int = 200_000, overlayBytesMax: Int = 1 << 30,
+                    journalFileBytes: Int = 256 << 20) {
+            precondition(applyMilliseconds >= 1 && applyOperations >= 1 && overlayBytesMax >= 1 << 20 && journalFileBytes >= 0)
+            self.applyMilliseconds = applyMilliseconds
+            self.applyOperations = applyOperations
+            self.overlayBytesMax = overlayBytesMax
+            self.journalFileBytes = journalFileBytes
         }
     }
 
@@ -106,8 +146,13 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
         queue = BatchQueue(batchMax: options.batchMax, queueMax: options.queueMax,
                            gatherMicroseconds: options.gatherMicroseconds, clock: clock,
                            telemetry: engine.telemetry)
-        writer = try options.journal.map { (journal) throws(HeadroomError) in try JournalBatchWriter(engine, journal) }
-            ?? DirectBatchWriter(engine)
+        if let journal = options.journal {
+            writer = try JournalBatchWriter(engine, journal)
+        } else if let writeBehind = options.writeBehind {
+            writer = try WriteBehindBatchWriter(engine, writeBehind)
+        } else {
+            writer = DirectBatchWriter(engine)
+        }
         guard startWriter else {
             queue.close()
             finished.signal()
@@ -133,7 +178,8 @@ public final class GroupCommitter: PaymentLifecycle, @unchecked Sendable {
     /// How many operations the ``batches`` held.
     public var operationsCommitted: Int { tally.operations }
     /// Journal mode: how many checkpoints were committed, and how long they took in all and at
-    /// most (the writer decides nothing while one commits and syncs).
+    /// most (the writer decides nothing while one commits and syncs). Write-behind: how many
+    /// applies were committed (the writer goes on deciding meanwhile).
     public var checkpoints: Int { tally.checkpoints }
     /// Journal mode: the checkpoints' time in all, in microseconds.
     public var checkpointMicrosecondsTotal: Int { tally.checkpointMicrosecondsTotal }

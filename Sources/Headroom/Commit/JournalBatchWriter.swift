@@ -127,7 +127,7 @@ final class JournalBatchWriter: BatchWriter, @unchecked Sendable {
         defer { log.capturing = false }
         try engine.begin(txn)  // its expiries are journaled with the batch
         guard let answers = try engine.runBatch(batch, in: txn) else { return nil }
-        return .init(bytes: journal.encode(lsn: lsn, payload: log.effects.bytes), answers: answers)
+        return .init(bytes: journal.encode(lsn: lsn, payload: log.effects.bytes), answers: answers, lsn: lsn)
     }
 
     /// The long transaction was aborted. What was handed to the syncer is (or will be) in the

@@ -10,6 +10,8 @@ final class JournalSyncer: @unchecked Sendable {
     struct Entry {
         let bytes: [UInt8]
         let answers: [Result<Answer, HeadroomError>]
+        /// Its lsn.
+        var lsn: UInt64 = 0
     }
 
     enum Item {
@@ -22,7 +24,9 @@ final class JournalSyncer: @unchecked Sendable {
     /// Entries waiting at most: beyond, the writer waits (memory stays bounded).
     static let depthMax = 256
 
-    private let file: JournalFile
+    private let file: any JournalWriting
+    /// Write-behind: given each run of entries once on disk and answered, for the apply thread.
+    private let synced: (([Entry]) -> Void)?
     private let condition = NSCondition()
     private var items: [Item] = []
     private var busy = false
@@ -33,9 +37,10 @@ final class JournalSyncer: @unchecked Sendable {
     /// Where each append-and-sync's duration is reported.
     private let telemetry: Telemetry?
 
-    init(_ file: JournalFile, telemetry: Telemetry? = nil) {
+    init(_ file: any JournalWriting, telemetry: Telemetry? = nil, synced: (([Entry]) -> Void)? = nil) {
         self.file = file
         self.telemetry = telemetry
+        self.synced = synced
         startNamedThread("headroom-syncer") { [unowned self] in self.run() }
     }
 
@@ -119,7 +124,10 @@ final class JournalSyncer: @unchecked Sendable {
             }
             if failure == nil {
                 let began = Telemetry.now()
-                do throws(HeadroomError) { try file.appendAndSync(bytes) } catch { failure = error; fail(error) }
+                do throws(HeadroomError) { try file.appendAndSync(bytes, through: answered[answered.count - 1].0.lsn) } catch {
+                    failure = error
+                    fail(error)
+                }
                 telemetry?.journalSyncDuration.recordNanoseconds(Int64(Telemetry.now() &- began))
             }
             for (entry, tickets) in answered {
@@ -129,6 +137,7 @@ final class JournalSyncer: @unchecked Sendable {
                     for (ticket, answer) in zip(tickets, entry.answers) { ticket.deliver(answer) }
                 }
             }
+            if failure == nil, let synced { synced(answered.map(\.0)) }
         }
     }
 }

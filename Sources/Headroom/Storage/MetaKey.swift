@@ -10,6 +10,11 @@ enum MetaKey: Sendable, Equatable {
     case journalLSN
     /// The journal a committer writes or left (``JournalIdentity``).
     case journalFile
+    /// The journal ring a write-behind engine writes or left (``RingIdentity``).
+    case journalRing
+    /// When write-behind last committed what it applied (unix milliseconds): how old a reader's
+    /// view of the store can be.
+    case journalAppliedAt
     /// The next audit sequence number, and one audit entry.
     case auditNext
     case auditEntry(Int64)
@@ -38,6 +43,8 @@ enum MetaKey: Sendable, Equatable {
         case .purgedBeforeDay: "purged-before-day"
         case .journalLSN: "journal-lsn"
         case .journalFile: "journal-file"
+        case .journalRing: "journal-ring"
+        case .journalAppliedAt: "journal-applied-at"
         case .auditNext: "audit-next"
         case .rulesLatest: "rules.latest"
         case .rulesCurrent: "rules.current"

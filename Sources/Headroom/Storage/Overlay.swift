@@ -74,6 +74,11 @@ final class Overlay {
         }
         arena = a
         cells = c.bindMemory(to: UInt64.self, capacity: count)
+        // Touched now, when the committer starts, rather than a page fault at a time under the
+        // first payments: the whole index (entries land all over it), and the arena's first
+        // quarter (slots are taken from the bottom and reused).
+        memset(c, 0, count * 8)
+        memset(a, 0, min(bytesMax, max(1 << 20, bytesMax / 4)))
         ordered.reserveCapacity(4096)
         undo.reserveCapacity(1 << 16)
         undoStarts.reserveCapacity(4096)
@@ -202,9 +207,12 @@ final class Overlay {
     }
 
     /// Whether `operations` more operations fit with room to spare (each is given 4 KiB and 16
-    /// entries): the writer waits for the apply before taking a batch that may not.
+    /// entries, a batch at most a quarter of the overlay, so that an empty overlay always has
+    /// room): the writer waits for the apply before taking a batch that may not. A batch
+    /// larger still is refused `overloaded` at the write that finds no room.
     func hasRoom(forOperations operations: Int) -> Bool {
-        bytesUsed + operations * 4096 <= arenaBytes - arenaBytes / 8 && entries + operations * 16 <= entriesMax
+        let bytes = min(operations * 4096, arenaBytes / 4), count = min(operations * 16, entriesMax / 4)
+        return bytesUsed + bytes <= arenaBytes - arenaBytes / 8 && entries + count <= entriesMax
     }
 
     // MARK: Slots

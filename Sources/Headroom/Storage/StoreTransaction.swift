@@ -388,6 +388,10 @@ extension Store {
         }
         let txn = StoreTransaction(try lmdb { () throws(LMDBError) in try environment.beginWrite() }, self)
         if applyingJournal, let journal = follower.journal {
+            let ringApplied = try followRing(txn, journal)
+            if ringApplied > 0 {
+                follower.logger?.warning("applied what a stopped write-behind engine had answered", metadata: ["entries": "\(ringApplied)"])
+            }
             let (applied, torn) = try applyJournal(txn, journal)
             if applied > 0 || torn {
                 follower.logger?.warning("applied what a stopped journaling process had answered",
