@@ -193,9 +193,11 @@ extension EngineHarness {
 /// Journal mode: how many checkpoints a run crossed, and the longest (the writer waits through
 /// each); empty otherwise.
 func checkpointNote(_ committer: GroupCommitter) -> String {
-    guard committer.options.journal != nil, committer.checkpoints > 0 else { return "" }
-    return String(format: "; %d checkpoint%@, longest %.1f ms", committer.checkpoints, committer.checkpoints == 1 ? "" : "s",
-                  Double(committer.checkpointMicrosecondsMax) / 1000)
+    guard committer.options.journal != nil || committer.options.writeBehind != nil, committer.checkpoints > 0 else { return "" }
+    // Write-behind's applies stop nobody: the writer decides meanwhile.
+    let one = committer.checkpoints == 1
+    let noun = committer.options.journal != nil ? (one ? "checkpoint" : "checkpoints") : (one ? "apply" : "applies")
+    return String(format: "; %d %@, longest %.1f ms", committer.checkpoints, noun, Double(committer.checkpointMicrosecondsMax) / 1000)
 }
 
 /// What the callers of a closed loop found.
@@ -294,7 +296,8 @@ enum EngineRunner {
         var note = ""
         if harness.committer != nil {
             let committer = harness.stopCommitter()
-            note = String(format: committer.options.journal == nil ? "group commit: %.1f operations per commit" : "journal: %.1f operations per batch",
+            note = String(format: committer.options.writeBehind != nil ? "write-behind: %.1f operations per batch"
+                            : committer.options.journal == nil ? "group commit: %.1f operations per commit" : "journal: %.1f operations per batch",
                           Double(committer.operationsCommitted) / Double(max(1, committer.batches))) + checkpointNote(committer)
         }
         if let limit { note += (note.isEmpty ? "" : "; ") + String(format: "stopped after %g s", limit) }

@@ -67,10 +67,13 @@ struct Suite: ParsableCommand {
         // group commit without the journal; one caller without sync (the CPU per payment); and
         // one durable caller, bounded in time (it waits for a sync per operation).
         let journal = GroupCommitter.Options(journal: .init())
+        let writeBehind = GroupCommitter.Options(writeBehind: .init())
         let closed: [(String, Bool, GroupCommitter.Options?, Int, Bool, Double?)] = [
             ("durable, journal", true, journal, 8, false, nil),
             ("durable, journal", true, journal, 64, false, nil),
             ("durable, journal, async tasks", true, journal, 256, true, nil),
+            ("durable, write-behind", true, writeBehind, 64, false, nil),
+            ("durable, write-behind, async tasks", true, writeBehind, 256, true, nil),
             ("durable, group commit", true, GroupCommitter.Options(), 64, false, nil),
             ("no sync", false, nil, 1, false, nil),
             ("durable, journal", true, journal, 1, false, boundedSeconds),
@@ -88,18 +91,20 @@ struct Suite: ParsableCommand {
                                             boundedSeconds: boundedSeconds, say: say)
 
         // Open loop at NetsUnion's rates, as an event-loop front processor offers them: a task per
-        // payment through the async API, journal mode, each rate for `openSeconds`.
+        // payment through the async API, journal mode and write-behind, each rate for `openSeconds`.
         var openSpec = spec
         openSpec.payments = Int(180_000 * openSeconds * 1.02) + 1_000
         let openWorkload = try PreparedWorkload(Workload.generate(openSpec))
         let rates = [20_000.0, 50_000, 92_000, 180_000]
-        for rate in rates {
-            let setting = "durable, journal, a task per payment"
-            let r = try onDay(openWorkload, durable: true) {
-                try OpenLoop.runTasks($0, rate: rate, seconds: openSeconds, setting: setting, committer: journal)
+        for (mode, options) in [("journal", journal), ("write-behind", writeBehind)] {
+            for rate in rates {
+                let setting = "durable, \(mode), a task per payment"
+                let r = try onDay(openWorkload, durable: true) {
+                    try OpenLoop.runTasks($0, rate: rate, seconds: openSeconds, setting: setting, committer: options)
+                }
+                say("open loop \(setting) \(Int(rate))/s: achieved \(Int(r.achievedPerSecond))/s, p50 \(r.p50Microseconds) us, p99 \(r.p99Microseconds) us, max \(r.maxMicroseconds) us\(r.saturated ? " (saturated)" : "")")
+                results.openLoop.append(r)
             }
-            say("open loop \(setting) \(Int(rate))/s: achieved \(Int(r.achievedPerSecond))/s, p50 \(r.p50Microseconds) us, p99 \(r.p99Microseconds) us, max \(r.maxMicroseconds) us\(r.saturated ? " (saturated)" : "")")
-            results.openLoop.append(r)
         }
         // The write-behind prototype at the same rates, from the same payments.
         let openFile = scratch + "/open.bin"

@@ -15,12 +15,14 @@ struct Distribution: Codable, Sendable {
 
 /// What a run's commits did, from the engine's own metrics: each checkpoint (the writer
 /// decides nothing meanwhile), each journal append-and-sync, each LMDB commit of group commit
-/// without a journal, and the operations of each batch. Times in microseconds.
+/// without a journal, each apply of write-behind, and the operations of each batch. Times in microseconds.
 struct PauseSummary: Codable, Sendable {
     var checkpoints: Distribution?
     var journalSyncs: Distribution?
     var commits: Distribution?
     var batchOperations: Distribution?
+    /// Write-behind's applies to LMDB (the writer decides meanwhile).
+    var applies: Distribution?
     /// The store's data file at the end of the run, bytes.
     var storeBytes: Int?
 }
@@ -31,7 +33,7 @@ struct PauseSummary: Codable, Sendable {
 final class PauseRecorder: MetricsFactory, Sendable {
     private let histograms = Mutex([String: Histogram<UInt64>]())
     private static let kept: Set<String> = ["headroom_checkpoint_duration", "headroom_journal_sync_duration",
-                                            "headroom_commit_duration", "headroom_batch_operations"]
+                                            "headroom_commit_duration", "headroom_batch_operations", "headroom_apply_duration"]
 
     func record(_ label: String, _ value: UInt64) {
         histograms.withLock {
@@ -52,7 +54,7 @@ final class PauseRecorder: MetricsFactory, Sendable {
         }
         return PauseSummary(checkpoints: dist("headroom_checkpoint_duration"), journalSyncs: dist("headroom_journal_sync_duration"),
                             commits: dist("headroom_commit_duration"), batchOperations: dist("headroom_batch_operations"),
-                            storeBytes: storeBytes)
+                            applies: dist("headroom_apply_duration"), storeBytes: storeBytes)
     }
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> CounterHandler { NOOPMetricsHandler.instance }

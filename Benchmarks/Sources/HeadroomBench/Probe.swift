@@ -23,6 +23,8 @@ struct Probe: ParsableCommand {
     var preallocateMib = GroupCommitter.JournalOptions().preallocatedBytes >> 20
     @Option(help: "Journal mode: milliseconds between checkpoints.") var checkpointMs = GroupCommitter.JournalOptions().checkpointMilliseconds
     @Option(help: "Journal mode: operations between checkpoints.") var checkpointOps = GroupCommitter.JournalOptions().checkpointOperations
+    @Flag(help: "Group commit in write-behind mode (decision 0019).") var writeBehind = false
+    @Option(help: "Write-behind: milliseconds of batches per apply.") var applyMs = GroupCommitter.WriteBehindOptions().applyMilliseconds
     @Flag(name: .customLong("async"), help: "Callers are tasks using the async API (--threads of them), not threads.") var asyncTasks = false
     @Option(help: "Open loop: payments offered per second (through group commit: --threads caller threads, or with --async a task per payment); without it, a closed loop.")
     var rate: Double?
@@ -62,16 +64,17 @@ struct Probe: ParsableCommand {
                                             metrics: prometheus ? PrometheusMetricsFactory.headroom(PrometheusCollectorRegistry()) : nil,
                                             risk: risk, pauses: !prometheus)
             harness.baseline = dayStore?.baseline ?? [:]
-            let committer = groupCommit || journal
+            let committer = groupCommit || journal || writeBehind
                 ? GroupCommitter.Options(batchMax: batchMax, gatherMicroseconds: gather, journal: journal ? .init(checkpointOperations: checkpointOps, checkpointMilliseconds: checkpointMs,
-                                                                                             preallocatedBytes: preallocateMib << 20) : nil) : nil
+                                                                                             preallocatedBytes: preallocateMib << 20) : nil,
+                                         writeBehind: writeBehind ? .init(applyMilliseconds: applyMs) : nil) : nil
             if let rate {
                 let options = committer ?? GroupCommitter.Options()
                 let r = asyncTasks
                     ? try OpenLoop.runTasks(harness, rate: rate, seconds: seconds, setting: "open loop, tasks", committer: options)
                     : try OpenLoop.runCallers(harness, rate: rate, seconds: seconds, setting: "open loop", callers: threads, committer: options)
                 print(String(format: "%@%@ offered %.0f/s: achieved %.0f/s, p50 %d us, p99 %d us, p99.9 %d us, max %d us%@, correct %@%@",
-                             r.setting, journal ? ", journal" : "", rate, r.achievedPerSecond, r.p50Microseconds, r.p99Microseconds,
+                             r.setting, journal ? ", journal" : writeBehind ? ", write-behind" : "", rate, r.achievedPerSecond, r.p50Microseconds, r.p99Microseconds,
                              r.p999Microseconds, r.maxMicroseconds, r.saturated ? " (saturated)" : "", r.correct == true ? "yes" : "NO",
                              r.note.map { " (\($0))" } ?? ""))
                 r.pauses.map { print(Report.pauses($0)) }
@@ -80,7 +83,7 @@ struct Probe: ParsableCommand {
             let r = try EngineRunner.closedLoop(harness, threads: threads, setting: noSync ? "no sync" : "durable", committer: committer,
                                                 asyncTasks: asyncTasks)
             print(String(format: "%@ %d \(asyncTasks ? "tasks" : "threads")%@: %.0f authorizations/s%@, correct %@", r.setting, threads,
-                         committer != nil ? " group commit\(journal ? ", journal (\(preallocateMib) MiB preallocated)" : "") (batch \(batchMax), gather \(gather) us)" : "",
+                         committer != nil ? " group commit\(journal ? ", journal (\(preallocateMib) MiB preallocated)" : writeBehind ? ", write-behind" : "") (batch \(batchMax), gather \(gather) us)" : "",
                          r.authorizationsPerSecond, r.note.isEmpty ? "" : " (\(r.note))", r.correct ? "yes" : "NO"))
             r.pauses.map { print(Report.pauses($0)) }
         }
