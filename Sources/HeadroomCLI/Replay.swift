@@ -68,14 +68,22 @@ struct Replay: OperatorCommand {
     @Flag(help: "With --callers: group commit in write-behind mode (decided from memory, made durable by the journal ring, applied to the store behind).")
     var writeBehind = false
 
-    @Option(help: ArgumentHelp("With --write-behind: milliseconds of durable batches per apply to the store.", valueName: "ms"))
-    var applyMs = GroupCommitter.WriteBehindOptions().applyMilliseconds
+    @Option(help: ArgumentHelp("With --write-behind: milliseconds of durable batches per apply to the store (default 1000).", valueName: "ms"))
+    var applyMs: Int?
 
-    @Option(help: ArgumentHelp("With --write-behind: bytes of each of the journal ring's two files (at least 4096).", valueName: "bytes"))
-    var ringBytes = GroupCommitter.WriteBehindOptions().journalFileBytes
+    @Option(help: ArgumentHelp("With --write-behind: bytes of each of the journal ring's two files (at least 4096; default 256 MiB).", valueName: "bytes"))
+    var ringBytes: Int?
 
     @Option(name: .long, help: ArgumentHelp("Write the engine's figures to this file in Prometheus' text format (node_exporter's textfile collector), rewritten atomically every second and at the end.", valueName: "path"))
     var metricsFile: String?
+
+    /// Write-behind's options: the defaults, with what was given.
+    var writeBehindOptions: GroupCommitter.WriteBehindOptions {
+        var options = GroupCommitter.WriteBehindOptions()
+        if let applyMs { options.applyMilliseconds = applyMs }
+        if let ringBytes { options.journalFileBytes = ringBytes }
+        return options
+    }
 
     func validate() throws {
         guard (1...1024).contains(callers) else { throw ValidationError("--callers must be from 1 to 1024, not \(callers)") }
@@ -84,8 +92,13 @@ struct Replay: OperatorCommand {
         if writeBehind && callers < 2 { throw ValidationError("--write-behind is a mode of group commit: give --callers 2 or more") }
         if writeBehind && dryRun { throw ValidationError("--write-behind and --dry-run do not go together") }
         if writeBehind && journal { throw ValidationError("--journal and --write-behind are two modes: give one") }
-        guard (1...60_000).contains(applyMs) else { throw ValidationError("--apply-ms must be from 1 to 60000, not \(applyMs)") }
-        guard (4096...(1 << 40)).contains(ringBytes) else { throw ValidationError("--ring-bytes must be from 4096 to 2^40, not \(ringBytes)") }
+        if !writeBehind && (applyMs != nil || ringBytes != nil) {
+            throw ValidationError("--apply-ms and --ring-bytes set write-behind: give --write-behind too")
+        }
+        if let applyMs, !(1...60_000).contains(applyMs) { throw ValidationError("--apply-ms must be from 1 to 60000, not \(applyMs)") }
+        if let ringBytes, !(4096...(1 << 40)).contains(ringBytes) {
+            throw ValidationError("--ring-bytes must be from 4096 to 2^40, not \(ringBytes)")
+        }
     }
 
     @OptionGroup var storeOptions: StoreOptions
@@ -163,7 +176,7 @@ struct Replay: OperatorCommand {
         }
         if callers > 1 {
             let committer = try options.openCommitter(rules: ruleFiles, creating: true, options: engineOptions,
-                                                      commit: .init(journal: journal ? .init() : nil, writeBehind: writeBehind ? .init(applyMilliseconds: applyMs, journalFileBytes: ringBytes) : nil))
+                                                      commit: .init(journal: journal ? .init() : nil, writeBehind: writeBehind ? writeBehindOptions : nil))
             try runConcurrently(committer, clock, stop, summary)
         } else {
             let engine = try options.openEngine(rules: ruleFiles, creating: true, options: engineOptions)

@@ -295,6 +295,9 @@ extension MultiProcessTests {
         #expect(limit.status == 3 && limit.stderr.contains("write-behind"), "\(limit.status) \(limit.stderr)")
         let journaling = try CLI.run(["replay", "--store", store, "--callers", "2", "--journal"], input: Self.authorize("J1", card: 1))
         #expect(journaling.status == 3 && journaling.stderr.contains("storeBusy"), "\(journaling.stderr)")
+        // Write-behind's settings without write-behind are refused, not ignored.
+        let stray = try CLI.run(["replay", "--store", store, "--callers", "2", "--apply-ms", "5"], input: "")
+        #expect(stray.status == 64 && stray.stderr.contains("give --write-behind too"), "\(stray.stderr)")
 
         // Reads: what the engine applied (an apply every 20 ms), and how old that is.
         Thread.sleep(forTimeInterval: 0.3)
