@@ -145,10 +145,10 @@ extension Engine {
         try write(applyingJournal: false) { (txn) throws(HeadroomError) in try store.putMeta(txn, .journalFile, identity.bytes) }
     }
 
-    /// Forgets the journal of a committer that stopped cleanly: everything it answered is in
-    /// the store, so any journal file will do at the next open.
-    func forgetJournal() throws(HeadroomError) {
-        try write(applyingJournal: false) { (txn) throws(HeadroomError) in try store.deleteMeta(txn, .journalFile) }
+    /// Forgets the journal (or, `key` `.journalRing`, the ring) of a committer that stopped
+    /// cleanly: everything it answered is in the store, so any file will do at the next open.
+    func forgetJournal(_ key: MetaKey = .journalFile) throws(HeadroomError) {
+        try write(applyingJournal: false) { (txn) throws(HeadroomError) in try store.deleteMeta(txn, key) }
         if !store.environment.options.syncOnCommit { try syncStore() }
     }
 }

@@ -253,46 +253,17 @@ extension Engine {
         return applied
     }
 
-    /// Takes the store for a write-behind committer: the journal's lock (another committer, in
-    /// this process or another, gets `storeBusy`), what a crashed committer of either mode left
-    /// applied, both ring files begun with a new salt, and the ring recorded in the store
-    /// (durably) before any answer.
+    /// Takes the store for a write-behind committer (``takeJournal(_:)``): both ring files
+    /// begun with a new salt, and the ring recorded in the store (durably) before any answer.
     func startWriteBehind(fileBytes: Int) throws(HeadroomError) -> JournalRing {
-        guard !journaling else { throw HeadroomError(.storeBusy, "a committer already journals through this engine") }
-        guard journal.tryExclusive(waitingMilliseconds: 200) else {
-            throw HeadroomError(.storeBusy, "another process journals this store: a store has one journal at a time")
-        }
-        do {
-            try recoverJournal(journal, forgetting: true)
-            try recoverRing()
+        try takeJournal { () throws(HeadroomError) -> JournalRing in
             let ring = try JournalRing(directory: path)
             try ring.begin(salt: UInt64.random(in: 1...UInt64.max), preallocating: fileBytes)
             let size = min(try ring.files[0].sizeBytes(), try ring.files[1].sizeBytes())
             let identity = RingIdentity(salt: ring.files[0].salt, sizeBytes: size, processID: Int64(getpid()))
             try write(applyingJournal: false) { (txn) throws(HeadroomError) in try store.putMeta(txn, .journalRing, identity.bytes) }
             if !store.environment.options.syncOnCommit { try syncStore() }
-            journaling = true
-            store.follower.journal = nil  // its own: nothing to apply from elsewhere
             return ring
-        } catch {
-            journal.unlock()
-            throw error
         }
-    }
-
-    /// Lets another committer take the store; a clean stop (everything applied) also forgets
-    /// the ring. Throws `failure`, the one that stopped write-behind, if any: the ring then
-    /// holds what was answered, and the store's next opening applies it.
-    func stopWriteBehind(failure: HeadroomError?, clean: Bool) throws(HeadroomError) {
-        guard journaling else { return }
-        defer {
-            store.follower.journal = journal
-            journal.unlock()
-            journaling = false
-        }
-        if let failure { throw failure }
-        guard clean else { return }
-        try write(applyingJournal: false) { (txn) throws(HeadroomError) in try store.deleteMeta(txn, .journalRing) }
-        if !store.environment.options.syncOnCommit { try syncStore() }
     }
 }

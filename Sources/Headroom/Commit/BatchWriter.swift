@@ -84,32 +84,43 @@ extension Engine {
     /// or another, gets `storeBusy`), what a crashed committer left applied and forgotten, a new
     /// file header (a new salt) recorded in the store before any answer.
     func startJournaling(preallocating bytes: Int) throws(HeadroomError) -> JournalFile {
+        try takeJournal { () throws(HeadroomError) -> JournalFile in
+            try journal.begin(salt: UInt64.random(in: 1...UInt64.max), preallocating: bytes)
+            try rememberJournal(journal)
+            return journal
+        }
+    }
+
+    /// Takes the journal's lock for a committer of either mode, applies and forgets what a
+    /// crashed committer of either mode left, then runs `start` (which begins its files and
+    /// records them in the store before any answer). A failure lets the lock go.
+    func takeJournal<T>(_ start: () throws(HeadroomError) -> T) throws(HeadroomError) -> T {
         guard !journaling else { throw HeadroomError(.storeBusy, "a committer already journals through this engine") }
         // Another engine may hold the lock for a moment (to learn that no journal runs): try
         // for a fifth of a second before concluding that another journal does.
         guard journal.tryExclusive(waitingMilliseconds: 200) else {
             throw HeadroomError(.storeBusy, "another process journals this store: a store has one journal at a time")
         }
+        let started: T
         do {
-            // The journal of a crashed committer applied and forgotten before this one's file
-            // header (a new salt) is written: a crash in between leaves none expected.
+            // What a crashed committer left, applied and forgotten before this one's files
+            // (a new salt) are begun: a crash in between leaves none expected.
             try recoverJournal(journal, forgetting: true)
             try recoverRing()
-            try journal.begin(salt: UInt64.random(in: 1...UInt64.max), preallocating: bytes)
-            try rememberJournal(journal)
+            started = try start()
         } catch {
             journal.unlock()
             throw error
         }
         journaling = true
         store.follower.journal = nil  // its own entries are its own: none to apply from elsewhere
-        return journal
+        return started
     }
 
-    /// Lets another committer journal the store; a clean stop (every answer checkpointed) also
-    /// forgets the journal file (``forgetJournal()``). Throws `failure`, the one that stopped
-    /// journaling, if any.
-    func stopJournaling(failure: HeadroomError?, clean: Bool) throws(HeadroomError) {
+    /// Lets another committer journal the store; a clean stop (every answer in the store) also
+    /// forgets the committer's files (meta `forgetting`: the journal's, or write-behind's ring),
+    /// durably. Throws `failure`, the one that stopped journaling, if any.
+    func stopJournaling(failure: HeadroomError?, clean: Bool, forgetting key: MetaKey = .journalFile) throws(HeadroomError) {
         guard journaling else { return }
         defer {
             store.follower.journal = journal
@@ -117,7 +128,7 @@ extension Engine {
             journaling = false
         }
         if let failure { throw failure }
-        if clean { try forgetJournal() }
+        if clean { try forgetJournal(key) }
     }
 
     /// The journal's view of the writes: captured while a journaling batch runs.

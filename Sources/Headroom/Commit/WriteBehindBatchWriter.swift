@@ -35,7 +35,7 @@ final class WriteBehindBatchWriter: BatchWriter, @unchecked Sendable {
         do {
             applied = try engine.journalLSN()
         } catch {
-            try? engine.stopWriteBehind(failure: nil, clean: false)
+            try? engine.stopJournaling(failure: nil, clean: false)
             throw error
         }
         let applier = Applier(engine, options, appliedThrough: applied)
@@ -81,7 +81,7 @@ final class WriteBehindBatchWriter: BatchWriter, @unchecked Sendable {
     /// Lets another committer take the store; a clean stop (everything applied) also forgets
     /// the ring.
     func stop(clean: Bool) throws(HeadroomError) {
-        try engine.stopWriteBehind(failure: syncer.failure ?? applier.failure, clean: clean)
+        try engine.stopJournaling(failure: syncer.failure ?? applier.failure, clean: clean, forgetting: .journalRing)
     }
 
     private enum Written {
