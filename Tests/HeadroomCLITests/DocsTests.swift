@@ -204,11 +204,21 @@ import Testing
             .first { $0["id"] as? String == id && $0["op"] as? String == "authorize" }
         #expect(real == documented, "docs/replay.md shows \(documented); the binary answers \(String(describing: real))")
         // The summary of one caller, to the letter; those of group commit, but for their timings.
-        let summaries = Self.codeLines(page).filter { $0.hasPrefix("headroom: replayed") }
+        let all = Self.codeLines(page).filter { $0.hasPrefix("headroom: replayed") }
+        let summaries = all.filter { !$0.contains("to the store behind") }
         #expect(summaries.count == 3)
         #expect(run.stderr.contains(summaries[0]), "\(run.stderr)")
         for summary in summaries.dropFirst() {
             #expect(summary.hasPrefix(String(summaries[0].dropLast(")".count))))
         }
+        // Write-behind's: its counts vary with the callers' timing (the page says so); its shape
+        // is the binary's.
+        let shape = /^headroom: replayed 11 lines: [0-9]+ approved, [0-9]+ declined, [0-9]+ confirmed, [0-9]+ released, [0-9]+ refunded, [0-9]+ errors; 1 retries answered again \(rule set v1; [0-9.]+ operations per batch; [0-9]+ appl(y|ies) to the store behind, the longest [0-9.]+ ms\)$/
+        let behind = try #require(all.first { $0.contains("to the store behind") })
+        #expect(behind.wholeMatch(of: shape) != nil, "\(behind)")
+        let wb = try CLI.run(["replay", "--store", root + "/wb", "--rules", CLI.repositoryRoot + "/Rules", "--callers", "4", "--write-behind"],
+                             input: example)
+        let summary = try #require(wb.stderr.split(separator: "\n").map(String.init).first { $0.hasPrefix("headroom: replayed") }, "\(wb.stderr)")
+        #expect(wb.status == 0 && summary.wholeMatch(of: shape) != nil, "\(summary)")
     }
 }
