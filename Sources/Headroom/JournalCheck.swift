@@ -258,19 +258,34 @@ extension Engine {
     /// checkpoint interval). For read-only views, whose figures leave such entries out.
     public func journalNotice() throws(HeadroomError) -> String? {
         let txn = try store.beginRead()
-        if let ring = try store.expectedRing(txn), let notice = try ringNotice(txn, ring) { return notice }
+        if let ring = try store.expectedRing(txn),
+           let notice = try stoppedNotice(txn, "journal ring", "a write-behind engine stopped without applying them", { (_, checkpoint) throws(HeadroomError) in
+               try JournalRing(directory: path, readOnly: true).pending(after: checkpoint, expected: ring).count
+           }) {
+            return notice
+        }
         guard let expected = try store.expectedJournal(txn) else { return nil }
-        // No file: no journal runs (a running one holds its file open and locked).
+        return try stoppedNotice(txn, "journal", "a journaling process stopped without its last checkpoint") { (txn, checkpoint) throws(HeadroomError) in
+            let (entries, _, stop) = try journal.entriesAndStop()
+            try store.judgeStoppedJournal(txn, journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: true)
+            return entries.filter { $0.lsn > checkpoint }.count
+        }
+    }
+
+    /// What a stopped journal (or write-behind ring) holds that the store does not, judged by
+    /// `pending` (how many entries past the store's `journal-lsn`, or `journalDamaged`) while
+    /// this engine holds the journal's lock: `nil` while a journal runs (it holds its file open
+    /// and locked; no file: none runs) or when nothing is pending, the damage when damaged.
+    private func stoppedNotice(_ txn: borrowing StoreTransaction, _ what: String, _ stopped: String,
+                               _ pending: (borrowing StoreTransaction, UInt64) throws(HeadroomError) -> Int) throws(HeadroomError) -> String? {
         let present = journal.fd >= 0
         guard !present || journal.tryExclusive() else { return nil }
         defer { if present { journal.unlock() } }
         let checkpoint = UInt64(try store.metaInteger(txn, .journalLSN) ?? 0)
         do {
-            let (entries, _, stop) = try journal.entriesAndStop()
-            try store.judgeStoppedJournal(txn, journal, expected, stop: stop, above: max(checkpoint, entries.last?.lsn ?? 0), holdingLock: true)
-            let pending = entries.filter { $0.lsn > checkpoint }.count
-            guard pending > 0 else { return nil }
-            return "the journal holds \(pending) batches of answered operations that the store does not yet (a journaling process stopped without its last checkpoint): these figures leave them out; the next write to the store applies them"
+            let count = try pending(txn, checkpoint)
+            guard count > 0 else { return nil }
+            return "the \(what) holds \(count) batches of answered operations that the store does not yet (\(stopped)): these figures leave them out; the next write to the store applies them"
         } catch where error.code == .journalDamaged {
             return error.message
         }
@@ -278,23 +293,6 @@ extension Engine {
 }
 
 extension Engine {
-    /// What a write-behind engine's ring holds that the store does not, when no engine runs it
-    /// (as ``journalNotice()`` says of a journal): `nil` when the store holds everything, or
-    /// while the engine runs (``writeBehindNotice()`` says how old the store is then).
-    private func ringNotice(_ txn: borrowing StoreTransaction, _ expected: RingIdentity) throws(HeadroomError) -> String? {
-        let present = journal.fd >= 0
-        guard !present || journal.tryExclusive() else { return nil }
-        defer { if present { journal.unlock() } }
-        let checkpoint = UInt64(try store.metaInteger(txn, .journalLSN) ?? 0)
-        do {
-            let pending = try JournalRing(directory: path, readOnly: true).pending(after: checkpoint, expected: expected).count
-            guard pending > 0 else { return nil }
-            return "the journal ring holds \(pending) batches of answered operations that the store does not yet (a write-behind engine stopped without applying them): these figures leave them out; the next write to the store applies them"
-        } catch where error.code == .journalDamaged {
-            return error.message
-        }
-    }
-
     /// While a write-behind engine runs the store (decision 0019): that it does, and how old
     /// what a reader sees is (the store holds what it applied last, up to an apply behind its
     /// answers). `nil` otherwise.
